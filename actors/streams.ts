@@ -1,0 +1,44 @@
+/**
+ * Bridges from XState actors to RxJS. `from(actorRef)` already gives the
+ * snapshots (XState actors are interop observables); these add the emitted
+ * events and the top-level state.
+ */
+import { Observable, distinctUntilChanged, from, map } from 'rxjs';
+import type { AnyActorRef } from 'xstate';
+import type { ConnectionDataEvent, ConnectionEmitted, ConnectionLogEvent, ConnectionState } from '../machines/events.js';
+import { topState } from '../machines/state.js';
+
+/**
+ * Every event an actor emits with `emit()`, as an Observable. Completes when
+ * the subscriber unsubscribes; listening costs nothing once unsubscribed.
+ */
+export function emitted$<T extends { type: string } = ConnectionEmitted>(actor: AnyActorRef, type = '*'): Observable<T> {
+  if (!actor || typeof actor.on !== 'function') throw new TypeError('actor must be an XState actor ref');
+  return new Observable<T>((subscriber) => {
+    const sub = actor.on(type, (event: T) => subscriber.next(event));
+    return () => sub.unsubscribe();
+  });
+}
+
+/** A connection's structured log events (`EVENT_*`), without inbound data. */
+export function connectionEvents$(actor: AnyActorRef): Observable<ConnectionLogEvent> {
+  return new Observable<ConnectionLogEvent>((subscriber) => {
+    const sub = actor.on('*', (event: ConnectionEmitted) => {
+      if (event.type !== 'DATA') subscriber.next(event);
+    });
+    return () => sub.unsubscribe();
+  });
+}
+
+/** A connection's inbound data. */
+export function connectionData$(actor: AnyActorRef): Observable<ConnectionDataEvent> {
+  return emitted$<ConnectionDataEvent>(actor, 'DATA');
+}
+
+/** A connection's top-level state, on every change (starting with the current one). */
+export function connectionState$(actor: AnyActorRef): Observable<ConnectionState> {
+  return from(actor).pipe(
+    map((snapshot) => topState(snapshot as { value: unknown })),
+    distinctUntilChanged(),
+  );
+}

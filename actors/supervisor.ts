@@ -1,0 +1,473 @@
+/**
+ * `createSupervisor()`: the handle users hold. It runs `supervisorMachine` as
+ * the root actor of an XState system (so `clock` and `inspect` reach every
+ * child), wires each child's emitted events into RxJS, and turns SENDs into
+ * promises.
+ */
+import { BehaviorSubject, Subject, type Observable } from 'rxjs';
+import { createActor, type Actor, type AnyActorRef, type AnyStateMachine, type InspectionEvent, type Observer } from 'xstate';
+import {
+  ConnectionFailedError,
+  SupervisorFailedError,
+  UnknownConnectionError,
+  type SupervisorReport,
+} from '../errors.js';
+import { realClock, type Clock } from '../machines/clock.js';
+import { connectionMachine } from '../machines/connection.machine.js';
+import type { ConnectionDataEvent, ConnectionEmitted, ConnectionLogEvent, ConnectionState } from '../machines/events.js';
+import { resolveOutbox, type OutboxOptions } from '../machines/outbox.js';
+import { resolvePolicy, type ReconnectPolicy } from '../machines/policy.js';
+import { topState } from '../machines/state.js';
+import {
+  supervisorMachine,
+  type ConnectionRef,
+  type ResolvedChildSpec,
+  type RestartType,
+  type Strategy,
+} from '../machines/supervisor.machine.js';
+import type { Payload, Transport } from '../transports/transport.js';
+
+/** Console-compatible logger. Default: silent. */
+export interface Logger {
+  debug(message: string, meta?: Record<string, unknown>): void;
+  info(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+  error(message: string, meta?: Record<string, unknown>): void;
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface SupervisorOptions {
+  /** Name in reports and logs. Default `'supervisor'`. */
+  id?: string;
+  /**
+   * Which children restart when one exits abnormally. Default `'one_for_one'`.
+   * - `one_for_one`: only that child;
+   * - `one_for_all`: every child (stopped in reverse start order, restarted in start order);
+   * - `rest_for_one`: that child and every child started after it.
+   */
+  strategy?: Strategy;
+  /** Restart intensity: more than this many restarts within `periodMs` and the supervisor gives up. Default 3. */
+  maxRestarts?: number;
+  /** The sliding window for `maxRestarts`, ms on the actor clock. Default 5000. */
+  periodMs?: number;
+  /** The actor system's clock (e.g. XState's `SimulatedClock`). Default: real time. */
+  clock?: Clock;
+  /** An XState inspector (`createActor`'s `inspect` option): sees the whole system. */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Where supervision decisions are logged. Default: silent. */
+  logger?: Logger;
+}
+
+export interface ChildSpec {
+  /** Unique among this supervisor's children. */
+  id: string;
+  transport: Transport;
+  /**
+   * OTP restart type. Default `'permanent'`.
+   * - `permanent`: restarted after any exit (failed, crashed, or a normal DISCONNECT);
+   * - `transient`: restarted only after an abnormal exit (failed or crashed);
+   * - `temporary`: never restarted; removed when it exits.
+   */
+  restart?: RestartType;
+  policy?: Partial<ReconnectPolicy>;
+  outbox?: OutboxOptions;
+  /** How long a graceful close may take on `stopChild`/`shutdown` before the link is dropped. Default 5000. */
+  shutdownMs?: number;
+  /** Connect as soon as it starts. Default true. */
+  autoConnect?: boolean;
+  /** A `connectionMachine.provide(...)` variant to run instead of `connectionMachine`. */
+  machine?: AnyStateMachine;
+  /** Jitter source, for deterministic tests (`seededRandom(1)`). */
+  random?: () => number;
+}
+
+export interface ChildInfo {
+  id: string;
+  kind: string;
+  state: ConnectionState;
+  restart: RestartType;
+  restarts: number;
+}
+
+export interface SendOptions {
+  /** Drop (and reject) instead of queueing when not connected: for real-time readings. */
+  volatile?: boolean;
+}
+
+export interface BroadcastOptions extends SendOptions {
+  /** Only these children. */
+  ids?: readonly string[];
+  /** Only children for which this returns true. */
+  filter?: (child: ChildInfo) => boolean;
+}
+
+export interface BroadcastResult {
+  /** Children whose link accepted the data. */
+  delivered: string[];
+  /** Children not connected: the message waits in their outbox. */
+  queued: string[];
+  /** Children that could not take it, with why. */
+  failed: Array<{ id: string; error: Error }>;
+}
+
+export interface Supervisor {
+  readonly id: string;
+  /** The root actor: `from(supervisor.actor)` gives its snapshots; `toPromise(actor)` its final report. */
+  readonly actor: Actor<typeof supervisorMachine>;
+  startChild(spec: ChildSpec): ConnectionRef;
+  stopChild(id: string): Promise<void>;
+  restartChild(id: string): ConnectionRef;
+  whichChildren(): ChildInfo[];
+  child(id: string): ConnectionRef | undefined;
+  send(id: string, data: Payload, options?: SendOptions): Promise<void>;
+  broadcast(data: Payload, options?: BroadcastOptions): Promise<BroadcastResult>;
+  /** Every child's structured events, merged. */
+  readonly events$: Observable<ConnectionLogEvent>;
+  /** Every child's inbound data, merged. */
+  readonly data$: Observable<ConnectionDataEvent>;
+  /** `{ [childId]: state }` on every change, starting with the current one. */
+  readonly state$: Observable<Record<string, ConnectionState>>;
+  /** Why the supervisor failed, once it has. */
+  readonly report: SupervisorReport | undefined;
+  /** Stop every child in reverse start order, each within its `shutdownMs`; resolves when all links are closed. */
+  shutdown(options?: { timeoutMs?: number }): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const STRATEGIES: readonly Strategy[] = ['one_for_one', 'one_for_all', 'rest_for_one'];
+const RESTARTS: readonly RestartType[] = ['permanent', 'transient', 'temporary'];
+
+export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
+  const opts = validateOptions(options);
+  const { clock, logger } = opts;
+  const events$ = new Subject<ConnectionLogEvent>();
+  const data$ = new Subject<ConnectionDataEvent>();
+  const states: Record<string, ConnectionState> = {};
+  const state$ = new BehaviorSubject<Record<string, ConnectionState>>({});
+  const listeners = new Map<string, { unsubscribe(): void }>();
+  let shuttingDown: Promise<void> | undefined;
+
+  const publishStates = () => state$.next({ ...states });
+
+  const actor = createActor(supervisorMachine, {
+    input: { id: opts.id, strategy: opts.strategy, maxRestarts: opts.maxRestarts, periodMs: opts.periodMs },
+    clock: opts.clock,
+    ...(options.inspect ? { inspect: options.inspect } : {}),
+  });
+
+  actor.on('CHILD_STARTED', ({ id, ref, restarted }) => {
+    listeners.get(id)?.unsubscribe();
+    listeners.set(id, wire(id, ref));
+    states[id] = topState(ref.getSnapshot());
+    publishStates();
+    logger.info(restarted ? `restarted child ${id}` : `started child ${id}`, { supervisor: opts.id, child: id });
+  });
+  actor.on('CHILD_EXITED', ({ id, exit, restart, error }) => {
+    const log = exit === 'normal' ? logger.info : logger.error;
+    log.call(logger, `child ${id} exited (${exit})${restart ? ', restarting' : ''}`, { supervisor: opts.id, child: id, error });
+  });
+  actor.on('SUPERVISOR_FAILED', ({ report }) => {
+    logger.error(`supervisor ${opts.id} failed: ${report.reason}`, { report });
+  });
+  // Completed when the supervisor stops for any reason (failed or shut down).
+  actor.subscribe({
+    complete: () => {
+      for (const l of listeners.values()) l.unsubscribe();
+      listeners.clear();
+      for (const id of Object.keys(states)) delete states[id];
+      publishStates();
+      events$.complete();
+      data$.complete();
+      state$.complete();
+    },
+    error: (err) => logger.error('supervisor actor error', { error: err }),
+  });
+  actor.start();
+
+  function wire(id: string, ref: AnyActorRef) {
+    return ref.on('*', (event: ConnectionEmitted) => {
+      if (event.type === 'DATA') {
+        data$.next(event);
+        return;
+      }
+      if (event.type === 'EVENT_STATE_CHANGE') {
+        const to = event.data.to as ConnectionState;
+        if (childRef(id) === ref) {
+          states[id] = to;
+          publishStates();
+        }
+        // Settling in `disconnected` (DISCONNECT, or a closed server-side link) is a normal exit.
+        if (to === 'disconnected' && event.data.from !== 'disconnected') {
+          actor.send({ type: 'CHILD_EXIT', id, ref, exit: 'normal' });
+        }
+      }
+      events$.next(event);
+    });
+  }
+
+  const childRef = (id: string): ConnectionRef | undefined => actor.getSnapshot().context.refs[id] as ConnectionRef | undefined;
+  const specOf = (id: string) => actor.getSnapshot().context.specs.find((s) => s.id === id);
+  const failedError = () => {
+    const report = actor.getSnapshot().context.report;
+    return report ? new SupervisorFailedError(report) : undefined;
+  };
+
+  function requireRunning(what: string) {
+    const failed = failedError();
+    if (failed) throw failed;
+    if (shuttingDown || actor.getSnapshot().status !== 'active') throw new Error(`supervisor "${opts.id}" is shut down: cannot ${what}`);
+  }
+
+  /** DISCONNECT and wait (up to `ms`) until the link is really closed. */
+  function closeGracefully(ref: AnyActorRef, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: unknown;
+      let sub: { unsubscribe(): void } | undefined;
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        if (timer !== undefined) clock.clearTimeout(timer);
+        sub?.unsubscribe();
+        resolve();
+      };
+      const check = (snapshot: { status: string; matches?: (v: unknown) => boolean }) => {
+        if (snapshot.status !== 'active' || snapshot.matches?.({ disconnected: 'idle' })) finish();
+      };
+      check(ref.getSnapshot());
+      if (done) return;
+      sub = ref.subscribe({ next: check, error: finish, complete: finish });
+      timer = clock.setTimeout(finish, ms);
+      ref.send({ type: 'DISCONNECT' });
+    });
+  }
+
+  async function stopOne(id: string) {
+    const ref = childRef(id);
+    const spec = specOf(id);
+    actor.send({ type: 'RELEASE_CHILD', id });
+    if (ref && spec) await closeGracefully(ref, spec.shutdownMs);
+    actor.send({ type: 'REMOVE_CHILD', id });
+    listeners.get(id)?.unsubscribe();
+    listeners.delete(id);
+    delete states[id];
+    publishStates();
+  }
+
+  const info = (spec: ResolvedChildSpec): ChildInfo => ({
+    id: spec.id,
+    kind: spec.transport.kind,
+    state: topState(childRef(spec.id)?.getSnapshot()),
+    restart: spec.restart,
+    restarts: actor.getSnapshot().context.restarts[spec.id] ?? 0,
+  });
+
+  const supervisor: Supervisor = {
+    id: opts.id,
+    actor,
+    events$: events$.asObservable(),
+    data$: data$.asObservable(),
+    state$: state$.asObservable(),
+    get report() {
+      return actor.getSnapshot().context.report;
+    },
+
+    startChild(spec) {
+      const resolved = resolveSpec(spec);
+      requireRunning('start a child');
+      if (childRef(resolved.id) || specOf(resolved.id)) throw new Error(`a child with id "${resolved.id}" already exists`);
+      actor.send({ type: 'START_CHILD', spec: resolved });
+      const ref = childRef(resolved.id);
+      if (!ref) throw failedError() ?? new Error(`child "${resolved.id}" did not start`);
+      return ref;
+    },
+
+    async stopChild(id) {
+      checkId(id);
+      if (!specOf(id)) throw new UnknownConnectionError(id);
+      await stopOne(id);
+    },
+
+    restartChild(id) {
+      checkId(id);
+      requireRunning('restart a child');
+      if (!specOf(id)) throw new UnknownConnectionError(id);
+      actor.send({ type: 'RESTART_CHILD', id });
+      return childRef(id)!;
+    },
+
+    whichChildren() {
+      return actor.getSnapshot().context.specs.map(info);
+    },
+
+    child(id) {
+      checkId(id);
+      return childRef(id);
+    },
+
+    send(id, data, sendOptions = {}) {
+      try {
+        checkId(id);
+        checkPayload(data);
+        checkSendOptions(sendOptions);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      const failed = failedError();
+      if (failed) return Promise.reject(failed);
+      const ref = childRef(id);
+      if (!ref) return Promise.reject(new UnknownConnectionError(id));
+      const snapshot = ref.getSnapshot();
+      if (snapshot.status !== 'active') {
+        return Promise.reject(new ConnectionFailedError(id, snapshot.context.reconnectCount, { cause: snapshot.context.lastError }));
+      }
+      return new Promise<void>((resolve, reject) => {
+        ref.send({ type: 'SEND', data, volatile: sendOptions.volatile === true, ticket: { resolve, reject } });
+      });
+    },
+
+    async broadcast(data, broadcastOptions = {}) {
+      checkPayload(data);
+      if (broadcastOptions === null || typeof broadcastOptions !== 'object') throw new TypeError('options must be an object');
+      checkSendOptions(broadcastOptions);
+      const { ids, filter } = broadcastOptions;
+      if (ids !== undefined && (!Array.isArray(ids) || ids.some((i) => typeof i !== 'string'))) {
+        throw new TypeError('options.ids must be an array of child ids');
+      }
+      if (filter !== undefined && typeof filter !== 'function') throw new TypeError('options.filter must be a function');
+      const failed = failedError();
+      if (failed) throw failed;
+      const result: BroadcastResult = { delivered: [], queued: [], failed: [] };
+      const wanted = ids ? new Set(ids) : undefined;
+      const pending: Promise<void>[] = [];
+      for (const spec of actor.getSnapshot().context.specs) {
+        if (wanted && !wanted.has(spec.id)) continue;
+        if (filter && !filter(info(spec))) continue;
+        const ref = childRef(spec.id);
+        const connected = ref?.getSnapshot().status === 'active' && topState(ref.getSnapshot()) === 'connected';
+        let early: Error | undefined;
+        const p = supervisor.send(spec.id, data, { volatile: broadcastOptions.volatile === true }).catch((err: Error) => {
+          early = err;
+          throw err;
+        });
+        if (connected) {
+          pending.push(p.then(() => void result.delivered.push(spec.id), (error: Error) => void result.failed.push({ id: spec.id, error })));
+        } else {
+          // Settled already when it was refused on the spot (volatile, overflow with `reject`).
+          await Promise.resolve();
+          p.catch(() => {}); // a later drop is reported on events$ (EVENT_MESSAGE_DROPPED / EVENT_OUTBOX_OVERFLOW)
+          if (early) result.failed.push({ id: spec.id, error: early });
+          else result.queued.push(spec.id);
+        }
+      }
+      for (const id of wanted ?? []) {
+        if (!specOf(id)) result.failed.push({ id, error: new UnknownConnectionError(id) });
+      }
+      await Promise.all(pending);
+      return result;
+    },
+
+    shutdown(shutdownOptions = {}) {
+      if (shutdownOptions === null || typeof shutdownOptions !== 'object') throw new TypeError('options must be an object');
+      const { timeoutMs } = shutdownOptions;
+      if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) {
+        throw new RangeError(`options.timeoutMs must be a number > 0, got ${String(timeoutMs)}`);
+      }
+      shuttingDown ??= (async () => {
+        if (actor.getSnapshot().status !== 'active') return;
+        actor.send({ type: 'SHUTDOWN' });
+        const ordered = [...actor.getSnapshot().context.specs].reverse();
+        let timer: unknown;
+        const deadline =
+          timeoutMs === undefined ? undefined : new Promise<void>((resolve) => (timer = clock.setTimeout(() => resolve(), timeoutMs)));
+        const graceful = (async () => {
+          for (const spec of ordered) await stopOne(spec.id);
+        })();
+        await (deadline ? Promise.race([graceful, deadline]) : graceful);
+        if (timer !== undefined) clock.clearTimeout(timer);
+        // Past the deadline, whatever is left is stopped at once (its link is closed by the transport actor's cleanup).
+        actor.send({ type: 'SHUTDOWN_DONE' });
+        logger.info(`supervisor ${opts.id} shut down`);
+      })();
+      return shuttingDown;
+    },
+
+    [Symbol.asyncDispose]() {
+      return supervisor.shutdown();
+    },
+  };
+  return supervisor;
+}
+
+function validateOptions(o: SupervisorOptions) {
+  if (o === null || typeof o !== 'object') throw new TypeError('options must be an object');
+  const id = o.id ?? 'supervisor';
+  if (typeof id !== 'string' || id === '') throw new TypeError('options.id must be a non-empty string');
+  const strategy = o.strategy ?? 'one_for_one';
+  if (!STRATEGIES.includes(strategy)) throw new TypeError(`options.strategy must be one of ${STRATEGIES.join(', ')}, got ${String(strategy)}`);
+  const maxRestarts = o.maxRestarts ?? 3;
+  if (!Number.isInteger(maxRestarts) || maxRestarts < 0) throw new RangeError(`options.maxRestarts must be an integer >= 0, got ${String(maxRestarts)}`);
+  const periodMs = o.periodMs ?? 5000;
+  if (typeof periodMs !== 'number' || !(periodMs > 0)) throw new RangeError(`options.periodMs must be a number > 0, got ${String(periodMs)}`);
+  if (o.clock !== undefined && (typeof o.clock?.setTimeout !== 'function' || typeof o.clock.clearTimeout !== 'function')) {
+    throw new TypeError('options.clock must have setTimeout and clearTimeout (e.g. XState SimulatedClock)');
+  }
+  const logger = o.logger ?? silentLogger;
+  for (const m of ['debug', 'info', 'warn', 'error'] as const) {
+    if (typeof logger[m] !== 'function') throw new TypeError(`options.logger.${m} must be a function`);
+  }
+  if (o.inspect !== undefined && typeof o.inspect !== 'function' && (typeof o.inspect !== 'object' || o.inspect === null)) {
+    throw new TypeError('options.inspect must be an inspection observer or function');
+  }
+  const clock: Clock = o.clock ?? realClock;
+  return { id, strategy, maxRestarts, periodMs, clock, logger };
+}
+
+function checkId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || id === '') throw new TypeError(`id must be a non-empty string, got ${JSON.stringify(id)}`);
+}
+
+function checkPayload(data: unknown): asserts data is Payload {
+  if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
+    throw new TypeError(`data must be a string or Uint8Array, got ${data === null ? 'null' : typeof data}`);
+  }
+}
+
+function checkSendOptions(o: SendOptions) {
+  if (o === null || typeof o !== 'object') throw new TypeError('options must be an object');
+  if (o.volatile !== undefined && typeof o.volatile !== 'boolean') throw new TypeError('options.volatile must be a boolean');
+}
+
+function resolveSpec(spec: ChildSpec): ResolvedChildSpec {
+  if (spec === null || typeof spec !== 'object') throw new TypeError('spec must be an object { id, transport, ... }');
+  checkId(spec.id);
+  const t = spec.transport as Partial<Transport> | undefined;
+  if (!t || typeof t.connect !== 'function' || typeof t.kind !== 'string') {
+    throw new TypeError('spec.transport must be a Transport ({ kind: string, connect(opts): Promise<Link> })');
+  }
+  const restart = spec.restart ?? 'permanent';
+  if (!RESTARTS.includes(restart)) throw new TypeError(`spec.restart must be one of ${RESTARTS.join(', ')}, got ${String(restart)}`);
+  const shutdownMs = spec.shutdownMs ?? 5000;
+  if (typeof shutdownMs !== 'number' || !(shutdownMs > 0) || !Number.isFinite(shutdownMs)) {
+    throw new RangeError(`spec.shutdownMs must be a finite number > 0, got ${String(shutdownMs)}`);
+  }
+  if (spec.autoConnect !== undefined && typeof spec.autoConnect !== 'boolean') throw new TypeError('spec.autoConnect must be a boolean');
+  if (spec.machine !== undefined && (typeof spec.machine !== 'object' || typeof spec.machine.provide !== 'function')) {
+    throw new TypeError('spec.machine must be a state machine (connectionMachine.provide(...))');
+  }
+  if (spec.random !== undefined && typeof spec.random !== 'function') throw new TypeError('spec.random must be a function');
+  resolvePolicy(spec.policy, 'spec.policy'); // validate now: errors belong to the caller, not to the child
+  resolveOutbox(spec.outbox, 'spec.outbox');
+  return {
+    id: spec.id,
+    transport: spec.transport,
+    restart,
+    policy: spec.policy,
+    outbox: spec.outbox,
+    shutdownMs,
+    autoConnect: spec.autoConnect ?? true,
+    machine: spec.machine ?? connectionMachine,
+    random: spec.random,
+  };
+}

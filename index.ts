@@ -1,0 +1,70 @@
+/**
+ * statewire: every connection an explicit XState v5 statechart, supervised,
+ * with RxJS streams. Every export is named here, grouped by layer.
+ */
+
+// Machines (pure: xstate only)
+export { connectionMachine, type ConnectionContext, type ConnectionEvent } from './machines/connection.machine.js';
+export {
+  supervisorMachine,
+  type ConnectionRef,
+  type ExitKind,
+  type ResolvedChildSpec,
+  type RestartType,
+  type Strategy,
+  type SupervisorContext,
+  type SupervisorEmitted,
+  type SupervisorEvent,
+} from './machines/supervisor.machine.js';
+export { transportActor, type TransportActorInput } from './machines/transport.actor.js';
+export { backoffDelay, seededRandom } from './machines/backoff.js';
+export { defaultPolicy, resolvePolicy, type ReconnectPolicy } from './machines/policy.js';
+export { enqueue as enqueueOutbox, resolveOutbox, type OutboxOptions, type OverflowPolicy } from './machines/outbox.js';
+export {
+  ConnectionState,
+  LogEvent,
+  type ConnectionCommand,
+  type ConnectionDataEvent,
+  type ConnectionEmitted,
+  type ConnectionInput,
+  type ConnectionLogEvent,
+  type LogEventType,
+  type OutboxEntry,
+  type SendTicket,
+} from './machines/events.js';
+export { topState } from './machines/state.js';
+export { realClock, type Clock } from './machines/clock.js';
+
+// Actors (the supervisor handle, RxJS bridges)
+export {
+  createSupervisor,
+  silentLogger,
+  type BroadcastOptions,
+  type BroadcastResult,
+  type ChildInfo,
+  type ChildSpec,
+  type Logger,
+  type SendOptions,
+  type Supervisor,
+  type SupervisorOptions,
+} from './actors/supervisor.js';
+export { connectionData$, connectionEvents$, connectionState$, emitted$ } from './actors/streams.js';
+
+// Transport contract
+export type { CloseInfo, ConnectOptions, Link, Payload, Transport } from './transports/transport.js';
+
+// Errors
+export {
+  ConnectTimeoutError,
+  ConnectionError,
+  ConnectionFailedError,
+  LinkClosedError,
+  MessageDroppedError,
+  OutboxOverflowError,
+  StatewireError,
+  SupervisorFailedError,
+  UnknownConnectionError,
+  isStatewireError,
+  type DropReason,
+  type SupervisorReport,
+} from './errors.js';

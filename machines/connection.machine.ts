@@ -1,0 +1,374 @@
+/**
+ * The connection statechart (ARCHITECTURE.md, "The connection statechart").
+ * Pure: no sockets, no timers of its own. Time comes from named delays on the
+ * actor clock; I/O from the injected transport through `transportActor`.
+ */
+import { assign, emit, enqueueActions, raise, sendTo, setup, spawnChild, stopChild } from 'xstate';
+import { ConnectTimeoutError, ConnectionFailedError, ConnectionError, MessageDroppedError, OutboxOverflowError } from '../errors.js';
+import { backoffDelay } from './backoff.js';
+import { clockNow } from './clock.js';
+import {
+  LogEvent,
+  type ConnectionCommand,
+  type ConnectionEmitted,
+  type ConnectionInput,
+  type ConnectionState,
+  type LinkReport,
+  type LogEventType,
+  type OutboxEntry,
+} from './events.js';
+import { enqueue, resolveOutbox, type OverflowPolicy } from './outbox.js';
+import { resolvePolicy, type ReconnectPolicy } from './policy.js';
+import { transportActor } from './transport.actor.js';
+import type { Transport } from '../transports/transport.js';
+
+export interface ConnectionContext {
+  id: string;
+  kind: string;
+  transport: Transport;
+  policy: ReconnectPolicy;
+  outboxLimit: number;
+  overflow: OverflowPolicy;
+  outbox: OutboxEntry[];
+  /** Retries since the last stable connection (the seed's reconnect_attempts). */
+  reconnectCount: number;
+  /** Attempt number of the current transport actor; older reports are ignored. */
+  gen: number;
+  /** Last top-level state entered (for EVENT_STATE_CHANGE's `from`). */
+  state: ConnectionState;
+  lastError: unknown;
+  autoConnect: boolean;
+  random: () => number;
+}
+
+export type ConnectionEvent =
+  | ConnectionCommand
+  | LinkReport
+  | { type: 'LINK_DOWN'; error: unknown }
+  | { type: 'xstate.error.actor.link'; error: unknown };
+
+const LINK = 'link';
+
+function validateInput(input: ConnectionInput): void {
+  if (!input || typeof input !== 'object') throw new TypeError('input must be an object { id, transport }');
+  if (typeof input.id !== 'string' || input.id === '') throw new TypeError(`input.id must be a non-empty string, got ${JSON.stringify(input.id)}`);
+  const t = input.transport as Partial<Transport> | undefined;
+  if (!t || typeof t.connect !== 'function' || typeof t.kind !== 'string') {
+    throw new TypeError('input.transport must be a Transport ({ kind: string, connect(opts): Promise<Link> })');
+  }
+  if (input.random !== undefined && typeof input.random !== 'function') throw new TypeError('input.random must be a function');
+}
+
+export const connectionMachine = setup({
+  types: {
+    context: {} as ConnectionContext,
+    events: {} as ConnectionEvent,
+    input: {} as ConnectionInput,
+    emitted: {} as ConnectionEmitted,
+  },
+  actors: { transport: transportActor },
+  delays: {
+    backoff: ({ context }) => backoffDelay(context.reconnectCount + 1, context.policy, context.random),
+    connectTimeout: ({ context }) => context.policy.connectTimeoutMs,
+    fastPathTimeout: ({ context }) => context.policy.fastPathTimeoutMs,
+    stableAfter: ({ context }) => context.policy.stableAfterMs,
+    staleAfter: ({ context }) => context.policy.staleAfterMs,
+  },
+  guards: {
+    isCurrentLink: ({ context, event }) => 'gen' in event && event.gen === context.gen,
+    isFastPath: ({ event }) => event.type === 'RECONNECT' && event.fastPath === true,
+    reconnectEnabled: ({ context }) => context.policy.reconnect,
+    retriesExhausted: ({ context }) => context.reconnectCount >= context.policy.maxRetries,
+    staleCheckOff: ({ context }) => !(context.policy.staleAfterMs > 0),
+    autoConnectPending: ({ context }) => context.autoConnect,
+    isVolatile: ({ event }) => event.type === 'SEND' && event.volatile === true,
+  },
+  actions: {
+    /** Record the state entered and emit EVENT_STATE_CHANGE. */
+    enterState: enqueueActions(({ context, event, enqueue, self }, params: { state: ConnectionState }) => {
+      const from = context.state;
+      enqueue.assign({ state: params.state });
+      if (from === params.state) return;
+      // The error only when this change is because of it.
+      const becauseOfError =
+        params.state === 'reconnecting' || params.state === 'failed' || (params.state === 'disconnected' && event.type === 'LINK_DOWN');
+      const data: Record<string, unknown> = { from, to: params.state };
+      if (becauseOfError && context.lastError !== undefined) data.error = describe(context.lastError);
+      enqueue.emit(logEvent(self, { ...context, state: params.state }, LogEvent.STATE_CHANGE, data));
+    }),
+    log: emit(({ context, self }, params: { type: LogEventType; data?: Record<string, unknown> }) =>
+      logEvent(self, context, params.type, params.data ?? {}),
+    ),
+    openLink: enqueueActions(({ context, enqueue }) => {
+      const gen = context.gen + 1;
+      enqueue.assign({ gen });
+      enqueue.spawnChild('transport', { id: LINK, input: { transport: context.transport, gen, connectionId: context.id } });
+    }),
+    dropLink: stopChild(LINK),
+    closeLink: sendTo(LINK, { type: 'LINK_CLOSE' }),
+    recordError: assign({
+      lastError: ({ context, event }) => {
+        if ('error' in event) return toConnectionError(event.error, context);
+        return context.lastError;
+      },
+    }),
+    recordTimeout: assign({
+      lastError: ({ context }, params: { ms: 'connect' | 'fastPath' }) =>
+        new ConnectTimeoutError(params.ms === 'connect' ? context.policy.connectTimeoutMs : context.policy.fastPathTimeoutMs, {
+          connectionId: context.id,
+          kind: context.kind,
+        }),
+    }),
+    startRetry: enqueueActions(({ context, enqueue, self }) => {
+      const reconnectCount = context.reconnectCount + 1;
+      enqueue.assign({ reconnectCount });
+      enqueue.emit(logEvent(self, { ...context, reconnectCount }, LogEvent.RECONNECT_START, { attempt: reconnectCount }));
+    }),
+    resetRetries: assign({ reconnectCount: 0, lastError: undefined }),
+    clearAutoConnect: assign({ autoConnect: false }),
+    emitReconnectOk: enqueueActions(({ context, enqueue, self }, params: { fastPath: boolean }) => {
+      if (params.fastPath || context.reconnectCount > 0) {
+        enqueue.emit(logEvent(self, context, LogEvent.RECONNECT_OK, { attempt: context.reconnectCount, fastPath: params.fastPath }));
+      }
+    }),
+    emitAttemptFailed: emit(({ context, self }) =>
+      logEvent(self, context, LogEvent.RECONNECT_FAILED, { attempt: context.reconnectCount, error: describe(context.lastError) }),
+    ),
+    /** SEND while connected: hand it to the link. */
+    forward: sendTo(LINK, ({ event }) => {
+      const e = event as Extract<ConnectionEvent, { type: 'SEND' }>;
+      return { type: 'LINK_SEND' as const, data: e.data, ticket: e.ticket };
+    }),
+    /** SEND while not connected: queue it, never silently dropping anything. */
+    queue: enqueueActions(({ context, event, enqueue, self }) => {
+      const e = event as Extract<ConnectionEvent, { type: 'SEND' }>;
+      const entry: OutboxEntry = { data: e.data, ticket: e.ticket };
+      const { queue, dropped } = enqueue_(context, entry);
+      if (queue !== context.outbox) enqueue.assign({ outbox: queue });
+      if (dropped) {
+        dropped.ticket?.reject(new OutboxOverflowError(context.id, context.outboxLimit, context.overflow));
+        enqueue.emit(logEvent(self, context, LogEvent.OUTBOX_OVERFLOW, { limit: context.outboxLimit, overflow: context.overflow, droppedNew: dropped === entry }));
+      }
+    }),
+    dropVolatile: enqueueActions(({ context, event, enqueue, self }) => {
+      const e = event as Extract<ConnectionEvent, { type: 'SEND' }>;
+      e.ticket?.reject(new MessageDroppedError(context.id, 'volatile', `volatile message to "${context.id}" dropped while ${context.state}`));
+      enqueue.emit(logEvent(self, context, LogEvent.MESSAGE_DROPPED, { reason: 'volatile', count: 1 }));
+    }),
+    /** On (re)connect: queued messages go first, in order, before any newer SEND. */
+    flushOutbox: enqueueActions(({ context, enqueue }) => {
+      if (context.outbox.length === 0) return;
+      for (const entry of context.outbox) enqueue.sendTo(LINK, { type: 'LINK_SEND', data: entry.data, ticket: entry.ticket });
+      enqueue.assign({ outbox: [] });
+    }),
+    /** In `failed` nothing will be sent again: tell every queued sender. */
+    rejectOutbox: enqueueActions(({ context, enqueue, self }) => {
+      if (context.outbox.length === 0) return;
+      const error = new ConnectionFailedError(context.id, context.reconnectCount, { cause: context.lastError });
+      for (const entry of context.outbox) entry.ticket?.reject(error);
+      enqueue.emit(logEvent(self, context, LogEvent.MESSAGE_DROPPED, { reason: 'failed', count: context.outbox.length }));
+      enqueue.assign({ outbox: [] });
+    }),
+    emitData: emit(({ context, event, self }) => ({
+      type: 'DATA' as const,
+      connectionId: context.id,
+      timestamp: clockNow(self),
+      data: (event as Extract<LinkReport, { type: 'LINK_DATA' }>).data,
+    })),
+    raiseStale: raise(({ context }) => ({
+      type: 'LINK_DOWN' as const,
+      error: new ConnectionError(`no data for ${context.policy.staleAfterMs} ms: link is stale`, {
+        connectionId: context.id,
+        kind: context.kind,
+        code: 'ERR_LINK_STALE',
+      }),
+    })),
+    raiseDown: raise(({ event }) => ({ type: 'LINK_DOWN' as const, error: (event as { error?: unknown }).error })),
+  },
+}).createMachine({
+  id: 'connection',
+  context: ({ input }) => {
+    validateInput(input);
+    const outbox = resolveOutbox(input.outbox, 'input.outbox');
+    return {
+      id: input.id,
+      kind: input.transport.kind,
+      transport: input.transport,
+      policy: resolvePolicy(input.policy, 'input.policy'),
+      outboxLimit: outbox.limit,
+      overflow: outbox.overflow,
+      outbox: [],
+      reconnectCount: 0,
+      gen: 0,
+      state: 'disconnected',
+      lastError: undefined,
+      autoConnect: input.autoConnect === true,
+      random: input.random ?? Math.random,
+    };
+  },
+  initial: 'disconnected',
+  on: {
+    SEND: [{ guard: 'isVolatile', actions: 'dropVolatile' }, { actions: 'queue' }],
+    // A transport actor that throws is a failed attempt (or a lost link), never a crash.
+    'xstate.error.actor.link': { actions: raise(({ context, event }) => ({ type: 'LINK_FAILED' as const, gen: context.gen, error: event.error })) },
+  },
+  states: {
+    disconnected: {
+      entry: { type: 'enterState', params: { state: 'disconnected' } },
+      initial: 'idle',
+      states: {
+        idle: {
+          entry: 'dropLink',
+          always: { guard: 'autoConnectPending', target: '#connection.connecting', actions: 'clearAutoConnect' },
+        },
+        // DISCONNECT while a link existed: wait until it is really closed.
+        closing: {
+          on: { LINK_CLOSED: { guard: 'isCurrentLink', target: 'idle' } },
+        },
+      },
+      on: {
+        CONNECT: { target: 'connecting', actions: 'resetRetries' },
+      },
+    },
+    connecting: {
+      entry: [{ type: 'enterState', params: { state: 'connecting' } }, 'dropLink', 'openLink'],
+      after: {
+        connectTimeout: { target: 'reconnecting', actions: [{ type: 'recordTimeout', params: { ms: 'connect' } }, 'emitAttemptFailed'] },
+      },
+      on: {
+        LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: { type: 'emitReconnectOk', params: { fastPath: false } } },
+        LINK_FAILED: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'emitAttemptFailed'] },
+        LINK_LOST: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'emitAttemptFailed'] },
+        DISCONNECT: { target: '#connection.disconnected.closing', actions: 'closeLink' },
+        TX_DROP: 'tx_dropped',
+        RECONNECT: [{ guard: 'isFastPath', target: 'tx_dropped' }, { target: 'reconnecting' }],
+      },
+    },
+    connected: {
+      entry: [{ type: 'enterState', params: { state: 'connected' } }, 'flushOutbox'],
+      type: 'parallel',
+      states: {
+        stability: {
+          initial: 'settling',
+          states: {
+            settling: {
+              after: {
+                stableAfter: {
+                  target: 'stable',
+                  actions: [
+                    { type: 'log', params: { type: LogEvent.CONNECTION_STABLE } },
+                    'resetRetries',
+                  ],
+                },
+              },
+            },
+            stable: {},
+          },
+        },
+        liveness: {
+          initial: 'checking',
+          states: {
+            checking: { always: [{ guard: 'staleCheckOff', target: 'unwatched' }, { target: 'watching' }] },
+            unwatched: {},
+            watching: {
+              after: { staleAfter: { actions: 'raiseStale' } },
+              on: {
+                DATA_RECEIVED: { target: 'watching', reenter: true },
+                LINK_DATA: { guard: 'isCurrentLink', target: 'watching', reenter: true, actions: 'emitData' },
+              },
+            },
+          },
+        },
+      },
+      on: {
+        SEND: { actions: 'forward' },
+        LINK_DATA: { guard: 'isCurrentLink', actions: 'emitData' },
+        LINK_LOST: { guard: 'isCurrentLink', actions: 'raiseDown' },
+        LINK_FAILED: { guard: 'isCurrentLink', actions: 'raiseDown' },
+        // A lost link: retry, or (server-side links, `reconnect: false`) just end.
+        LINK_DOWN: [
+          { guard: 'reconnectEnabled', target: 'reconnecting', actions: 'recordError' },
+          { target: 'disconnected', actions: 'recordError' },
+        ],
+        DISCONNECT: { target: '#connection.disconnected.closing', actions: 'closeLink' },
+        TX_DROP: 'tx_dropped',
+        RECONNECT: [{ guard: 'isFastPath', target: 'tx_dropped' }, { target: 'reconnecting' }],
+      },
+    },
+    reconnecting: {
+      entry: [{ type: 'enterState', params: { state: 'reconnecting' } }, 'dropLink'],
+      always: {
+        guard: 'retriesExhausted',
+        target: 'failed',
+        actions: { type: 'log', params: { type: LogEvent.MAX_RETRIES_EXCEEDED } },
+      },
+      after: {
+        backoff: { target: 'connecting', actions: 'startRetry' },
+      },
+      on: {
+        CONNECT: { target: 'connecting', actions: 'startRetry' },
+        DISCONNECT: 'disconnected',
+        TX_DROP: 'tx_dropped',
+        RECONNECT: [{ guard: 'isFastPath', target: 'tx_dropped' }],
+      },
+    },
+    tx_dropped: {
+      entry: [
+        { type: 'enterState', params: { state: 'tx_dropped' } },
+        { type: 'log', params: { type: LogEvent.TX_DROP_DETECTED } },
+        { type: 'log', params: { type: LogEvent.FAST_PATH_ACTIVE } },
+        'dropLink',
+        'openLink',
+      ],
+      after: {
+        fastPathTimeout: { target: 'reconnecting', actions: [{ type: 'recordTimeout', params: { ms: 'fastPath' } }, 'emitAttemptFailed'] },
+      },
+      on: {
+        LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: { type: 'emitReconnectOk', params: { fastPath: true } } },
+        LINK_FAILED: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'emitAttemptFailed'] },
+        LINK_LOST: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'emitAttemptFailed'] },
+        DISCONNECT: { target: '#connection.disconnected.closing', actions: 'closeLink' },
+        TX_DROP: { target: 'tx_dropped', reenter: true },
+        RECONNECT: [{ guard: 'isFastPath', target: 'tx_dropped', reenter: true }, { target: 'reconnecting' }],
+      },
+    },
+    failed: {
+      type: 'final',
+      entry: [{ type: 'enterState', params: { state: 'failed' } }, 'dropLink', 'rejectOutbox'],
+    },
+  },
+});
+
+function enqueue_(context: ConnectionContext, entry: OutboxEntry) {
+  return enqueue(context.outbox, entry, { limit: context.outboxLimit, overflow: context.overflow });
+}
+
+function logEvent(self: unknown, context: ConnectionContext, type: LogEventType, data: Record<string, unknown>) {
+  return {
+    type,
+    connectionId: context.id,
+    timestamp: clockNow(self),
+    state: context.state,
+    reconnectCount: context.reconnectCount,
+    data,
+  };
+}
+
+/** A plain, serializable description of an error, for event data. */
+function describe(error: unknown): { name: string; code?: string; message: string } | undefined {
+  if (error === undefined) return undefined;
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { name: 'Error', message: String(error) };
+}
+
+function toConnectionError(error: unknown, context: ConnectionContext): unknown {
+  if (error instanceof Error && (error as { code?: unknown }).code && error.name !== 'Error') return error;
+  return new ConnectionError(error instanceof Error ? error.message : `link failed: ${String(error)}`, {
+    connectionId: context.id,
+    kind: context.kind,
+    cause: error,
+  });
+}

@@ -1,0 +1,273 @@
+/**
+ * The supervisor statechart: OTP supervision on top of XState, which has none
+ * of its own. It owns the children (connection actors), restarts them by
+ * strategy and restart type, counts restarts in a sliding window on the actor
+ * clock, and escalates to `failed` past the intensity.
+ *
+ * Exits it sees:
+ * - abnormal: a child reaches its final `failed` state (`xstate.done.actor.*`)
+ *   or crashes (`xstate.error.actor.*`, always handled here, so a child's error
+ *   can neither stop the supervisor nor crash the process);
+ * - normal: `CHILD_EXIT` (the child settled in `disconnected` by DISCONNECT or,
+ *   with `reconnect: false`, a closed link). The handle reports these.
+ */
+import { assign, emit, enqueueActions, setup, type ActorRefFrom, type AnyActorRef, type AnyStateMachine } from 'xstate';
+import { MessageDroppedError, type DropReason, type SupervisorReport } from '../errors.js';
+import type { Transport } from '../transports/transport.js';
+import { clockNow } from './clock.js';
+import { connectionMachine } from './connection.machine.js';
+import type { OutboxEntry } from './events.js';
+import type { OutboxOptions } from './outbox.js';
+import type { ReconnectPolicy } from './policy.js';
+
+export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';
+export type RestartType = 'permanent' | 'transient' | 'temporary';
+export type ExitKind = 'normal' | 'failed' | 'crashed';
+
+/** A child spec with every default filled in (see `ChildSpec` in actors/supervisor.ts). */
+export interface ResolvedChildSpec {
+  id: string;
+  transport: Transport;
+  restart: RestartType;
+  policy: Partial<ReconnectPolicy> | undefined;
+  outbox: OutboxOptions | undefined;
+  shutdownMs: number;
+  autoConnect: boolean;
+  /** The machine to run; `connectionMachine` or a `.provide()`d variant of it. */
+  machine: AnyStateMachine;
+  random: (() => number) | undefined;
+}
+
+export interface SupervisorInput {
+  id: string;
+  strategy: Strategy;
+  maxRestarts: number;
+  periodMs: number;
+}
+
+export interface SupervisorContext extends SupervisorInput {
+  /** Children in start order. */
+  specs: ResolvedChildSpec[];
+  refs: Record<string, AnyActorRef>;
+  restarts: Record<string, number>;
+  /** Clock times of the restarts inside the window. */
+  restartLog: number[];
+  report: SupervisorReport | undefined;
+}
+
+export type SupervisorEvent =
+  | { type: 'START_CHILD'; spec: ResolvedChildSpec }
+  | { type: 'RESTART_CHILD'; id: string }
+  /** Take a child out of supervision before it is stopped (its exits no longer count). */
+  | { type: 'RELEASE_CHILD'; id: string }
+  | { type: 'REMOVE_CHILD'; id: string }
+  | { type: 'CHILD_EXIT'; id: string; ref: AnyActorRef; exit: ExitKind; error?: unknown }
+  | { type: 'SHUTDOWN' }
+  | { type: 'SHUTDOWN_DONE' }
+  | { type: `xstate.done.actor.${string}`; actorId: string; output: unknown }
+  | { type: `xstate.error.actor.${string}`; actorId: string; error: unknown };
+
+export type SupervisorEmitted =
+  | { type: 'CHILD_STARTED'; id: string; ref: AnyActorRef; restarted: boolean }
+  | { type: 'CHILD_EXITED'; id: string; exit: ExitKind; restart: boolean; error?: unknown }
+  | { type: 'SUPERVISOR_FAILED'; report: SupervisorReport };
+
+export type ConnectionRef = ActorRefFrom<typeof connectionMachine>;
+
+// The slice of XState's enqueuer the helpers below use (its full generic type
+// does not survive being passed to a helper).
+interface Enqueue {
+  assign(assigner: (args: { context: SupervisorContext; spawn: (logic: AnyStateMachine, options: object) => AnyActorRef }) => Partial<SupervisorContext>): void;
+  emit(emitter: (args: { context: SupervisorContext }) => SupervisorEmitted): void;
+  stopChild(ref: AnyActorRef): void;
+}
+
+function spawnInto(enqueue: Enqueue, spec: ResolvedChildSpec, restarted: boolean) {
+  enqueue.assign(({ context, spawn }) => ({
+    refs: {
+      ...context.refs,
+      [spec.id]: spawn(spec.machine, {
+        id: spec.id,
+        input: {
+          id: spec.id,
+          transport: spec.transport,
+          policy: spec.policy,
+          outbox: spec.outbox,
+          autoConnect: spec.autoConnect,
+          ...(spec.random ? { random: spec.random } : {}),
+        },
+      }),
+    },
+  }));
+  // A separate action, so it sees the ref the assign above spawned. Children
+  // start after this transition, so a listener added on CHILD_STARTED sees
+  // every event the child ever emits.
+  enqueue.emit(({ context }) => ({ type: 'CHILD_STARTED' as const, id: spec.id, ref: context.refs[spec.id]!, restarted }));
+}
+
+/** A stopped or crashed child's queued messages will never go out: tell their senders. */
+export function rejectOutboxOf(ref: AnyActorRef | undefined, reason: DropReason): number {
+  const context = (ref?.getSnapshot() as { context?: { id?: string; outbox?: OutboxEntry[] } } | undefined)?.context;
+  const outbox = context?.outbox ?? [];
+  // Settling a settled promise is a no-op, so a ticket already rejected by the
+  // child itself (in `failed`) is not told twice.
+  for (const entry of outbox) entry.ticket?.reject(new MessageDroppedError(context!.id ?? '?', reason));
+  return outbox.length;
+}
+
+function stopInto(enqueue: Enqueue, ref: AnyActorRef | undefined, reason: DropReason) {
+  if (!ref) return;
+  rejectOutboxOf(ref, reason);
+  enqueue.stopChild(ref);
+}
+
+export const supervisorMachine = setup({
+  types: {
+    context: {} as SupervisorContext,
+    events: {} as SupervisorEvent,
+    input: {} as SupervisorInput,
+    emitted: {} as SupervisorEmitted,
+    output: {} as SupervisorReport | { reason: 'shutdown' },
+  },
+  guards: {
+    isUnknownId: ({ context, event }) => 'spec' in event && !(event.spec.id in context.refs),
+  },
+  actions: {
+    startChild: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'START_CHILD' || event.spec.id in context.refs) return;
+      enqueue.assign({
+        specs: [...context.specs, event.spec],
+        restarts: { ...context.restarts, [event.spec.id]: 0 },
+      });
+      spawnInto(enqueue as unknown as Enqueue, event.spec, false);
+    }),
+    restartChild: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'RESTART_CHILD') return;
+      const spec = context.specs.find((s) => s.id === event.id);
+      if (!spec) return;
+      stopInto(enqueue as unknown as Enqueue, context.refs[event.id], 'stopped');
+      enqueue.assign({ restarts: { ...context.restarts, [event.id]: (context.restarts[event.id] ?? 0) + 1 } });
+      spawnInto(enqueue as unknown as Enqueue, spec, true);
+    }),
+    releaseChild: assign(({ context, event }) => {
+      if (event.type !== 'RELEASE_CHILD') return {};
+      return { specs: context.specs.filter((s) => s.id !== event.id) };
+    }),
+    removeChild: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'REMOVE_CHILD') return;
+      const ref = context.refs[event.id];
+      stopInto(enqueue as unknown as Enqueue, ref, 'stopped');
+      const { [event.id]: _gone, ...refs } = context.refs;
+      const { [event.id]: _count, ...restarts } = context.restarts;
+      enqueue.assign({ refs, restarts, specs: context.specs.filter((s) => s.id !== event.id) });
+    }),
+    /** An exit: restart by type and strategy, or escalate past the intensity. */
+    handleExit: enqueueActions(({ context, event, enqueue, self }) => {
+      const exit = toExit(event, context);
+      if (!exit) return;
+      const spec = context.specs.find((s) => s.id === exit.id);
+      if (!spec) return; // released (being stopped) or unknown: not ours to restart
+      const restart = spec.restart === 'permanent' || (spec.restart === 'transient' && exit.exit !== 'normal');
+      enqueue.emit({ type: 'CHILD_EXITED', id: exit.id, exit: exit.exit, restart, error: exit.error });
+      if (!restart) {
+        // OTP: a temporary child that exits is removed. A transient child after
+        // a normal exit stays, idle in `disconnected`, until told to CONNECT.
+        if (spec.restart === 'temporary') enqueue.raise({ type: 'REMOVE_CHILD', id: exit.id });
+        return;
+      }
+      const now = clockNow(self);
+      const restartLog = [...context.restartLog.filter((t) => t > now - context.periodMs), now];
+      if (restartLog.length > context.maxRestarts) {
+        const report: SupervisorReport = {
+          supervisor: context.id,
+          errorContext: 'child_terminated',
+          reason: 'reached_max_restart_intensity',
+          offender: { id: exit.id, kind: spec.transport.kind, exit: exit.exit, error: exit.error },
+          restarts: restartLog.length - 1,
+        };
+        enqueue.assign({ report, restartLog });
+        return;
+      }
+      // Which children go down and come back, in start order.
+      const index = context.specs.indexOf(spec);
+      const affected =
+        context.strategy === 'one_for_all' ? context.specs : context.strategy === 'rest_for_one' ? context.specs.slice(index) : [spec];
+      for (const s of [...affected].reverse()) stopInto(enqueue as unknown as Enqueue, context.refs[s.id], s.id === exit.id ? 'failed' : 'stopped');
+      const restarts = { ...context.restarts };
+      for (const s of affected) restarts[s.id] = (restarts[s.id] ?? 0) + 1;
+      enqueue.assign({ restartLog, restarts });
+      for (const s of affected) spawnInto(enqueue as unknown as Enqueue, s, true);
+    }),
+    /** Escalation: every child stopped in reverse start order. */
+    stopAll: enqueueActions(({ context, enqueue }) => {
+      for (const s of [...context.specs].reverse()) stopInto(enqueue as unknown as Enqueue, context.refs[s.id], 'stopped');
+      enqueue.assign({ refs: {} });
+    }),
+    emitFailed: emit(({ context }) => ({ type: 'SUPERVISOR_FAILED' as const, report: context.report! })),
+  },
+}).createMachine({
+  id: 'supervisor',
+  context: ({ input }) => ({
+    ...input,
+    specs: [],
+    refs: {},
+    restarts: {},
+    restartLog: [],
+    report: undefined,
+  }),
+  initial: 'running',
+  states: {
+    running: {
+      always: { guard: ({ context }) => context.report !== undefined, target: 'failed' },
+      on: {
+        START_CHILD: { actions: 'startChild' },
+        RESTART_CHILD: { actions: 'restartChild' },
+        RELEASE_CHILD: { actions: 'releaseChild' },
+        REMOVE_CHILD: { actions: 'removeChild' },
+        CHILD_EXIT: { actions: 'handleExit' },
+        'xstate.done.actor.*': { actions: 'handleExit' },
+        'xstate.error.actor.*': { actions: 'handleExit' },
+        SHUTDOWN: 'stopping',
+      },
+    },
+    // Shutting down: children are stopped one by one by the handle, in
+    // reverse start order; their exits are not restarts any more.
+    stopping: {
+      on: {
+        RELEASE_CHILD: { actions: 'releaseChild' },
+        REMOVE_CHILD: { actions: 'removeChild' },
+        'xstate.done.actor.*': {},
+        'xstate.error.actor.*': {},
+        SHUTDOWN_DONE: 'stopped',
+      },
+    },
+    failed: {
+      type: 'final',
+      entry: ['stopAll', 'emitFailed'],
+    },
+    stopped: {
+      type: 'final',
+      entry: 'stopAll',
+    },
+  },
+  output: ({ context }) => context.report ?? { reason: 'shutdown' as const },
+});
+
+function toExit(
+  event: SupervisorEvent,
+  context: SupervisorContext,
+): { id: string; exit: ExitKind; error?: unknown } | undefined {
+  if (event.type === 'CHILD_EXIT') {
+    // A late notice from an actor that was already replaced is ignored.
+    return context.refs[event.id] === event.ref ? { id: event.id, exit: event.exit, error: event.error } : undefined;
+  }
+  if ('actorId' in event && event.type.startsWith('xstate.done.actor.')) {
+    const ref = context.refs[event.actorId];
+    const lastError = (ref?.getSnapshot() as { context?: { lastError?: unknown } } | undefined)?.context?.lastError;
+    return { id: event.actorId, exit: 'failed', error: lastError };
+  }
+  if ('actorId' in event && event.type.startsWith('xstate.error.actor.')) {
+    return { id: event.actorId, exit: 'crashed', error: (event as { error: unknown }).error };
+  }
+  return undefined;
+}

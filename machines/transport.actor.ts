@@ -1,0 +1,96 @@
+/**
+ * The transport actor: one per connection attempt. It opens a link through the
+ * injected `Transport`, reports what happens to it (LINK_OPEN, LINK_DATA,
+ * LINK_LOST, ...) tagged with its attempt number `gen`, and performs sends.
+ *
+ * It lives in machines/ (not actors/) because the connection machine needs a
+ * default implementation to be usable with a bare `spawnChild(connectionMachine)`;
+ * it touches no Node API, only the `Transport` contract.
+ *
+ * Teardown is in the cleanup function, because XState v5 runs no exit actions
+ * when an actor is stopped: stopping this actor aborts a pending connect and
+ * closes an open link.
+ */
+import { fromCallback } from 'xstate';
+import { LinkClosedError } from '../errors.js';
+import type { Link, Transport } from '../transports/transport.js';
+import type { LinkCommand, LinkReport } from './events.js';
+
+export interface TransportActorInput {
+  transport: Transport;
+  gen: number;
+  connectionId: string;
+}
+
+export const transportActor = fromCallback<LinkCommand, TransportActorInput>(({ input, sendBack, receive }) => {
+  const { transport, gen, connectionId } = input;
+  const abort = new AbortController();
+  let link: Link | undefined;
+  let stopped = false;
+  let closing: Promise<void> | undefined;
+  let unsubscribe: (() => void) | undefined;
+  const report = (e: LinkReport) => {
+    if (!stopped) sendBack(e);
+  };
+
+  const onOpen = (opened: Link) => {
+    if (stopped || closing) {
+      // We gave up while the transport was finishing: release what it opened.
+      void opened.close().catch(() => {});
+      return;
+    }
+    link = opened;
+    report({ type: 'LINK_OPEN', gen, link: opened });
+    try {
+      const sub = opened.incoming$.subscribe({ next: (data) => report({ type: 'LINK_DATA', gen, data }) });
+      unsubscribe = () => sub.unsubscribe();
+    } catch (error) {
+      report({ type: 'LINK_LOST', gen, error });
+      return;
+    }
+    opened.closed.then(
+      (info) => {
+        if (!info.initiatedLocally) report({ type: 'LINK_LOST', gen, error: info.error ?? info });
+      },
+      (error) => report({ type: 'LINK_LOST', gen, error }),
+    );
+  };
+
+  try {
+    transport.connect({ signal: abort.signal }).then(onOpen, (error) => {
+      if (!closing) report({ type: 'LINK_FAILED', gen, error });
+    });
+  } catch (error) {
+    // A transport that throws instead of rejecting still only fails this attempt.
+    queueMicrotask(() => report({ type: 'LINK_FAILED', gen, error }));
+  }
+
+  const close = (): Promise<void> => {
+    if (!closing) {
+      abort.abort(new LinkClosedError('connection closed', { canceled: true, connectionId }));
+      unsubscribe?.();
+      closing = link ? link.close().catch(() => {}) : Promise.resolve();
+    }
+    return closing;
+  };
+
+  receive((cmd) => {
+    if (cmd.type === 'LINK_SEND') {
+      const { ticket } = cmd;
+      if (!link || closing) {
+        ticket?.reject(new LinkClosedError('link is not open', { canceled: !!closing, connectionId }));
+        return;
+      }
+      // A failed send means the link is lost; the transport resolves `closed`
+      // for that, so only the sender needs telling here.
+      link.send(cmd.data).then(ticket?.resolve, ticket?.reject ?? (() => {}));
+    } else if (cmd.type === 'LINK_CLOSE') {
+      void close().then(() => report({ type: 'LINK_CLOSED', gen }));
+    }
+  });
+
+  return () => {
+    void close();
+    stopped = true;
+  };
+});

@@ -1,0 +1,111 @@
+/**
+ * The transport contract: the only thing a connection machine knows about I/O.
+ *
+ * A `Transport` opens links. It knows nothing of states, retries, backoff or
+ * outboxes: the connection machine owns those. One `Transport` object opens
+ * many links over its life (one per connection attempt); each `Link` is used
+ * once and then thrown away.
+ *
+ * Every transport ships with the shared contract suite
+ * (`test/contract/transport.contract.ts`) and must pass it against real I/O.
+ *
+ * @example
+ * ```ts
+ * const transport: Transport = unixSocketTransport({ path: '/run/agent.sock' });
+ * const ac = new AbortController();
+ * const link = await transport.connect({ signal: ac.signal });
+ * link.incoming$.subscribe((chunk) => console.log('got', chunk));
+ * await link.send('hello\n');
+ * const info = await link.close(); // resolves once the socket is fully closed
+ * ```
+ */
+import type { Observable } from 'rxjs';
+
+/** What a link carries. Text transports use strings, byte transports Uint8Array. */
+export type Payload = Uint8Array | string;
+
+/** Options for `Transport.connect`. */
+export interface ConnectOptions {
+  /**
+   * Aborted when the caller gives up (connect timeout, DISCONNECT, actor
+   * stopped). The transport must then release whatever it started (sockets,
+   * timers) and reject with a `LinkClosedError` whose `canceled` is true. If it
+   * wins the race and opened the link anyway, the caller closes that link.
+   */
+  signal: AbortSignal;
+}
+
+export interface Transport {
+  /** Short name of the transport family: `'mock'`, `'websocket'`, `'unix'`, `'serial'`, ... */
+  readonly kind: string;
+
+  /**
+   * Open one link.
+   *
+   * - Resolves with an open `Link`, ready for `send`.
+   * - Rejects with a `ConnectionError` (or a subclass from `errors.ts`) whose
+   *   `cause` is the original OS/SDK error when the link cannot be opened
+   *   (refused, not found, permission denied, handshake rejected).
+   * - Never applies its own retries: one call, one attempt.
+   * - Must not time out on its own unless the transport's options say so
+   *   (a handshake timeout): the connection machine applies `connectTimeoutMs`
+   *   by aborting `signal`.
+   */
+  connect(options: ConnectOptions): Promise<Link>;
+}
+
+/** How a link ended. */
+export interface CloseInfo {
+  /**
+   * True when the close was ours (`close()` was called): a normal end.
+   * False when the peer or the network ended it: the link is lost.
+   */
+  initiatedLocally: boolean;
+  /** A transport-specific code: a WebSocket close code, an errno string. */
+  code?: number | string;
+  /** Human-readable reason, when the peer gave one. */
+  reason?: string;
+  /** The error that ended the link, when it was an error. */
+  error?: unknown;
+}
+
+export interface Link {
+  /**
+   * Send one message.
+   *
+   * - Resolves when the transport has accepted the data (handed it to the OS
+   *   or the SDK): not an end-to-end acknowledgement.
+   * - Calls made one after another are delivered in the order they were made,
+   *   even when the caller does not await each one.
+   * - When the link is closed by `close()` while the send is in flight, it
+   *   rejects with a `LinkClosedError` whose `canceled` is true.
+   * - Any other failure rejects with a `LinkClosedError` (`canceled: false`)
+   *   or a `ConnectionError`, and means the link is lost: `closed` resolves
+   *   with `initiatedLocally: false` soon after.
+   * - After the link ended it rejects at once; it never throws synchronously.
+   */
+  send(data: Payload): Promise<void>;
+
+  /**
+   * Close the link deliberately. Idempotent: every call returns a promise that
+   * resolves once the underlying resource is fully released (socket closed,
+   * file descriptor freed), never rejects. In-flight sends reject with a
+   * canceled `LinkClosedError`; `closed` resolves with `initiatedLocally: true`
+   * (unless the link had already been lost).
+   */
+  close(): Promise<void>;
+
+  /**
+   * Inbound data, in arrival order. Completes when the link ends. It is hot:
+   * data that arrives with no subscriber is not buffered. Never errors: a
+   * failure ends the link and shows in `closed`.
+   */
+  readonly incoming$: Observable<Payload>;
+
+  /**
+   * Resolves exactly once, when the link has ended for any reason; never
+   * rejects. The first cause wins: a local `close()` after a remote close
+   * does not change the recorded `CloseInfo`.
+   */
+  readonly closed: Promise<CloseInfo>;
+}
