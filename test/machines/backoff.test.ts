@@ -1,0 +1,58 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { backoffDelay, seededRandom } from '../../machines/backoff.js';
+import { defaultPolicy } from '../../machines/policy.js';
+
+test('backoff: first delay with the seed defaults is 90..110 ms', () => {
+  assert.is(backoffDelay(1, defaultPolicy, () => 0), 90);
+  assert.is(backoffDelay(1, defaultPolicy, () => 1), 110);
+  assert.is(backoffDelay(1, defaultPolicy, () => 0.5), 100);
+  for (let i = 0; i < 1000; i++) {
+    const d = backoffDelay(1);
+    assert.ok(d >= 90 && d <= 110, `delay ${d} outside 90..110`);
+  }
+});
+
+test('backoff: doubles per attempt without jitter', () => {
+  const p = { ...defaultPolicy, jitter: 0 };
+  assert.equal([1, 2, 3, 4, 5, 6, 7].map((n) => backoffDelay(n, p)), [100, 200, 400, 800, 1600, 3200, 6400]);
+});
+
+test('backoff: is capped at maxBackoffMs ±10 %', () => {
+  for (const attempt of [8, 9, 20, 100, 5000]) {
+    assert.is(backoffDelay(attempt, defaultPolicy, () => 0), 9000);
+    assert.is(backoffDelay(attempt, defaultPolicy, () => 1), 11000);
+  }
+  assert.is(backoffDelay(2000, { ...defaultPolicy, jitter: 0 }), 10000, 'huge attempts do not overflow');
+});
+
+test('backoff: jitter stays within ±jitter of the base', () => {
+  const p = { ...defaultPolicy, jitter: 0.25, initialBackoffMs: 1000 };
+  const random = seededRandom(7);
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < 5000; i++) {
+    const d = backoffDelay(1, p, random);
+    min = Math.min(min, d);
+    max = Math.max(max, d);
+  }
+  assert.ok(min >= 750 && max <= 1250, `${min}..${max}`);
+  assert.ok(min < 780 && max > 1220, `jitter should spread over the range, got ${min}..${max}`);
+});
+
+test('backoff: deterministic with a seeded random', () => {
+  const a = Array.from({ length: 10 }, (_, i) => backoffDelay(i + 1, defaultPolicy, seededRandom(42)));
+  const b = Array.from({ length: 10 }, (_, i) => backoffDelay(i + 1, defaultPolicy, seededRandom(42)));
+  const c = Array.from({ length: 10 }, (_, i) => backoffDelay(i + 1, defaultPolicy, seededRandom(43)));
+  assert.equal(a, b);
+  assert.not.equal(a, c);
+});
+
+test('backoff: bad arguments are named', () => {
+  assert.throws(() => backoffDelay(0), (e: Error) => e instanceof RangeError && /attempt/.test(e.message));
+  assert.throws(() => backoffDelay(1.5), (e: Error) => e instanceof RangeError && /attempt/.test(e.message));
+  assert.throws(() => backoffDelay(1, defaultPolicy, () => 2), (e: Error) => e instanceof RangeError && /random/.test(e.message));
+  assert.throws(() => seededRandom(0.5), TypeError);
+});
+
+test.run();
