@@ -1,0 +1,324 @@
+/** The supervisor: OTP strategies, restart types, intensity, shutdown, send and broadcast. */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { toPromise } from 'xstate';
+import {
+  ConnectionFailedError,
+  MessageDroppedError,
+  OutboxOverflowError,
+  SupervisorFailedError,
+  UnknownConnectionError,
+} from '../../errors.js';
+import { connectionMachine } from '../../machines/connection.machine.js';
+import { startSupervisor } from '../helpers/supervisor.js';
+
+const test = suite('supervisor');
+const failNow = { maxRetries: 0 }; // a lost link ends in `failed` at once
+
+test('supervisor: startChild connects, whichChildren lists it, duplicates throw', async () => {
+  const s = startSupervisor();
+  const ref = s.sup.startChild({ id: 'a', transport: s.transport('a') });
+  await s.flush();
+  assert.ok(ref.getSnapshot().matches('connected'));
+  assert.equal(s.sup.whichChildren(), [{ id: 'a', kind: 'mock', state: 'connected', restart: 'permanent', restarts: 0 }]);
+  assert.is(s.sup.child('a'), ref);
+  assert.throws(() => s.sup.startChild({ id: 'a', transport: s.transport('a2') }), /already exists/);
+  s.sup.startChild({ id: 'b', transport: s.transport('b'), autoConnect: false });
+  await s.flush();
+  assert.is(s.sup.whichChildren()[1]!.state, 'disconnected');
+  await s.sup.shutdown();
+});
+
+test('supervisor: bad arguments are TypeError/RangeError naming the argument', async () => {
+  const s = startSupervisor();
+  assert.throws(() => s.sup.startChild({ id: '', transport: s.transport('x') }), (e: Error) => e instanceof TypeError && /id/.test(e.message));
+  assert.throws(() => s.sup.startChild({ id: 'x', transport: {} as never }), (e: Error) => e instanceof TypeError && /spec\.transport/.test(e.message));
+  assert.throws(() => s.sup.startChild({ id: 'x', transport: s.transport('x'), restart: 'sometimes' as never }), (e: Error) => /spec\.restart/.test(e.message));
+  assert.throws(() => s.sup.startChild({ id: 'x', transport: s.transport('x'), policy: { maxRetries: -1 } }), (e: Error) => e instanceof RangeError && /spec\.policy\.maxRetries/.test(e.message));
+  assert.throws(() => s.sup.startChild({ id: 'x', transport: s.transport('x'), shutdownMs: 0 }), (e: Error) => e instanceof RangeError && /spec\.shutdownMs/.test(e.message));
+  await s.sup.send('x', 42 as never).then(() => assert.unreachable(), (e) => assert.instance(e, TypeError));
+  assert.throws(() => startSupervisor({ strategy: 'one_for_some' as never }), (e: Error) => /options\.strategy/.test(e.message));
+  assert.throws(() => startSupervisor({ maxRestarts: 1.5 }), (e: Error) => e instanceof RangeError && /options\.maxRestarts/.test(e.message));
+  assert.equal(s.sup.whichChildren(), [], 'nothing was started by the bad calls');
+  await s.sup.shutdown();
+});
+
+test('supervisor: send resolves when the link accepted the data; typed rejections', async () => {
+  const s = startSupervisor();
+  s.sup.startChild({ id: 'a', transport: s.transport('a') });
+  await s.flush();
+  await s.sup.send('a', 'hello');
+  assert.equal(s.mocks.a!.written, ['hello']);
+  await s.sup.send('nope', 'x').then(() => assert.unreachable(), (e) => assert.instance(e, UnknownConnectionError));
+  s.sup.startChild({ id: 'b', transport: s.transport('b'), autoConnect: false, outbox: { limit: 1, overflow: 'reject' } });
+  const queued = s.sup.send('b', 'one');
+  await s.sup.send('b', 'two').then(() => assert.unreachable(), (e) => assert.instance(e, OutboxOverflowError));
+  await s.sup.send('b', 'v', { volatile: true }).then(() => assert.unreachable(), (e) => assert.instance(e, MessageDroppedError));
+  s.sup.child('b')!.send({ type: 'CONNECT' });
+  await queued;
+  assert.equal(s.mocks.b!.written, ['one']);
+  await s.sup.shutdown();
+});
+
+test('supervisor: a message queued on a child that fails rejects with ConnectionFailedError', async () => {
+  const s = startSupervisor();
+  const t = s.transport('a');
+  t.failNextConnects(5);
+  s.sup.startChild({ id: 'a', transport: t, restart: 'temporary', policy: { maxRetries: 1 } });
+  await s.flush();
+  const p = s.sup.send('a', 'x').then(() => 'sent', (e: unknown) => e);
+  await s.advance(1000);
+  assert.instance(await p, ConnectionFailedError);
+  await s.sup.shutdown();
+});
+
+test('supervisor: one_for_one restarts only the child that failed', async () => {
+  const s = startSupervisor();
+  const a = s.sup.startChild({ id: 'a', transport: s.transport('a'), policy: failNow });
+  const b = s.sup.startChild({ id: 'b', transport: s.transport('b') });
+  await s.flush();
+  s.mocks.a!.drop();
+  await s.flush();
+  await s.flush();
+  const a2 = s.sup.child('a')!;
+  assert.is.not(a2, a, 'a new actor for a');
+  assert.is(s.sup.child('b'), b, 'b untouched');
+  await s.flush();
+  assert.ok(a2.getSnapshot().matches('connected'));
+  assert.equal(s.sup.whichChildren().map((c) => [c.id, c.restarts]), [['a', 1], ['b', 0]]);
+  await s.sup.shutdown();
+});
+
+test('supervisor: one_for_all stops all in reverse start order and restarts all in start order', async () => {
+  const s = startSupervisor({ strategy: 'one_for_all' });
+  for (const id of ['a', 'b', 'c']) s.sup.startChild({ id, transport: s.transport(id), policy: failNow });
+  await s.flush();
+  const before = ['a', 'b', 'c'].map((id) => s.sup.child(id));
+  const started: string[] = [];
+  s.sup.actor.on('CHILD_STARTED', (e) => started.push(e.id));
+  s.mocks.b!.drop();
+  await s.flush();
+  await s.flush();
+  assert.equal(s.closes, ['b', 'c', 'a'], 'b lost its link first, then c and a were stopped in reverse order');
+  assert.equal(started, ['a', 'b', 'c']);
+  ['a', 'b', 'c'].forEach((id, i) => assert.is.not(s.sup.child(id), before[i]));
+  assert.ok(['a', 'b', 'c'].every((id) => s.sup.child(id)!.getSnapshot().matches('connected')));
+  await s.sup.shutdown();
+});
+
+test('supervisor: rest_for_one restarts the child and those started after it', async () => {
+  const s = startSupervisor({ strategy: 'rest_for_one' });
+  for (const id of ['a', 'b', 'c', 'd']) s.sup.startChild({ id, transport: s.transport(id), policy: failNow });
+  await s.flush();
+  const before = Object.fromEntries(['a', 'b', 'c', 'd'].map((id) => [id, s.sup.child(id)]));
+  s.mocks.b!.drop();
+  await s.flush();
+  await s.flush();
+  assert.equal(s.closes, ['b', 'd', 'c']);
+  assert.is(s.sup.child('a'), before.a);
+  for (const id of ['b', 'c', 'd']) assert.is.not(s.sup.child(id), before[id]);
+  assert.equal(s.sup.whichChildren().map((c) => c.restarts), [0, 1, 1, 1]);
+  await s.sup.shutdown();
+});
+
+test('supervisor: permanent restarts after a normal exit (DISCONNECT), transient does not', async () => {
+  const s = startSupervisor();
+  const p = s.sup.startChild({ id: 'p', transport: s.transport('p') });
+  const t = s.sup.startChild({ id: 't', transport: s.transport('t'), restart: 'transient' });
+  await s.flush();
+  p.send({ type: 'DISCONNECT' });
+  t.send({ type: 'DISCONNECT' });
+  await s.flush();
+  assert.is.not(s.sup.child('p'), p, 'permanent: restarted');
+  assert.ok(s.sup.child('p')!.getSnapshot().matches('connected'));
+  assert.is(s.sup.child('t'), t, 'transient: same actor');
+  assert.is(s.sup.whichChildren().find((c) => c.id === 't')!.state, 'disconnected');
+  await s.sup.shutdown();
+});
+
+test('supervisor: transient restarts after failed; temporary is removed', async () => {
+  const s = startSupervisor();
+  const t = s.sup.startChild({ id: 't', transport: s.transport('t'), restart: 'transient', policy: failNow });
+  s.sup.startChild({ id: 'x', transport: s.transport('x'), restart: 'temporary', policy: failNow });
+  await s.flush();
+  s.mocks.t!.drop();
+  s.mocks.x!.drop();
+  await s.flush();
+  await s.flush();
+  assert.is.not(s.sup.child('t'), t);
+  assert.is(s.sup.child('x'), undefined, 'temporary child removed');
+  assert.equal(s.sup.whichChildren().map((c) => c.id), ['t']);
+  await s.sup.shutdown();
+});
+
+test('supervisor: temporary server-side link (reconnect: false) is removed when the peer closes', async () => {
+  const s = startSupervisor();
+  s.sup.startChild({ id: 'peer-1', transport: s.transport('peer-1'), restart: 'temporary', policy: { reconnect: false } });
+  await s.flush();
+  s.mocks['peer-1']!.drop('peer closed');
+  await s.flush();
+  assert.equal(s.sup.whichChildren(), []);
+  await s.sup.shutdown();
+});
+
+test('supervisor: more than maxRestarts in periodMs escalates: children stopped in reverse, report', async () => {
+  const s = startSupervisor({ id: 'radio-sup', maxRestarts: 3, periodMs: 5000 });
+  for (const id of ['a', 'b', 'c']) s.sup.startChild({ id, transport: s.transport(id), policy: failNow });
+  await s.flush();
+  const done = toPromise(s.sup.actor);
+  for (let i = 0; i < 4; i++) {
+    await s.advance(1000);
+    s.mocks.b!.drop();
+    await s.flush();
+    await s.flush();
+  }
+  assert.is(s.sup.actor.getSnapshot().value, 'failed');
+  const report = await done;
+  assert.equal(report, {
+    supervisor: 'radio-sup',
+    errorContext: 'child_terminated',
+    reason: 'reached_max_restart_intensity',
+    offender: { id: 'b', kind: 'mock', exit: 'failed', error: (report as { offender: { error: unknown } }).offender.error },
+    restarts: 3,
+  });
+  assert.equal(s.closes.slice(-2), ['c', 'a'], 'remaining children stopped in reverse start order');
+  assert.is(s.sup.report, report);
+  await s.sup.send('a', 'x').then(() => assert.unreachable(), (e) => assert.instance(e, SupervisorFailedError));
+  assert.throws(() => s.sup.startChild({ id: 'z', transport: s.transport('z') }), (e: Error) => e instanceof SupervisorFailedError);
+  assert.ok(Object.values(s.mocks).every((m) => m.openLinks === 0), 'every link closed');
+  await s.sup.shutdown();
+});
+
+test('supervisor: the window slides: restarts spread out over time never escalate', async () => {
+  const s = startSupervisor({ maxRestarts: 3, periodMs: 5000 });
+  s.sup.startChild({ id: 'a', transport: s.transport('a'), policy: failNow });
+  await s.flush();
+  for (let i = 0; i < 10; i++) {
+    await s.advance(2000); // at most 3 restarts fall in any 5 s window
+    s.mocks.a!.drop();
+    await s.flush();
+    await s.flush();
+  }
+  assert.is(s.sup.actor.getSnapshot().value, 'running');
+  assert.is(s.sup.whichChildren()[0]!.restarts, 10);
+  await s.sup.shutdown();
+});
+
+test('supervisor: a child that throws inside an action crashes only itself and is restarted', async () => {
+  let throws = 1;
+  const flaky = connectionMachine.provide({
+    actions: {
+      flushOutbox: () => {
+        if (throws-- > 0) throw new Error('boom in an action');
+      },
+    },
+  });
+  const s = startSupervisor();
+  const uncaught: unknown[] = [];
+  const onUncaught = (e: unknown) => uncaught.push(e);
+  process.on('uncaughtException', onUncaught);
+  const a = s.sup.startChild({ id: 'a', transport: s.transport('a'), machine: flaky });
+  s.sup.startChild({ id: 'b', transport: s.transport('b') });
+  await s.flush();
+  await new Promise((r) => setTimeout(r, 10)); // XState reports unhandled errors on a timer
+  process.off('uncaughtException', onUncaught);
+  assert.equal(uncaught, []);
+  assert.is(a.getSnapshot().status, 'error');
+  assert.is(s.sup.actor.getSnapshot().status, 'active');
+  const a2 = s.sup.child('a')!;
+  assert.is.not(a2, a);
+  assert.ok(a2.getSnapshot().matches('connected'));
+  assert.ok(s.sup.child('b')!.getSnapshot().matches('connected'));
+  await s.sup.shutdown();
+});
+
+test('supervisor: shutdown stops children in reverse start order, closing every link', async () => {
+  const s = startSupervisor();
+  for (const id of ['a', 'b', 'c']) s.sup.startChild({ id, transport: s.transport(id) });
+  await s.flush();
+  const states: string[] = [];
+  s.sup.state$.subscribe((m) => states.push(JSON.stringify(m)));
+  await s.sup.shutdown();
+  assert.equal(s.closes, ['c', 'b', 'a']);
+  assert.ok(Object.values(s.mocks).every((m) => m.openLinks === 0));
+  assert.is(s.sup.actor.getSnapshot().status, 'done');
+  assert.equal(s.sup.whichChildren(), []);
+  assert.is(states.at(-1), '{}');
+  await s.sup.shutdown(); // idempotent
+});
+
+test('supervisor: shutdown rejects queued messages as stopped', async () => {
+  const s = startSupervisor();
+  s.sup.startChild({ id: 'a', transport: s.transport('a'), autoConnect: false });
+  const p = s.sup.send('a', 'never sent').then(() => 'sent', (e: unknown) => e);
+  await s.sup.shutdown();
+  assert.is(((await p) as MessageDroppedError).reason, 'stopped');
+});
+
+test('supervisor: stopChild closes the link and does not restart', async () => {
+  const s = startSupervisor();
+  s.sup.startChild({ id: 'a', transport: s.transport('a') });
+  s.sup.startChild({ id: 'b', transport: s.transport('b') });
+  await s.flush();
+  await s.sup.stopChild('a');
+  assert.equal(s.sup.whichChildren().map((c) => c.id), ['b']);
+  assert.is(s.mocks.a!.openLinks, 0);
+  await s.flush();
+  assert.is(s.mocks.a!.connects, 1, 'not restarted');
+  await s.sup.stopChild('zzz').then(() => assert.unreachable(), (e) => assert.instance(e, UnknownConnectionError));
+  await s.sup.shutdown();
+});
+
+test('supervisor: restartChild gives a fresh actor', async () => {
+  const s = startSupervisor();
+  const a = s.sup.startChild({ id: 'a', transport: s.transport('a') });
+  await s.flush();
+  const a2 = s.sup.restartChild('a');
+  assert.is.not(a2, a);
+  await s.flush();
+  assert.ok(a2.getSnapshot().matches('connected'));
+  assert.is(s.mocks.a!.openLinks, 1);
+  assert.throws(() => s.sup.restartChild('nope'), (e: Error) => e instanceof UnknownConnectionError);
+  await s.sup.shutdown();
+});
+
+test('supervisor: broadcast reports delivered, queued and failed', async () => {
+  const s = startSupervisor();
+  for (const id of ['a', 'b']) s.sup.startChild({ id, transport: s.transport(id) });
+  s.sup.startChild({ id: 'c', transport: s.transport('c'), autoConnect: false });
+  s.sup.startChild({ id: 'd', transport: s.transport('d'), autoConnect: false, outbox: { limit: 0 } });
+  await s.flush();
+  s.mocks.b!.failNextSends(1);
+  const r = await s.sup.broadcast('hi');
+  assert.equal(r.delivered, ['a']);
+  assert.equal(r.queued, ['c']);
+  const failed = Object.fromEntries(r.failed.map((f) => [f.id, f.error]));
+  assert.equal(Object.keys(failed).sort(), ['b', 'd']);
+  assert.instance(failed.d, OutboxOverflowError);
+  assert.is(failed.b!.name, 'LinkClosedError');
+  const only = await s.sup.broadcast('x', { ids: ['a', 'ghost'] });
+  assert.equal(only.delivered, ['a']);
+  assert.instance(only.failed[0]!.error, UnknownConnectionError);
+  const filtered = await s.sup.broadcast('y', { filter: (c) => c.state === 'connected' });
+  assert.equal(filtered.delivered.sort(), ['a']);
+  const vol = await s.sup.broadcast('v', { volatile: true, ids: ['c'] });
+  assert.instance(vol.failed[0]!.error, MessageDroppedError);
+  await s.sup.shutdown();
+});
+
+test('supervisor: events$ merges every child, state$ follows their states', async () => {
+  const s = startSupervisor();
+  const seen: Array<Record<string, string>> = [];
+  s.sup.state$.subscribe((m) => seen.push(m));
+  s.sup.startChild({ id: 'a', transport: s.transport('a') });
+  s.sup.startChild({ id: 'b', transport: s.transport('b') });
+  await s.flush();
+  assert.equal(seen.at(-1), { a: 'connected', b: 'connected' });
+  assert.ok(s.events.some((e) => e.connectionId === 'a') && s.events.some((e) => e.connectionId === 'b'));
+  s.mocks.a!.drop();
+  await s.flush();
+  assert.equal(seen.at(-1), { a: 'reconnecting', b: 'connected' });
+  await s.sup.shutdown();
+});
+
+test.run();
