@@ -3,7 +3,7 @@
  * snapshots (XState actors are interop observables); these add the emitted
  * events and the top-level state.
  */
-import { Observable, distinctUntilChanged, from, map } from 'rxjs';
+import { Observable, defer, distinctUntilChanged, from, map, startWith } from 'rxjs';
 import type { AnyActorRef } from 'xstate';
 import type { ConnectionDataEvent, ConnectionEmitted, ConnectionLogEvent, ConnectionState } from '../machines/events.js';
 import { topState } from '../machines/state.js';
@@ -37,7 +37,8 @@ export function connectionData$(actor: AnyActorRef): Observable<ConnectionDataEv
 
 /** A connection's top-level state, on every change (starting with the current one). */
 export function connectionState$(actor: AnyActorRef): Observable<ConnectionState> {
-  return from(actor).pipe(
+  // XState actors emit only new snapshots; a state stream starts with the current one.
+  return defer(() => from(actor).pipe(startWith(actor.getSnapshot()))).pipe(
     map((snapshot) => topState(snapshot as { value: unknown })),
     distinctUntilChanged(),
   );

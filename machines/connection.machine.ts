@@ -238,7 +238,6 @@ export const connectionMachine = setup({
       on: {
         LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: { type: 'emitReconnectOk', params: { fastPath: false } } },
         LINK_FAILED: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'emitAttemptFailed'] },
-        LINK_LOST: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'emitAttemptFailed'] },
         DISCONNECT: { target: '#connection.disconnected.closing', actions: 'closeLink' },
         TX_DROP: 'tx_dropped',
         RECONNECT: [{ guard: 'isFastPath', target: 'tx_dropped' }, { target: 'reconnecting' }],
@@ -284,6 +283,7 @@ export const connectionMachine = setup({
         SEND: { actions: 'forward' },
         LINK_DATA: { guard: 'isCurrentLink', actions: 'emitData' },
         LINK_LOST: { guard: 'isCurrentLink', actions: 'raiseDown' },
+        // The transport actor crashed (a transport broke the contract): the link is as good as lost.
         LINK_FAILED: { guard: 'isCurrentLink', actions: 'raiseDown' },
         // A lost link: retry, or (server-side links, `reconnect: false`) just end.
         LINK_DOWN: [
@@ -326,7 +326,6 @@ export const connectionMachine = setup({
       on: {
         LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: { type: 'emitReconnectOk', params: { fastPath: true } } },
         LINK_FAILED: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'emitAttemptFailed'] },
-        LINK_LOST: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'emitAttemptFailed'] },
         DISCONNECT: { target: '#connection.disconnected.closing', actions: 'closeLink' },
         TX_DROP: { target: 'tx_dropped', reenter: true },
         RECONNECT: [{ guard: 'isFastPath', target: 'tx_dropped', reenter: true }, { target: 'reconnecting' }],

@@ -9,6 +9,8 @@ import { seededRandom, backoffDelay } from '../../machines/backoff.js';
 import { LogEvent, ConnectionState, type ConnectionLogEvent } from '../../machines/events.js';
 import { defaultPolicy } from '../../machines/policy.js';
 import { startConnection } from '../helpers/connection.js';
+import { mockTransport } from '../../transports/mock/mock.transport.js';
+import type { Link, Transport } from '../../transports/transport.js';
 
 const test = suite('connection');
 
@@ -409,6 +411,24 @@ test('a transport that throws in connect() is a failed attempt, not a crash', as
   c.mock.throwOnConnect(false);
   await c.advance(100);
   assert.is(c.state(), 'connected');
+  c.stop();
+});
+
+test('a link whose send throws (a broken contract) crashes only the transport actor: the link is lost', async () => {
+  const mock = mockTransport();
+  const broken: Transport = {
+    kind: 'broken',
+    async connect(o) {
+      const link = await mock.connect(o);
+      return { ...link, send: () => { throw new Error('send threw synchronously'); } } as Link;
+    },
+  };
+  const c = startConnection({ transport: broken, random: () => 0.5 });
+  await c.send({ type: 'CONNECT' });
+  await c.send({ type: 'SEND', data: 'x' });
+  assert.is(c.actor.getSnapshot().status, 'active');
+  assert.is(c.state(), 'reconnecting');
+  assert.match(String((c.actor.getSnapshot().context.lastError as Error).message), /send threw/);
   c.stop();
 });
 
