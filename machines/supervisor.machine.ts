@@ -80,6 +80,7 @@ interface Enqueue {
   assign(assigner: (args: { context: SupervisorContext; spawn: (logic: AnyStateMachine, options: object) => AnyActorRef }) => Partial<SupervisorContext>): void;
   emit(emitter: (args: { context: SupervisorContext }) => SupervisorEmitted): void;
   stopChild(ref: AnyActorRef): void;
+  sendTo(to: (args: { context: SupervisorContext }) => AnyActorRef, event: { type: 'CONNECT' }): void;
 }
 
 function spawnInto(enqueue: Enqueue, spec: ResolvedChildSpec, restarted: boolean) {
@@ -93,16 +94,18 @@ function spawnInto(enqueue: Enqueue, spec: ResolvedChildSpec, restarted: boolean
           transport: spec.transport,
           policy: spec.policy,
           outbox: spec.outbox,
-          autoConnect: spec.autoConnect,
+          // Connected below, after CHILD_STARTED: XState defers emitted events
+          // until after the spawned child has started, so a child connecting
+          // on its own would emit its first events before anyone listens.
+          autoConnect: false,
           ...(spec.random ? { random: spec.random } : {}),
         },
       }),
     },
   }));
-  // A separate action, so it sees the ref the assign above spawned. Children
-  // start after this transition, so a listener added on CHILD_STARTED sees
-  // every event the child ever emits.
+  // A separate action, so it sees the ref the assign above spawned.
   enqueue.emit(({ context }) => ({ type: 'CHILD_STARTED' as const, id: spec.id, ref: context.refs[spec.id]!, restarted }));
+  if (spec.autoConnect) enqueue.sendTo(({ context }) => context.refs[spec.id]!, { type: 'CONNECT' });
 }
 
 /** A stopped or crashed child's queued messages will never go out: tell their senders. */

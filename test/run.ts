@@ -18,7 +18,7 @@ process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
   return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
 }) as typeof process.stdout.write;
 
-await run(ctx.suites, {});
+await run(ctx.suites, { bail: false });
 process.stdout.write = write;
 
 // eslint-disable-next-line no-control-regex

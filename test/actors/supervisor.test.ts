@@ -315,6 +315,8 @@ test('supervisor: events$ merges every child, state$ follows their states', asyn
   await s.flush();
   assert.equal(seen.at(-1), { a: 'connected', b: 'connected' });
   assert.ok(s.events.some((e) => e.connectionId === 'a') && s.events.some((e) => e.connectionId === 'b'));
+  // Regression: a child's first event (emitted as it starts) reaches events$ too.
+  assert.equal(s.events.find((e) => e.connectionId === 'a')!.data, { from: 'disconnected', to: 'connecting' });
   s.mocks.a!.drop();
   await s.flush();
   assert.equal(seen.at(-1), { a: 'reconnecting', b: 'connected' });
