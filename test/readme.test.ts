@@ -1,0 +1,30 @@
+/** The README's usage example, run exactly as written. */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFile } from 'node:child_process';
+import { readFile, writeFile, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const test = suite('readme');
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+test('readme: the usage example runs as written and reconnects after the drop', async () => {
+  const readme = await readFile(`${root}README.md`, 'utf8');
+  const block = /## Usage\s+```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, 'README has a ts block under "## Usage"');
+  // Inside the package, `import 'statewire'` resolves to itself (package self-reference).
+  const file = `${root}.readme-example-${process.pid}.ts`;
+  await writeFile(file, block!);
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', file], { cwd: root, timeout: 20_000 });
+    assert.match(stdout, /radio EVENT_STATE_CHANGE connected/);
+    assert.match(stdout, /radio EVENT_STATE_CHANGE reconnecting/);
+    assert.match(stdout, /radio EVENT_RECONNECT_OK connecting/);
+    assert.match(stdout, /state: 'connected'/);
+  } finally {
+    await rm(file, { force: true });
+  }
+});
+
+test.run();
