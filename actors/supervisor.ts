@@ -148,7 +148,18 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   const listeners = new Map<string, { unsubscribe(): void }>();
   let shuttingDown: Promise<void> | undefined;
 
-  const publishStates = () => state$.next({ ...states });
+  // Changes in one turn of the event loop are published together: copying the
+  // map per change would cost O(children) each time (O(n²) for n children
+  // connecting at once). Every change still reaches state$.
+  let publishPending = false;
+  const publishStates = () => {
+    if (publishPending) return;
+    publishPending = true;
+    queueMicrotask(() => {
+      publishPending = false;
+      if (!state$.closed) state$.next({ ...states });
+    });
+  };
 
   const actor = createActor(supervisorMachine, {
     input: { id: opts.id, strategy: opts.strategy, maxRestarts: opts.maxRestarts, periodMs: opts.periodMs },
@@ -176,7 +187,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       for (const l of listeners.values()) l.unsubscribe();
       listeners.clear();
       for (const id of Object.keys(states)) delete states[id];
-      publishStates();
+      state$.next({});
       events$.complete();
       data$.complete();
       state$.complete();

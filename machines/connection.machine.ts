@@ -245,37 +245,20 @@ export const connectionMachine = setup({
     },
     connected: {
       entry: [{ type: 'enterState', params: { state: 'connected' } }, 'flushOutbox'],
-      type: 'parallel',
+      // Targetless, so it fires once per entry and never re-enters the state.
+      after: {
+        stableAfter: { actions: [{ type: 'log', params: { type: LogEvent.CONNECTION_STABLE } }, 'resetRetries'] },
+      },
+      initial: 'checking',
       states: {
-        stability: {
-          initial: 'settling',
-          states: {
-            settling: {
-              after: {
-                stableAfter: {
-                  target: 'stable',
-                  actions: [
-                    { type: 'log', params: { type: LogEvent.CONNECTION_STABLE } },
-                    'resetRetries',
-                  ],
-                },
-              },
-            },
-            stable: {},
-          },
-        },
-        liveness: {
-          initial: 'checking',
-          states: {
-            checking: { always: [{ guard: 'staleCheckOff', target: 'unwatched' }, { target: 'watching' }] },
-            unwatched: {},
-            watching: {
-              after: { staleAfter: { actions: 'raiseStale' } },
-              on: {
-                DATA_RECEIVED: { target: 'watching', reenter: true },
-                LINK_DATA: { guard: 'isCurrentLink', target: 'watching', reenter: true, actions: 'emitData' },
-              },
-            },
+        // Stale-link detection: a resettable timer, only when staleAfterMs is set.
+        checking: { always: [{ guard: 'staleCheckOff', target: 'unwatched' }, { target: 'watching' }] },
+        unwatched: {},
+        watching: {
+          after: { staleAfter: { actions: 'raiseStale' } },
+          on: {
+            DATA_RECEIVED: { target: 'watching', reenter: true },
+            LINK_DATA: { guard: 'isCurrentLink', target: 'watching', reenter: true, actions: 'emitData' },
           },
         },
       },
