@@ -183,6 +183,11 @@ export const connectionMachine = setup({
         code: 'ERR_LINK_STALE',
       }),
     })),
+    linkCrashed: raise(({ context, event }) => ({
+      type: 'LINK_FAILED' as const,
+      gen: context.gen,
+      error: (event as { error?: unknown }).error,
+    })),
     raiseDown: raise(({ event }) => ({ type: 'LINK_DOWN' as const, error: (event as { error?: unknown }).error })),
   },
 }).createMachine({
@@ -210,7 +215,7 @@ export const connectionMachine = setup({
   on: {
     SEND: [{ guard: 'isVolatile', actions: 'dropVolatile' }, { actions: 'queue' }],
     // A transport actor that throws is a failed attempt (or a lost link), never a crash.
-    'xstate.error.actor.link': { actions: raise(({ context, event }) => ({ type: 'LINK_FAILED' as const, gen: context.gen, error: event.error })) },
+    'xstate.error.actor.link': { actions: 'linkCrashed' },
   },
   states: {
     disconnected: {

@@ -140,7 +140,7 @@ export const supervisorMachine = setup({
     output: {} as SupervisorReport | { reason: 'shutdown' },
   },
   guards: {
-    isUnknownId: ({ context, event }) => 'spec' in event && !(event.spec.id in context.refs),
+    gaveUp: ({ context }) => context.report !== undefined,
   },
   actions: {
     startChild: enqueueActions(({ context, event, enqueue }) => {
@@ -226,7 +226,7 @@ export const supervisorMachine = setup({
   initial: 'running',
   states: {
     running: {
-      always: { guard: ({ context }) => context.report !== undefined, target: 'failed' },
+      always: { guard: 'gaveUp', target: 'failed' },
       on: {
         START_CHILD: { actions: 'startChild' },
         RESTART_CHILD: { actions: 'restartChild' },
