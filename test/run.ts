@@ -18,7 +18,14 @@ process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
   return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
 }) as typeof process.stdout.write;
 
-await run(ctx.suites, { bail: false });
+let crashed = 0;
+try {
+  await run(ctx.suites, { bail: false });
+} catch (err) {
+  // A test file that throws while loading still ends with the summary line.
+  console.error(err);
+  crashed = 1;
+}
 process.stdout.write = write;
 
 // eslint-disable-next-line no-control-regex
@@ -26,7 +33,7 @@ const plain = out.replace(/\x1b\[[0-9;]*m/g, '');
 const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
 const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? NaN);
 const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-let failed = Number.isNaN(total) ? 1 : total - passed - skipped;
+let failed = (Number.isNaN(total) ? 1 : total - passed - skipped) + crashed;
 
 // Give closing handles one turn, then look for anything still open.
 await new Promise((r) => setTimeout(r, 200));
