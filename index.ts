@@ -33,7 +33,7 @@ export {
   type SendTicket,
 } from './machines/events.js';
 export { topState } from './machines/state.js';
-export { realClock, type Clock } from './machines/clock.js';
+export { clockNow, realClock, type Clock } from './clock.js';
 
 // Actors (the supervisor handle, RxJS bridges)
 export {

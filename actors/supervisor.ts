@@ -12,7 +12,7 @@ import {
   UnknownConnectionError,
   type SupervisorReport,
 } from '../errors.js';
-import { realClock, type Clock } from '../machines/clock.js';
+import { realClock, type Clock } from '../clock.js';
 import { connectionMachine } from '../machines/connection.machine.js';
 import type { ConnectionDataEvent, ConnectionEmitted, ConnectionLogEvent, ConnectionState } from '../machines/events.js';
 import { resolveOutbox, type OutboxOptions } from '../machines/outbox.js';

@@ -6,7 +6,7 @@
 import { assign, emit, enqueueActions, raise, sendTo, setup, spawnChild, stopChild } from 'xstate';
 import { ConnectTimeoutError, ConnectionFailedError, ConnectionError, MessageDroppedError, OutboxOverflowError } from '../errors.js';
 import { backoffDelay } from './backoff.js';
-import { clockNow } from './clock.js';
+import { clockNow } from '../clock.js';
 import {
   LogEvent,
   type ConnectionCommand,

@@ -14,7 +14,7 @@
 import { assign, emit, enqueueActions, setup, type ActorRefFrom, type AnyActorRef, type AnyStateMachine } from 'xstate';
 import { MessageDroppedError, type DropReason, type SupervisorReport } from '../errors.js';
 import type { Transport } from '../transports/transport.js';
-import { clockNow } from './clock.js';
+import { clockNow } from '../clock.js';
 import { connectionMachine } from './connection.machine.js';
 import type { OutboxEntry } from './events.js';
 import type { OutboxOptions } from './outbox.js';
