@@ -3,7 +3,7 @@
  * snapshots (XState actors are interop observables); these add the emitted
  * events and the top-level state.
  */
-import { Observable, defer, distinctUntilChanged, from, map, startWith } from 'rxjs';
+import { Observable, defer, distinctUntilChanged, filter, from, map, startWith } from 'rxjs';
 import type { AnyActorRef } from 'xstate';
 import type { ConnectionDataEvent, ConnectionEmitted, ConnectionLogEvent, ConnectionState } from '../machines/events.js';
 import { topState } from '../machines/state.js';
@@ -22,12 +22,7 @@ export function emitted$<T extends { type: string } = ConnectionEmitted>(actor: 
 
 /** A connection's structured log events (`EVENT_*`), without inbound data. */
 export function connectionEvents$(actor: AnyActorRef): Observable<ConnectionLogEvent> {
-  return new Observable<ConnectionLogEvent>((subscriber) => {
-    const sub = actor.on('*', (event: ConnectionEmitted) => {
-      if (event.type !== 'DATA') subscriber.next(event);
-    });
-    return () => sub.unsubscribe();
-  });
+  return emitted$(actor).pipe(filter((event): event is ConnectionLogEvent => event.type !== 'DATA'));
 }
 
 /** A connection's inbound data. */

@@ -11,7 +11,7 @@
  * - normal: `CHILD_EXIT` (the child settled in `disconnected` by DISCONNECT or,
  *   with `reconnect: false`, a closed link). The handle reports these.
  */
-import { assign, emit, enqueueActions, setup, type ActorRefFrom, type AnyActorRef, type AnyStateMachine } from 'xstate';
+import { emit, enqueueActions, setup, type ActorRefFrom, type AnyActorRef, type AnyStateMachine } from 'xstate';
 import { MessageDroppedError, type DropReason, type SupervisorReport } from '../errors.js';
 import type { Transport } from '../transports/transport.js';
 import { clockNow } from '../clock.js';
@@ -125,6 +125,11 @@ export function rejectOutboxOf(ref: AnyActorRef | undefined, reason: DropReason)
   return outbox.length;
 }
 
+function dropSpec(context: SupervisorContext, id: string) {
+  const index = context.specs.findIndex((s) => s.id === id);
+  if (index >= 0) context.specs.splice(index, 1);
+}
+
 function stopInto(enqueue: Enqueue, ref: AnyActorRef | undefined, reason: DropReason) {
   if (!ref) return;
   rejectOutboxOf(ref, reason);
@@ -154,20 +159,19 @@ export const supervisorMachine = setup({
       const spec = context.specs.find((s) => s.id === event.id);
       if (!spec) return;
       stopInto(enqueue as unknown as Enqueue, context.refs[event.id], 'stopped');
-      enqueue.assign({ restarts: { ...context.restarts, [event.id]: (context.restarts[event.id] ?? 0) + 1 } });
+      context.restarts[event.id] = (context.restarts[event.id] ?? 0) + 1;
       spawnInto(enqueue as unknown as Enqueue, spec, true);
     }),
-    releaseChild: assign(({ context, event }) => {
-      if (event.type !== 'RELEASE_CHILD') return {};
-      return { specs: context.specs.filter((s) => s.id !== event.id) };
+    releaseChild: enqueueActions(({ context, event }) => {
+      if (event.type === 'RELEASE_CHILD') dropSpec(context, event.id);
     }),
     removeChild: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'REMOVE_CHILD') return;
       const ref = context.refs[event.id];
       stopInto(enqueue as unknown as Enqueue, ref, 'stopped');
-      const { [event.id]: _gone, ...refs } = context.refs;
-      const { [event.id]: _count, ...restarts } = context.restarts;
-      enqueue.assign({ refs, restarts, specs: context.specs.filter((s) => s.id !== event.id) });
+      delete context.refs[event.id];
+      delete context.restarts[event.id];
+      dropSpec(context, event.id);
     }),
     /** An exit: restart by type and strategy, or escalate past the intensity. */
     handleExit: enqueueActions(({ context, event, enqueue, self }) => {
@@ -201,9 +205,8 @@ export const supervisorMachine = setup({
       const affected =
         context.strategy === 'one_for_all' ? context.specs : context.strategy === 'rest_for_one' ? context.specs.slice(index) : [spec];
       for (const s of [...affected].reverse()) stopInto(enqueue as unknown as Enqueue, context.refs[s.id], s.id === exit.id ? 'failed' : 'stopped');
-      const restarts = { ...context.restarts };
-      for (const s of affected) restarts[s.id] = (restarts[s.id] ?? 0) + 1;
-      enqueue.assign({ restartLog, restarts });
+      for (const s of affected) context.restarts[s.id] = (context.restarts[s.id] ?? 0) + 1;
+      enqueue.assign({ restartLog });
       for (const s of affected) spawnInto(enqueue as unknown as Enqueue, s, true);
     }),
     /** Escalation: every child stopped in reverse start order. */
