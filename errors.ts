@@ -50,14 +50,21 @@ export class ConnectionError extends StatewireError {
   readonly kind: string | undefined;
   /** The OS error code of the cause (`'ECONNREFUSED'`), when there was one. */
   readonly errno: string | undefined;
+  /**
+   * True when retrying cannot help by itself (the peer rejected our
+   * credentials). The connection machine goes to `failed` after
+   * `policy.maxPermanentFailures` identical permanent failures in a row.
+   */
+  readonly permanent: boolean;
 
   constructor(
     message: string,
-    options: { connectionId?: string; kind?: string; cause?: unknown; code?: string } = {},
+    options: { connectionId?: string; kind?: string; cause?: unknown; code?: string; permanent?: boolean } = {},
   ) {
     super(message, options.code ?? 'ERR_CONNECTION', { cause: options.cause });
     this.connectionId = options.connectionId;
     this.kind = options.kind;
+    this.permanent = options.permanent === true;
     const c = options.cause as { code?: unknown } | undefined;
     this.errno = c && typeof c.code === 'string' ? c.code : undefined;
   }
@@ -71,6 +78,26 @@ export class ConnectTimeoutError extends ConnectionError {
   constructor(timeoutMs: number, options: { connectionId?: string; kind?: string } = {}) {
     super(`connect timed out after ${timeoutMs} ms`, { ...options, code: 'ERR_CONNECT_TIMEOUT' });
     this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * A WebSocket opening handshake was answered with an HTTP status other than
+ * 101 (401, 403, 404, ...). 401 and 403 are `permanent`.
+ */
+export class WebSocketHandshakeError extends ConnectionError {
+  override name = 'WebSocketHandshakeError';
+  /** The HTTP status the server answered with. */
+  readonly statusCode: number;
+
+  constructor(statusCode: number, options: { connectionId?: string; url?: string; statusMessage?: string } = {}) {
+    super(`WebSocket handshake rejected: HTTP ${statusCode}${options.statusMessage ? ` ${options.statusMessage}` : ''}${options.url ? ` (${options.url})` : ''}`, {
+      connectionId: options.connectionId,
+      kind: 'websocket',
+      code: 'ERR_WS_HANDSHAKE',
+      permanent: statusCode === 401 || statusCode === 403,
+    });
+    this.statusCode = statusCode;
   }
 }
 

@@ -56,6 +56,7 @@ export type { CloseInfo, ConnectOptions, Link, Payload, Transport } from './tran
 // Errors
 export {
   ConnectTimeoutError,
+  WebSocketHandshakeError,
   ConnectionError,
   ConnectionFailedError,
   LinkClosedError,

@@ -37,6 +37,9 @@ export interface ConnectionContext {
   /** Last top-level state entered (for EVENT_STATE_CHANGE's `from`). */
   state: ConnectionState;
   lastError: unknown;
+  /** Identity of the last permanent failure and how many times in a row it happened. */
+  permanentKey: string | undefined;
+  permanentCount: number;
   autoConnect: boolean;
   random: () => number;
 }
@@ -79,6 +82,7 @@ export const connectionMachine = setup({
     isFastPath: ({ event }) => event.type === 'RECONNECT' && event.fastPath === true,
     reconnectEnabled: ({ context }) => context.policy.reconnect,
     retriesExhausted: ({ context }) => context.reconnectCount >= context.policy.maxRetries,
+    permanentRepeated: ({ context }) => context.permanentCount >= context.policy.maxPermanentFailures,
     staleCheckOff: ({ context }) => !(context.policy.staleAfterMs > 0),
     autoConnectPending: ({ context }) => context.autoConnect,
     isVolatile: ({ event }) => event.type === 'SEND' && event.volatile === true,
@@ -124,7 +128,14 @@ export const connectionMachine = setup({
       enqueue.assign({ reconnectCount });
       enqueue.emit(logEvent(self, { ...context, reconnectCount }, LogEvent.RECONNECT_START, { attempt: reconnectCount }));
     }),
-    resetRetries: assign({ reconnectCount: 0, lastError: undefined }),
+    resetRetries: assign({ reconnectCount: 0, lastError: undefined, permanentKey: undefined, permanentCount: 0 }),
+    /** Count identical permanent failures in a row (an auth rejection); any other outcome resets the count. */
+    countPermanent: assign(({ context }) => {
+      const key = permanentKey(context.lastError);
+      if (key === undefined) return { permanentKey: undefined, permanentCount: 0 };
+      return { permanentKey: key, permanentCount: key === context.permanentKey ? context.permanentCount + 1 : 1 };
+    }),
+    clearPermanent: assign({ permanentKey: undefined, permanentCount: 0 }),
     clearAutoConnect: assign({ autoConnect: false }),
     emitReconnectOk: enqueueActions(({ context, enqueue, self }, params: { fastPath: boolean }) => {
       if (params.fastPath || context.reconnectCount > 0) {
@@ -207,6 +218,8 @@ export const connectionMachine = setup({
       gen: 0,
       state: 'disconnected',
       lastError: undefined,
+      permanentKey: undefined,
+      permanentCount: 0,
       autoConnect: input.autoConnect === true,
       random: input.random ?? Math.random,
     };
@@ -238,11 +251,11 @@ export const connectionMachine = setup({
     connecting: {
       entry: [{ type: 'enterState', params: { state: 'connecting' } }, 'dropLink', 'openLink'],
       after: {
-        connectTimeout: { target: 'reconnecting', actions: [{ type: 'recordTimeout', params: { ms: 'connect' } }, 'emitAttemptFailed'] },
+        connectTimeout: { target: 'reconnecting', actions: [{ type: 'recordTimeout', params: { ms: 'connect' } }, 'countPermanent', 'emitAttemptFailed'] },
       },
       on: {
-        LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: { type: 'emitReconnectOk', params: { fastPath: false } } },
-        LINK_FAILED: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'emitAttemptFailed'] },
+        LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: ['clearPermanent', { type: 'emitReconnectOk', params: { fastPath: false } }] },
+        LINK_FAILED: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'countPermanent', 'emitAttemptFailed'] },
         DISCONNECT: { target: '#connection.disconnected.closing', actions: 'closeLink' },
         TX_DROP: 'tx_dropped',
         RECONNECT: [{ guard: 'isFastPath', target: 'tx_dropped' }, { target: 'reconnecting' }],
@@ -285,11 +298,11 @@ export const connectionMachine = setup({
     },
     reconnecting: {
       entry: [{ type: 'enterState', params: { state: 'reconnecting' } }, 'dropLink'],
-      always: {
-        guard: 'retriesExhausted',
-        target: 'failed',
-        actions: { type: 'log', params: { type: LogEvent.MAX_RETRIES_EXCEEDED } },
-      },
+      always: [
+        { guard: 'retriesExhausted', target: 'failed', actions: { type: 'log', params: { type: LogEvent.MAX_RETRIES_EXCEEDED } } },
+        // The same permanent failure again (credentials rejected twice): retrying will not help.
+        { guard: 'permanentRepeated', target: 'failed' },
+      ],
       after: {
         backoff: { target: 'connecting', actions: 'startRetry' },
       },
@@ -309,11 +322,11 @@ export const connectionMachine = setup({
         'openLink',
       ],
       after: {
-        fastPathTimeout: { target: 'reconnecting', actions: [{ type: 'recordTimeout', params: { ms: 'fastPath' } }, 'emitAttemptFailed'] },
+        fastPathTimeout: { target: 'reconnecting', actions: [{ type: 'recordTimeout', params: { ms: 'fastPath' } }, 'countPermanent', 'emitAttemptFailed'] },
       },
       on: {
-        LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: { type: 'emitReconnectOk', params: { fastPath: true } } },
-        LINK_FAILED: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'emitAttemptFailed'] },
+        LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: ['clearPermanent', { type: 'emitReconnectOk', params: { fastPath: true } }] },
+        LINK_FAILED: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'countPermanent', 'emitAttemptFailed'] },
         DISCONNECT: { target: '#connection.disconnected.closing', actions: 'closeLink' },
         TX_DROP: { target: 'tx_dropped', reenter: true },
         RECONNECT: [{ guard: 'isFastPath', target: 'tx_dropped', reenter: true }, { target: 'reconnecting' }],
@@ -349,6 +362,13 @@ function describe(error: unknown): { name: string; code?: string; message: strin
     return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
   }
   return { name: 'Error', message: String(error) };
+}
+
+/** Identity of a permanent failure (`ConnectionError.permanent`), or undefined for any other outcome. */
+function permanentKey(error: unknown): string | undefined {
+  if (!(error instanceof ConnectionError) || !error.permanent) return undefined;
+  const status = (error as { statusCode?: unknown }).statusCode;
+  return `${error.code}|${String(status ?? '')}|${error.message}`;
 }
 
 function toConnectionError(error: unknown, context: ConnectionContext): unknown {

@@ -25,6 +25,12 @@ export interface ReconnectPolicy {
   stableAfterMs: number;
   /** No inbound data for this long means the link is stale (lost). 0 turns it off. Default 0 (off). */
   staleAfterMs: number;
+  /**
+   * A failure the transport marks `permanent` (an HTTP 401/403 on a WebSocket
+   * handshake) that repeats identically this many times in a row ends in
+   * `failed` instead of retrying until `maxRetries`. Default 2.
+   */
+  maxPermanentFailures: number;
   /** Retry after a lost link. False for server-side accepted links: a lost link ends in `disconnected`. Default true. */
   reconnect: boolean;
 }
@@ -39,11 +45,12 @@ export const defaultPolicy: Readonly<ReconnectPolicy> = Object.freeze({
   fastPathTimeoutMs: 500,
   stableAfterMs: 5000,
   staleAfterMs: 0,
+  maxPermanentFailures: 2,
   reconnect: true,
 });
 
 const nonNegative = ['initialBackoffMs', 'maxBackoffMs', 'maxRetries', 'staleAfterMs'] as const;
-const positive = ['connectTimeoutMs', 'fastPathTimeoutMs', 'stableAfterMs'] as const;
+const positive = ['connectTimeoutMs', 'fastPathTimeoutMs', 'stableAfterMs', 'maxPermanentFailures'] as const;
 
 /**
  * Merge a partial policy over the defaults, validating every field.
@@ -80,6 +87,9 @@ export function resolvePolicy(partial: Partial<ReconnectPolicy> | undefined, nam
   if (!(p.jitter >= 0 && p.jitter <= 1)) throw new RangeError(`${name}.jitter must be within 0..1, got ${p.jitter}`);
   if (p.maxRetries !== Infinity && !Number.isInteger(p.maxRetries)) {
     throw new RangeError(`${name}.maxRetries must be an integer >= 0 or Infinity, got ${p.maxRetries}`);
+  }
+  if (p.maxPermanentFailures !== Infinity && !Number.isInteger(p.maxPermanentFailures)) {
+    throw new RangeError(`${name}.maxPermanentFailures must be an integer >= 1 or Infinity, got ${p.maxPermanentFailures}`);
   }
   if (typeof p.reconnect !== 'boolean') throw new TypeError(`${name}.reconnect must be a boolean, got ${typeof p.reconnect}`);
   return p;

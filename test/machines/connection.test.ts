@@ -4,7 +4,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConnectTimeoutError, ConnectionError } from '../../errors.js';
+import { ConnectTimeoutError, ConnectionError, WebSocketHandshakeError } from '../../errors.js';
 import { seededRandom, backoffDelay } from '../../machines/backoff.js';
 import { LogEvent, ConnectionState, type ConnectionLogEvent } from '../../machines/events.js';
 import { defaultPolicy } from '../../machines/policy.js';
@@ -26,7 +26,7 @@ test('defaults: the seed policy', () => {
     { ...defaultPolicy },
     {
       initialBackoffMs: 100, maxBackoffMs: 10000, factor: 2, jitter: 0.1, maxRetries: 10, connectTimeoutMs: 3000,
-      fastPathTimeoutMs: 500, stableAfterMs: 5000, staleAfterMs: 0, reconnect: true,
+      fastPathTimeoutMs: 500, stableAfterMs: 5000, staleAfterMs: 0, maxPermanentFailures: 2, reconnect: true,
     },
   );
 });
@@ -114,6 +114,54 @@ test('reconnecting --attempts > maxRetries--> failed: 10 failed retries with the
     const base = Math.min(100 * 2 ** i, 10000);
     assert.ok(g >= base * 0.9 - 10 && g <= base * 1.1 + 10, `retry ${i + 1}: gap ${g} vs base ${base}`);
   });
+});
+
+test('reconnecting --2 identical permanent failures (HTTP 401)--> failed, with the reason', async () => {
+  const c = startConnection({ random: () => 0.5 });
+  c.mock.failNextConnects(5, new WebSocketHandshakeError(401));
+  await c.send({ type: 'CONNECT' });
+  assert.is(c.state(), 'reconnecting', 'the first 401 is retried');
+  await c.advance(100);
+  assert.is(c.state(), 'failed', 'the second identical 401 ends it');
+  assert.is(c.mock.connects, 2);
+  const err = c.actor.getSnapshot().context.lastError as WebSocketHandshakeError;
+  assert.is(err.statusCode, 401);
+  assert.ok(err.permanent);
+  const change = c.emitted.find((e) => e.type === 'EVENT_STATE_CHANGE' && (e as ConnectionLogEvent).data.to === 'failed') as ConnectionLogEvent;
+  assert.match(JSON.stringify(change.data.error), /HTTP 401/);
+});
+
+test('permanent failures: a different one, a timeout or a success in between restarts the count', async () => {
+  const c = startConnection({ random: () => 0.5, policy: { connectTimeoutMs: 50 } });
+  c.mock.failNextConnects(1, new WebSocketHandshakeError(401));
+  c.mock.hangNextConnects(1);
+  await c.send({ type: 'CONNECT' });
+  await c.advance(100); // retry 1 hangs
+  await c.advance(50); // ...and times out
+  assert.is(c.state(), 'reconnecting');
+  c.mock.failNextConnects(1, new WebSocketHandshakeError(401));
+  await c.advance(200);
+  assert.is(c.state(), 'reconnecting', '401, timeout, 401 is not two in a row');
+  c.mock.failNextConnects(1, new WebSocketHandshakeError(403));
+  await c.advance(400);
+  assert.is(c.state(), 'reconnecting', '401 then 403 are not identical');
+  await c.advance(800);
+  assert.is(c.state(), 'connected');
+  c.mock.drop();
+  await c.advance(0);
+  c.mock.failNextConnects(1, new WebSocketHandshakeError(403));
+  await c.advance(2000);
+  assert.is(c.state(), 'reconnecting', 'a success in between restarts the count');
+  c.stop();
+});
+
+test('permanent failures: a 404 is not permanent and is retried until maxRetries', async () => {
+  const c = startConnection({ random: () => 0.5, policy: { maxRetries: 3 } });
+  c.mock.failNextConnects(10, new WebSocketHandshakeError(404));
+  await c.send({ type: 'CONNECT' });
+  while (c.state() !== 'failed' && c.clock.now() < 100_000) await c.advance(10);
+  assert.is(c.mock.connects, 4);
+  assert.ok(c.types().includes('EVENT_MAX_RETRIES_EXCEEDED'));
 });
 
 test('reconnecting: exact delays follow backoffDelay with the same seeded random', async () => {
