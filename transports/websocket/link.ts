@@ -1,0 +1,183 @@
+/**
+ * One open `ws` WebSocket as a `Link` (transports/transport.ts): used by the
+ * client transport for the sockets it opens and by `TaskLogHub` for sockets a
+ * server accepted. Text frames arrive as strings, binary frames as Uint8Array.
+ *
+ * Liveness: when `pingIntervalMs` > 0 a ping goes out every `pingIntervalMs`;
+ * no pong (or any other frame) within `pongTimeoutMs` of a ping means the
+ * peer is gone (a half-open TCP connection): the socket is terminated and the
+ * link is lost with an `ERR_PONG_TIMEOUT` ConnectionError.
+ */
+import { Subject } from 'rxjs';
+import { WebSocket, type RawData } from 'ws';
+import { realClock, type Clock } from '../../clock.js';
+import { ConnectionError, LinkClosedError } from '../../errors.js';
+import type { CloseInfo, Link, Payload } from '../transport.js';
+
+export interface WebSocketLinkOptions {
+  /** Ping period, ms; 0 turns pings off. */
+  pingIntervalMs: number;
+  /** How long after a ping the peer has to answer, ms. */
+  pongTimeoutMs: number;
+  /** How long `close()` waits for the peer's close frame before terminating, ms. */
+  closeTimeoutMs: number;
+  /** Close code `close()` sends. Default 1000. */
+  closeCode?: number;
+  closeReason?: string;
+  clock?: Clock;
+  /** Shown in errors. */
+  url?: string;
+}
+
+export interface WebSocketLink extends Link {
+  /** Close with a specific code and reason (`close()` uses 1000). Same guarantees as `close()`. */
+  closeWith(code: number, reason?: string): Promise<void>;
+  /** The underlying socket (read-only use: state, protocol, bufferedAmount). */
+  readonly socket: WebSocket;
+}
+
+interface Pending {
+  resolve(): void;
+  reject(e: Error): void;
+}
+
+export function wrapWebSocket(ws: WebSocket, options: WebSocketLinkOptions): WebSocketLink {
+  const clock = options.clock ?? realClock;
+  const incoming = new Subject<Payload>();
+  let resolveClosed!: (info: CloseInfo) => void;
+  const closed = new Promise<CloseInfo>((r) => (resolveClosed = r));
+  let ended = false;
+  let closing: Promise<void> | undefined;
+  let endError: unknown;
+  let pingTimer: unknown;
+  let pongTimer: unknown;
+  let killTimer: unknown;
+  // Sends not yet written to the socket, oldest first (ws calls back in order).
+  const pending = new Set<Pending>();
+
+  const stopTimers = () => {
+    if (pingTimer !== undefined) clock.clearTimeout(pingTimer);
+    if (pongTimer !== undefined) clock.clearTimeout(pongTimer);
+    if (killTimer !== undefined) clock.clearTimeout(killTimer);
+    pingTimer = pongTimer = killTimer = undefined;
+  };
+
+  const alive = () => {
+    if (pongTimer !== undefined) {
+      clock.clearTimeout(pongTimer);
+      pongTimer = undefined;
+    }
+  };
+
+  const schedulePing = () => {
+    if (!(options.pingIntervalMs > 0) || ended) return;
+    pingTimer = clock.setTimeout(() => {
+      pingTimer = undefined;
+      if (ended || ws.readyState !== WebSocket.OPEN) return;
+      if (pongTimer === undefined) {
+        pongTimer = clock.setTimeout(() => {
+          pongTimer = undefined;
+          endError = new ConnectionError(`no pong within ${options.pongTimeoutMs} ms: the peer is gone`, {
+            kind: 'websocket',
+            code: 'ERR_PONG_TIMEOUT',
+          });
+          ws.terminate();
+        }, options.pongTimeoutMs);
+      }
+      try {
+        ws.ping();
+      } catch {
+        // The socket is closing: 'close' follows.
+      }
+      schedulePing();
+    }, options.pingIntervalMs);
+  };
+
+  const onMessage = (data: RawData, isBinary: boolean) => {
+    alive();
+    if (ended) return;
+    if (!isBinary) incoming.next(data.toString());
+    else if (Array.isArray(data)) incoming.next(new Uint8Array(Buffer.concat(data)));
+    else incoming.next(new Uint8Array(data as ArrayBuffer | Buffer));
+  };
+
+  const onClose = (code: number, reason: Buffer) => {
+    ended = true;
+    stopTimers();
+    ws.off('message', onMessage);
+    ws.off('pong', alive);
+    const local = closing !== undefined;
+    for (const p of pending) {
+      p.reject(
+        new LinkClosedError(local ? 'link closed while sending' : 'link lost while sending', {
+          canceled: local,
+          closeCode: code,
+          cause: endError,
+        }),
+      );
+    }
+    pending.clear();
+    incoming.complete();
+    const info: CloseInfo = { initiatedLocally: local, code };
+    const text = reason.toString();
+    if (text) info.reason = text;
+    if (endError !== undefined) info.error = endError;
+    else if (!local) info.error = new LinkClosedError(`WebSocket closed by the peer (${code}${text ? ` ${text}` : ''})`, { canceled: false, closeCode: code });
+    resolveClosed(info);
+  };
+
+  ws.on('message', onMessage);
+  ws.on('pong', alive);
+  ws.on('close', onClose);
+  // Errors always end in 'close'; remember the first as the reason.
+  ws.on('error', (e) => {
+    endError ??= e;
+  });
+  if (ws.readyState !== WebSocket.OPEN) {
+    // Closed between 'open' and wrapping: report it as lost.
+    queueMicrotask(() => {
+      if (!ended) onClose(1006, Buffer.alloc(0));
+    });
+  }
+  schedulePing();
+
+  const closeWith = (code: number, reason?: string): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      if (ended) return resolve();
+      void closed.then(() => resolve());
+      // Reject in-flight sends now: the caller gave up on them.
+      for (const p of pending) p.reject(new LinkClosedError('link closed while sending', { canceled: true }));
+      pending.clear();
+      try {
+        ws.close(code, reason);
+      } catch {
+        ws.terminate();
+      }
+      killTimer = clock.setTimeout(() => ws.terminate(), options.closeTimeoutMs);
+    });
+    return closing;
+  };
+
+  return {
+    socket: ws,
+    incoming$: incoming.asObservable(),
+    closed,
+    send(data: Payload): Promise<void> {
+      if (ended || closing || ws.readyState !== WebSocket.OPEN) {
+        return Promise.reject(new LinkClosedError('link is closed', { canceled: closing !== undefined }));
+      }
+      return new Promise<void>((resolve, reject) => {
+        const p: Pending = { resolve, reject };
+        pending.add(p);
+        const binary = typeof data !== 'string';
+        ws.send(data, { binary }, (err) => {
+          if (!pending.delete(p)) return; // already rejected by close
+          if (err) reject(new LinkClosedError('link lost while sending', { canceled: false, cause: err }));
+          else resolve();
+        });
+      });
+    },
+    close: () => closeWith(options.closeCode ?? 1000, options.closeReason),
+    closeWith,
+  };
+}
