@@ -1,0 +1,295 @@
+/**
+ * TaskLogHub with real `ws` viewers on 127.0.0.1:0: queueing, the 100 → 50
+ * rule, ordering under concurrency, nothing lost when a viewer dies, replace
+ * on a second viewer, disconnect, events, broadcast and close.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { MessageDroppedError } from '../../../errors.js';
+import { TaskLogHub, type TaskLogHubEvent, type TaskLogMessage } from '../../../transports/websocket/task-log-hub.js';
+import { sleep, until } from '../../helpers/net.js';
+
+const test = suite('task log hub');
+test.before.each((ctx) => { if (process.env.TRACE) console.log('>>', (ctx as any).__test__); });
+
+interface Viewer {
+  ws: WebSocket;
+  messages: TaskLogMessage[];
+  closed: Promise<{ code: number; reason: string }>;
+  seqs(): number[];
+}
+
+function viewer(url: string): Promise<Viewer> {
+  const ws = new WebSocket(url);
+  const messages: TaskLogMessage[] = [];
+  ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
+  ws.on('error', () => {});
+  const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve({ ws, messages, closed, seqs: () => messages.map((m) => m.seq) }));
+    ws.once('error', reject);
+  });
+}
+
+async function startHub(options = {}) {
+  const http: Server = createServer((_req, res) => res.end('not here'));
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const hub = new TaskLogHub({ pingIntervalMs: 0, ...options });
+  hub.attach(http, { path: '/logs' });
+  const events: TaskLogHubEvent[] = [];
+  hub.events$.subscribe((e) => events.push(e));
+  const base = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/logs`;
+  return {
+    hub,
+    events,
+    http,
+    url: (task: string, extra = '') => `${base}?task=${encodeURIComponent(task)}${extra}`,
+    base,
+    async close() {
+      await hub.close();
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
+    },
+  };
+}
+
+const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+test('queue before connect, then flush in order on connect; the queue is cleared', async () => {
+  const h = await startHub();
+  for (let i = 1; i <= 5; i++) assert.is(await h.hub.sendLog('t1', 'info', `step ${i}`, { progress: i * 20, finished: i === 5 }), 'queued');
+  assert.is(h.hub.queuedCount('t1'), 5);
+  assert.not.ok(h.hub.isConnected('t1'));
+  const v = await viewer(h.url('t1'));
+  await until(() => v.messages.length === 5, '5 messages');
+  assert.equal(v.messages.map((m) => m.message), ['step 1', 'step 2', 'step 3', 'step 4', 'step 5']);
+  const m = v.messages[4]!;
+  assert.equal(Object.keys(m).sort(), ['finished', 'level', 'message', 'progress', 'seq', 'taskId', 'timestamp', 'type']);
+  assert.equal([m.type, m.taskId, m.level, m.progress, m.finished], ['log', 't1', 'info', 100, true]);
+  assert.ok(!Number.isNaN(Date.parse(m.timestamp)) && m.timestamp.endsWith('Z'), 'ISO 8601');
+  assert.ok(h.hub.isConnected('t1'));
+  assert.is(h.hub.queuedCount('t1'), 0);
+  assert.is(await h.hub.sendLog('t1', 'debug', 'live'), 'sent');
+  await until(() => v.messages.length === 6, 'the live message');
+  const types = h.events.map((e) => e.type);
+  assert.ok(types.indexOf('connected') < types.indexOf('flushed'));
+  assert.equal(h.events.find((e) => e.type === 'flushed'), { type: 'flushed', taskId: 't1', count: 5 });
+  v.ws.close();
+  await h.close();
+});
+
+test('the 100 → 50 rule, exactly: 100 are kept, the 101st leaves the newest 50 and a dropped event', async () => {
+  const h = await startHub();
+  for (let i = 1; i <= 100; i++) await h.hub.sendLog('t', 'info', `m${i}`);
+  assert.is(h.hub.queuedCount('t'), 100);
+  assert.not.ok(h.events.some((e) => e.type === 'dropped'));
+  await h.hub.sendLog('t', 'info', 'm101');
+  assert.is(h.hub.queuedCount('t'), 50);
+  assert.equal(h.events.filter((e) => e.type === 'dropped'), [{ type: 'dropped', taskId: 't', count: 51, reason: 'overflow' }]);
+  const v = await viewer(h.url('t'));
+  await until(() => v.messages.length === 50, '50 messages');
+  assert.equal(v.seqs(), range(52, 101));
+  await sleep(20);
+  assert.is(v.messages.length, 50, 'nothing else arrives');
+  v.ws.close();
+  await h.close();
+});
+
+test('1,000 concurrent sendLog calls arrive in call order (viewer connecting half way)', async () => {
+  const h = await startHub();
+  const calls: Array<Promise<unknown>> = [];
+  for (let i = 1; i <= 40; i++) calls.push(h.hub.sendLog('c', 'info', `early ${i}`));
+  const pv = viewer(h.url('c'));
+  for (let i = 41; i <= 1000; i++) {
+    calls.push(h.hub.sendLog('c', i % 2 ? 'info' : 'debug', `m${i}`, { progress: i / 10 }));
+    // Up to 100 wait in the queue (no overflow); the viewer's flush takes the task's lock in between.
+    if (i === 100) {
+      await pv;
+      await until(() => h.hub.isConnected('c'), 'viewer adopted');
+    }
+  }
+  const results = await Promise.all(calls);
+  assert.ok(results.includes('sent') && results.includes('queued'));
+  const v = await pv;
+  await until(() => v.messages.length === 1000, '1000 messages', 10000);
+  assert.equal(v.seqs(), range(1, 1000));
+  assert.is(v.messages[999]!.progress, 100);
+  v.ws.close();
+  await h.close();
+});
+
+test('a viewer destroyed mid-stream loses nothing: the rest arrives, once, on reconnect with lastSeq', async () => {
+  const h = await startHub();
+  const v1 = await viewer(h.url('job'));
+  const N = 180; // at most 80 wait in the queue: below the overflow rule
+  let killed = false;
+  const sending = (async () => {
+    for (let i = 1; i <= N; i++) {
+      await h.hub.sendLog('job', 'info', `line ${i}`, { progress: (i / N) * 100 });
+      if (i % 10 === 0) await sleep(1); // a live task: logs over time
+      if (!killed && v1.messages.length >= 100) {
+        killed = true;
+        v1.ws.terminate();
+      }
+    }
+  })();
+  await sending;
+  assert.ok(killed);
+  await until(() => !h.hub.isConnected('job'), 'the dead viewer removed');
+  const seen = v1.seqs();
+  assert.equal(seen, range(1, seen.length), 'the first viewer saw a gap-free prefix');
+  assert.ok(h.hub.queuedCount('job') > 0, 'later lines were queued');
+  const v2 = await viewer(h.url('job', `&lastSeq=${seen.at(-1)}`));
+  await until(() => seen.length + v2.messages.length >= N, 'the rest', 10000);
+  assert.equal([...seen, ...v2.seqs()], range(1, N), 'every line exactly once, in order');
+  assert.ok(h.events.some((e) => e.type === 'disconnected' && e.taskId === 'job'));
+  v2.ws.close();
+  await h.close();
+});
+
+test('a failed send closes the viewer at once and puts the message back at the front of the queue', async () => {
+  const http = createServer();
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const wss = new WebSocketServer({ server: http });
+  const serverSide: WebSocket[] = [];
+  wss.on('connection', (ws) => serverSide.push(ws));
+  const hub = new TaskLogHub({ pingIntervalMs: 0 });
+  hub.attach(wss); // default task id: the last path segment
+  const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/tasks/t9`;
+  await hub.sendLog('t9', 'info', 'queued first');
+  const v1 = await viewer(url);
+  await until(() => v1.messages.length === 1 && hub.isConnected('t9'), 'flush');
+  // Break the server side of the socket under the hub: the next write fails.
+  (serverSide[0] as unknown as { _socket: { destroy(): void } })._socket.destroy();
+  assert.is(await hub.sendLog('t9', 'error', 'fails, goes back'), 'queued');
+  assert.not.ok(hub.isConnected('t9'), 'no stuck connection');
+  assert.is(await hub.sendLog('t9', 'info', 'after'), 'queued');
+  assert.equal(hub.queuedCount('t9'), 2);
+  const v2 = await viewer(url);
+  await until(() => v2.messages.length === 2, 'both');
+  assert.equal(v2.messages.map((m) => m.message), ['fails, goes back', 'after']);
+  assert.equal(v2.seqs(), [2, 3]);
+  v2.ws.close();
+  await hub.close();
+  wss.close();
+  await new Promise<void>((r) => http.close(() => r()));
+});
+
+test('a second viewer for a task replaces the first (close code 4000)', async () => {
+  const h = await startHub();
+  const v1 = await viewer(h.url('dup'));
+  await until(() => h.hub.isConnected('dup'), 'first viewer');
+  const v2 = await viewer(h.url('dup'));
+  assert.equal(await v1.closed, { code: 4000, reason: 'replaced by a newer viewer' });
+  await h.hub.sendLog('dup', 'info', 'to the newest');
+  await until(() => v2.messages.length === 1, 'message at the second viewer');
+  assert.is(v1.messages.length, 0);
+  assert.ok(h.events.some((e) => e.type === 'disconnected' && e.reason === 'replaced'));
+  assert.is(h.hub.supervisor.whichChildren().length, 1, 'one actor per task');
+  v2.ws.close();
+  await h.close();
+});
+
+test('disconnect(taskId) closes the socket with 1000 and clears the queue; pending sends are told', async () => {
+  const h = await startHub();
+  await h.hub.sendLog('d', 'info', 'a');
+  await h.hub.sendLog('d', 'info', 'b');
+  await h.hub.disconnect('d');
+  assert.is(h.hub.queuedCount('d'), 0);
+  const v = await viewer(h.url('d'));
+  await until(() => h.hub.isConnected('d'), 'viewer');
+  await sleep(20);
+  assert.is(v.messages.length, 0, 'the cleared queue is not sent');
+  const p = h.hub.sendLog('d', 'info', 'in flight').then((r) => r, (e: unknown) => e);
+  await h.hub.disconnect('d');
+  const outcome = await p;
+  assert.ok(outcome === 'sent' || outcome instanceof MessageDroppedError, String(outcome));
+  assert.equal((await v.closed).code, 1000);
+  assert.not.ok(h.hub.isConnected('d'));
+  await h.close();
+});
+
+test('a viewer that closes its tab is removed, and later logs queue again', async () => {
+  const h = await startHub();
+  const v = await viewer(h.url('tab'));
+  await until(() => h.hub.isConnected('tab'), 'viewer');
+  v.ws.close(1001);
+  await until(() => !h.hub.isConnected('tab'), 'viewer removed');
+  assert.is(await h.hub.sendLog('tab', 'info', 'later'), 'queued');
+  assert.is(h.hub.supervisor.whichChildren().length, 0, 'the temporary child is gone');
+  await h.close();
+});
+
+test('hub.connect adopts a socket upgraded elsewhere; broadcast reaches every viewer', async () => {
+  const hub = new TaskLogHub({ pingIntervalMs: 0 });
+  const wss = new WebSocketServer({ noServer: true });
+  const http = createServer();
+  http.on('upgrade', (req, socket, head) => {
+    // An express/fastify-style upgrade handler that hands the socket over.
+    wss.handleUpgrade(req, socket, head, (ws) => void hub.connect(ws, String(req.headers['x-task'])));
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const open = (task: string) =>
+    new Promise<Viewer>((resolve) => {
+      const ws = new WebSocket(url, { headers: { 'x-task': task } });
+      const messages: TaskLogMessage[] = [];
+      ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
+      const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: String(reason) })));
+      ws.once('open', () => resolve({ ws, messages, closed, seqs: () => [] }));
+    });
+  const a = await open('a');
+  const b = await open('b');
+  await until(() => hub.isConnected('a') && hub.isConnected('b'), 'both adopted');
+  const result = await hub.broadcast({ type: 'notice', text: 'maintenance at noon' });
+  assert.is(result.delivered.length, 2);
+  await until(() => a.messages.length === 1 && b.messages.length === 1, 'broadcast');
+  assert.equal(a.messages[0], { type: 'notice', text: 'maintenance at noon' } as never);
+  await hub.close();
+  assert.equal((await a.closed).code, 1001, 'close() says going away');
+  await b.closed;
+  wss.close();
+  await new Promise<void>((r) => http.close(() => r()));
+});
+
+test('bad input: clear TypeError/RangeError before anything is queued', async () => {
+  const h = await startHub();
+  const rejects = async (p: Promise<unknown>, type: Function, re: RegExp) => {
+    const e = await p.then(() => undefined, (x: unknown) => x);
+    assert.instance(e, type);
+    assert.match((e as Error).message, re);
+  };
+  await rejects(h.hub.sendLog('t', 'verbose' as never, 'x'), TypeError, /debug, info, warning, error, critical/);
+  await rejects(h.hub.sendLog('t', 'info', 'x', { progress: 101 }), RangeError, /progress/);
+  await rejects(h.hub.sendLog('t', 'info', 'x', { progress: -1 }), RangeError, /progress/);
+  await rejects(h.hub.sendLog('t', 'info', 'x', { progress: NaN }), RangeError, /progress/);
+  await rejects(h.hub.sendLog('t', 'info', 'x', { progress: Infinity }), RangeError, /progress/);
+  await rejects(h.hub.sendLog('', 'info', 'x'), TypeError, /taskId/);
+  await rejects(h.hub.sendLog(42 as never, 'info', 'x'), TypeError, /taskId/);
+  await rejects(h.hub.sendLog('t', 'info', { toJSON() { throw new Error('no'); } } as never), TypeError, /message/);
+  assert.is(h.hub.queuedCount('t'), 0, 'nothing was queued');
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  assert.throws(() => h.hub.broadcast(cyclic), (e: Error) => e instanceof TypeError && /JSON/.test(e.message));
+  assert.throws(() => h.hub.broadcast(() => 1), (e: Error) => e instanceof TypeError && /JSON/.test(e.message));
+  assert.throws(() => h.hub.isConnected(''), TypeError);
+  assert.throws(() => new TaskLogHub({ maxQueued: 0 }), RangeError);
+  assert.throws(() => new TaskLogHub({ keepOnOverflow: 200 }), RangeError);
+  assert.throws(() => h.hub.attach(h.http, { path: 'logs' }), (e: Error) => /options\.path/.test(e.message));
+  await h.close();
+  await rejects(h.hub.sendLog('t', 'info', 'x'), Error, /closed/);
+});
+
+test('an upgrade without a task id is refused with 1008', async () => {
+  const h = await startHub();
+  const ws = new WebSocket(h.base + '/');
+  ws.on('error', () => {});
+  const code = await new Promise<number>((r) => ws.on('close', (c) => r(c)));
+  assert.is(code, 1008);
+  await h.close();
+});
+
+test.run();

@@ -1,0 +1,19 @@
+/**
+ * `statewire/websocket`: the WebSocket client transport and the TaskLogHub.
+ */
+export { webSocketTransport, type WebSocketTransportOptions } from './websocket.transport.js';
+export { wrapWebSocket, type WebSocketLink, type WebSocketLinkOptions } from './link.js';
+export {
+  TaskLogHub,
+  LOG_LEVELS,
+  defaultTaskIdFrom,
+  type AttachOptions,
+  type DisconnectReason,
+  type LogLevel,
+  type SendLogOptions,
+  type SendLogResult,
+  type TaskLogHubEvent,
+  type TaskLogHubOptions,
+  type TaskLogMessage,
+} from './task-log-hub.js';
+export { WebSocketHandshakeError } from '../../errors.js';

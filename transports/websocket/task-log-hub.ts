@@ -1,0 +1,451 @@
+/**
+ * `TaskLogHub`: per-task live logs over WebSocket that wait for their viewer.
+ *
+ * The seed's task-log connection manager, built on the framework: each viewer
+ * socket is a connection actor (`reconnect: false`, restart `temporary`)
+ * under the hub's own supervisor. Logs for a task with no viewer are queued
+ * and sent, in order, when one connects.
+ *
+ * Rules (README, "TaskLogHub"):
+ * - Messages are `{ type: 'log', taskId, seq, timestamp, level, message, progress, finished }`;
+ *   `seq` counts per task from 1.
+ * - Sends to one task are serialized: they reach the viewer in `sendLog` order.
+ * - A task's queue that grows past `maxQueued` (100) keeps only the newest
+ *   `keepOnOverflow` (50); the hub emits `dropped` with the count.
+ * - A failed send closes that viewer at once and puts the message back at the
+ *   front of the queue.
+ * - A socket write that succeeded can still be lost if the viewer dies right
+ *   after; a viewer that reconnects with the last `seq` it saw
+ *   (`?lastSeq=N`, or `connect(socket, taskId, { lastSeq })`) first gets the
+ *   messages after it again (the newest `maxQueued` sent ones are kept for this).
+ * - A second viewer for a task replaces the first, which is closed with code
+ *   4000 ("replaced by a newer viewer").
+ */
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { Subject, type Observable } from 'rxjs';
+import { WebSocket, WebSocketServer } from 'ws';
+import { createSupervisor, type BroadcastResult, type Logger, type Supervisor } from '../../actors/supervisor.js';
+import { realClock, type Clock } from '../../clock.js';
+import { ConnectionError, MessageDroppedError, StatewireError } from '../../errors.js';
+import type { ConnectOptions, Link, Transport } from '../transport.js';
+import { wrapWebSocket, type WebSocketLink } from './link.js';
+
+export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** What a viewer receives for each `sendLog`. */
+export interface TaskLogMessage {
+  type: 'log';
+  taskId: string;
+  /** Per task, from 1: a reconnecting viewer passes the last one it saw as `lastSeq`. */
+  seq: number;
+  /** ISO 8601, from the hub's clock. */
+  timestamp: string;
+  level: LogLevel;
+  message: string;
+  /** 0..100. */
+  progress: number;
+  finished: boolean;
+}
+
+export type DisconnectReason = 'closed' | 'replaced' | 'disconnect' | 'send-failed' | 'hub-closed';
+
+export type TaskLogHubEvent =
+  | { type: 'connected'; taskId: string; viewer: string }
+  | { type: 'disconnected'; taskId: string; viewer: string; reason: DisconnectReason }
+  | { type: 'queued'; taskId: string; queued: number }
+  | { type: 'dropped'; taskId: string; count: number; reason: 'overflow' }
+  | { type: 'flushed'; taskId: string; count: number };
+
+export interface TaskLogHubOptions {
+  /** A task's queue may grow to this many; one more and only the newest `keepOnOverflow` stay. Default 100. */
+  maxQueued?: number;
+  /** How many of the newest messages survive an overflow. Default 50. */
+  keepOnOverflow?: number;
+  /** Ping period for viewer sockets, ms (0: off). Default 25000. */
+  pingIntervalMs?: number;
+  /** No pong within this many ms: the viewer is gone. Default 20000. */
+  pongTimeoutMs?: number;
+  /** Clock for timestamps and the supervisor. Default real time. */
+  clock?: Clock;
+  /** Supervision and viewer logs. Default silent. */
+  logger?: Logger;
+}
+
+export interface AttachOptions {
+  /** Only upgrades to this path (or below it) are viewers. Default: every upgrade. */
+  path?: string;
+  /** The task id of an upgrade request. Default: `?task=` in the URL, else the last path segment. */
+  taskIdFrom?: (req: IncomingMessage) => string | undefined;
+}
+
+export interface SendLogOptions {
+  /** 0..100. Default 0. */
+  progress?: number;
+  /** Default false. */
+  finished?: boolean;
+}
+
+/** Whether `sendLog` handed the message to the viewer's socket or queued it. */
+export type SendLogResult = 'sent' | 'queued';
+
+interface Viewer {
+  childId: string;
+  link: WebSocketLink;
+}
+
+interface TaskState {
+  queue: TaskLogMessage[];
+  /** The newest messages written to a viewer, for `lastSeq` resumption. */
+  sent: TaskLogMessage[];
+  seq: number;
+  viewer: Viewer | undefined;
+  lock: Promise<unknown>;
+}
+
+/** The task id in a URL: `?task=` first, else the last non-empty path segment. */
+export function defaultTaskIdFrom(req: IncomingMessage, path?: string): string | undefined {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const q = url.searchParams.get('task');
+  if (q) return q;
+  // Segments below the attach path only: `/logs` itself names no task.
+  const below = path && url.pathname.startsWith(path) ? url.pathname.slice(path.length) : url.pathname;
+  const last = below.split('/').filter(Boolean).pop();
+  return last ? decodeURIComponent(last) : undefined;
+}
+
+/** A transport whose one link is a socket someone else accepted. */
+function acceptedSocket(link: WebSocketLink): Transport {
+  let used = false;
+  return {
+    kind: 'websocket',
+    connect({ signal }: ConnectOptions): Promise<Link> {
+      if (signal?.aborted) return Promise.reject(new ConnectionError('connect aborted', { kind: 'websocket' }));
+      if (used) return Promise.reject(new ConnectionError('an accepted socket cannot be reopened', { kind: 'websocket', code: 'ERR_NOT_REOPENABLE' }));
+      used = true;
+      return Promise.resolve(link);
+    },
+  };
+}
+
+function checkTaskId(taskId: unknown, name = 'taskId'): asserts taskId is string {
+  if (typeof taskId !== 'string' || taskId === '') {
+    throw new TypeError(`${name} must be a non-empty string, got ${taskId === '' ? 'an empty string' : typeof taskId}`);
+  }
+}
+
+function checkCount(value: unknown, name: string, min: number): number {
+  if (!Number.isInteger(value) || (value as number) < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${String(value)}`);
+  return value as number;
+}
+
+export class TaskLogHub {
+  /** The hub's supervisor: one temporary child per connected viewer. */
+  readonly supervisor: Supervisor;
+  readonly events$: Observable<TaskLogHubEvent>;
+  readonly #events = new Subject<TaskLogHubEvent>();
+  readonly #tasks = new Map<string, TaskState>();
+  readonly #byChild = new Map<string, string>();
+  readonly #detach: Array<() => void> = [];
+  readonly #clock: Clock;
+  readonly #maxQueued: number;
+  readonly #keep: number;
+  readonly #ping: number;
+  readonly #pong: number;
+  #viewers = 0;
+  #closed = false;
+
+  constructor(options: TaskLogHubOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    this.#maxQueued = checkCount(options.maxQueued ?? 100, 'options.maxQueued', 1);
+    this.#keep = checkCount(options.keepOnOverflow ?? 50, 'options.keepOnOverflow', 0);
+    if (this.#keep > this.#maxQueued) throw new RangeError(`options.keepOnOverflow (${this.#keep}) must be <= options.maxQueued (${this.#maxQueued})`);
+    this.#ping = options.pingIntervalMs ?? 25_000;
+    this.#pong = options.pongTimeoutMs ?? 20_000;
+    if (typeof this.#ping !== 'number' || !(this.#ping >= 0) || !Number.isFinite(this.#ping)) throw new RangeError(`options.pingIntervalMs must be a finite number >= 0, got ${String(options.pingIntervalMs)}`);
+    if (typeof this.#pong !== 'number' || !(this.#pong > 0) || !Number.isFinite(this.#pong)) throw new RangeError(`options.pongTimeoutMs must be a finite number > 0, got ${String(options.pongTimeoutMs)}`);
+    this.#clock = options.clock ?? realClock;
+    this.supervisor = createSupervisor({ id: 'task-log-hub', clock: this.#clock, logger: options.logger });
+    this.events$ = this.#events.asObservable();
+    // A viewer's link ended (the tab closed, the network went): forget it.
+    const sub = this.supervisor.events$.subscribe((e) => {
+      if (e.type !== 'EVENT_STATE_CHANGE' || e.data.to !== 'disconnected') return;
+      const taskId = this.#byChild.get(e.connectionId);
+      const task = taskId === undefined ? undefined : this.#tasks.get(taskId);
+      if (taskId !== undefined && task?.viewer?.childId === e.connectionId) this.#forget(taskId, task, 'closed');
+    });
+    this.#detach.push(() => sub.unsubscribe());
+  }
+
+  /**
+   * Accept viewers on `server` (an http(s) server, whose upgrades are taken)
+   * or `wss` (a `ws` WebSocketServer, whose connections are taken). Returns a
+   * function that stops accepting.
+   */
+  attach(server: HttpServer | HttpsServer | WebSocketServer, options: AttachOptions = {}): () => void {
+    this.#open('attach');
+    if (!server || typeof (server as { on?: unknown }).on !== 'function') throw new TypeError('server must be an http(s).Server or a ws WebSocketServer');
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    const { path, taskIdFrom = (req: IncomingMessage) => defaultTaskIdFrom(req, path) } = options;
+    if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) throw new TypeError(`options.path must start with "/", got ${JSON.stringify(path)}`);
+    if (typeof taskIdFrom !== 'function') throw new TypeError('options.taskIdFrom must be a function (req) => string');
+    const matches = (req: IncomingMessage) => {
+      if (path === undefined) return true;
+      const p = new URL(req.url ?? '/', 'http://localhost').pathname;
+      return p === path || p.startsWith(path.endsWith('/') ? path : `${path}/`);
+    };
+    const adopt = (ws: WebSocket, req: IncomingMessage) => {
+      let taskId: string | undefined;
+      try {
+        taskId = taskIdFrom(req);
+      } catch {
+        taskId = undefined;
+      }
+      if (typeof taskId !== 'string' || taskId === '') {
+        ws.close(1008, 'task id missing');
+        return;
+      }
+      const lastSeq = Number(new URL(req.url ?? '/', 'http://localhost').searchParams.get('lastSeq') ?? NaN);
+      this.connect(ws, taskId, Number.isInteger(lastSeq) && lastSeq >= 0 ? { lastSeq } : {}).catch(() => ws.terminate());
+    };
+
+    if (server instanceof WebSocketServer) {
+      const onConnection = (ws: WebSocket, req: IncomingMessage) => (matches(req) ? adopt(ws, req) : undefined);
+      server.on('connection', onConnection);
+      const off = () => server.off('connection', onConnection);
+      this.#detach.push(off);
+      return off;
+    }
+    const wss = new WebSocketServer({ noServer: true });
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!matches(req)) {
+        // Someone else may handle it; if nobody does, say so instead of hanging.
+        if ((server as HttpServer).listenerCount('upgrade') === 1) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => adopt(ws, req));
+    };
+    (server as HttpServer).on('upgrade', onUpgrade);
+    const off = () => {
+      (server as HttpServer).off('upgrade', onUpgrade);
+      wss.close();
+    };
+    this.#detach.push(off);
+    return off;
+  }
+
+  /**
+   * Adopt an open socket accepted elsewhere (an express/fastify upgrade) as
+   * `taskId`'s viewer. Resolves once the queued messages were written (or, if
+   * the viewer went away meanwhile, put back in the queue).
+   */
+  async connect(socket: WebSocket, taskId: string, options: { lastSeq?: number } = {}): Promise<void> {
+    this.#open('connect');
+    checkTaskId(taskId);
+    if (!(socket instanceof WebSocket)) throw new TypeError('socket must be a ws WebSocket');
+    if (socket.readyState !== WebSocket.OPEN) throw new ConnectionError('socket is not open', { kind: 'websocket', code: 'ERR_SOCKET_NOT_OPEN' });
+    const { lastSeq } = options;
+    if (lastSeq !== undefined && (!Number.isInteger(lastSeq) || lastSeq < 0)) throw new RangeError(`options.lastSeq must be an integer >= 0, got ${lastSeq}`);
+    const link = wrapWebSocket(socket, { pingIntervalMs: this.#ping, pongTimeoutMs: this.#pong, closeTimeoutMs: 2000, clock: this.#clock });
+    const task = this.#task(taskId);
+    await this.#locked(task, async () => {
+      if (this.#tasks.get(taskId) !== task || this.#closed) {
+        void link.closeWith(1001, 'task log hub closed');
+        return;
+      }
+      if (task.viewer) await this.#drop(taskId, task, 'replaced', 4000, 'replaced by a newer viewer');
+      const childId = `${taskId}#${++this.#viewers}`;
+      this.supervisor.startChild({
+        id: childId,
+        transport: acceptedSocket(link),
+        restart: 'temporary',
+        policy: { reconnect: false },
+        outbox: { limit: Math.max(this.#maxQueued * 2, 1000) },
+      });
+      task.viewer = { childId, link };
+      this.#byChild.set(childId, taskId);
+      this.#emit({ type: 'connected', taskId, viewer: childId });
+      const replay = lastSeq === undefined ? [] : task.sent.filter((m) => m.seq > lastSeq);
+      const pending = [...replay, ...task.queue];
+      task.queue = [];
+      if (pending.length === 0) return;
+      const results = await Promise.allSettled(pending.map((m) => this.supervisor.send(childId, JSON.stringify(m))));
+      const failedAt = results.findIndex((r) => r.status === 'rejected');
+      const sentNow = failedAt === -1 ? pending : pending.slice(0, failedAt);
+      this.#remember(task, sentNow.slice(replay.length));
+      this.#emit({ type: 'flushed', taskId, count: sentNow.length });
+      if (failedAt !== -1) {
+        // The viewer went away mid-flush: everything from the first failure goes back, in order.
+        task.queue = [...pending.slice(Math.max(failedAt, replay.length)), ...task.queue];
+        await this.#drop(taskId, task, 'send-failed');
+        this.#emit({ type: 'queued', taskId, queued: task.queue.length });
+      }
+    });
+  }
+
+  /** Remove `taskId`'s viewer (closed with 1000), its queue and its lock. */
+  async disconnect(taskId: string): Promise<void> {
+    checkTaskId(taskId);
+    const task = this.#tasks.get(taskId);
+    if (!task) return;
+    this.#tasks.delete(taskId);
+    await this.#drop(taskId, task, 'disconnect', 1000, 'disconnected');
+  }
+
+  /**
+   * Send one log line to `taskId`'s viewer now, or queue it until one connects.
+   * Resolves `'sent'` once the viewer's socket took it, `'queued'` otherwise.
+   */
+  sendLog(taskId: string, level: LogLevel, message: string, options: SendLogOptions = {}): Promise<SendLogResult> {
+    let built: Omit<TaskLogMessage, 'seq'>;
+    try {
+      built = this.#build(taskId, level, message, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const task = this.#task(taskId);
+    const entry: TaskLogMessage = { ...built, seq: ++task.seq };
+    const text = JSON.stringify(entry);
+    return this.#locked(task, async (): Promise<SendLogResult> => {
+      if (this.#tasks.get(taskId) !== task) {
+        throw new MessageDroppedError(taskId, 'stopped', `log for task "${taskId}" dropped: the task was disconnected before it was sent`);
+      }
+      const viewer = task.viewer;
+      if (viewer) {
+        try {
+          await this.supervisor.send(viewer.childId, text);
+          this.#remember(task, [entry]);
+          return 'sent';
+        } catch {
+          // Nothing is lost: the message goes back to the front, the broken viewer goes away.
+          task.queue.unshift(entry);
+          if (task.viewer === viewer) await this.#drop(taskId, task, 'send-failed');
+          this.#emit({ type: 'queued', taskId, queued: task.queue.length });
+          return 'queued';
+        }
+      }
+      this.#enqueue(taskId, task, entry);
+      return 'queued';
+    });
+  }
+
+  isConnected(taskId: string): boolean {
+    checkTaskId(taskId);
+    return this.#tasks.get(taskId)?.viewer !== undefined;
+  }
+
+  queuedCount(taskId: string): number {
+    checkTaskId(taskId);
+    return this.#tasks.get(taskId)?.queue.length ?? 0;
+  }
+
+  /** Send `message` (a string, or a value sent as JSON) to every connected viewer, through the supervisor. */
+  broadcast(message: unknown): Promise<BroadcastResult> {
+    this.#open('broadcast');
+    const text = typeof message === 'string' ? message : encode(message, 'message');
+    return this.supervisor.broadcast(text, { volatile: true });
+  }
+
+  /** Close every viewer (1001), stop accepting, stop the supervisor. Queued messages are discarded. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const off of this.#detach.splice(0)) off();
+    const tasks = [...this.#tasks];
+    this.#tasks.clear();
+    await Promise.all(tasks.map(([id, task]) => (task.viewer ? this.#drop(id, task, 'hub-closed', 1001, 'task log hub closed') : undefined)));
+    await this.supervisor.shutdown();
+    this.#events.complete();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #open(what: string) {
+    if (this.#closed) throw new StatewireError(`cannot ${what}: the task log hub is closed`, 'ERR_HUB_CLOSED');
+  }
+
+  #build(taskId: string, level: LogLevel, message: string, options: SendLogOptions): Omit<TaskLogMessage, 'seq'> {
+    this.#open('send a log');
+    checkTaskId(taskId);
+    if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+      throw new TypeError(`level must be one of ${LOG_LEVELS.join(', ')}; got ${JSON.stringify(level)}`);
+    }
+    if (typeof message !== 'string') throw new TypeError(`message must be a string, got ${typeof message}`);
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object { progress?, finished? }');
+    const { progress = 0, finished = false } = options;
+    if (typeof progress !== 'number') throw new TypeError(`options.progress must be a number, got ${typeof progress}`);
+    if (!Number.isFinite(progress) || progress < 0 || progress > 100) throw new RangeError(`options.progress must be a finite number within 0..100, got ${progress}`);
+    if (typeof finished !== 'boolean') throw new TypeError(`options.finished must be a boolean, got ${typeof finished}`);
+    return { type: 'log', taskId, timestamp: new Date(this.#clock.now?.() ?? Date.now()).toISOString(), level, message, progress, finished };
+  }
+
+  #task(taskId: string): TaskState {
+    let task = this.#tasks.get(taskId);
+    if (!task) {
+      task = { queue: [], sent: [], seq: 0, viewer: undefined, lock: Promise.resolve() };
+      this.#tasks.set(taskId, task);
+    }
+    return task;
+  }
+
+  /** Run `fn` after every earlier operation on this task has settled. */
+  #locked<T>(task: TaskState, fn: () => Promise<T>): Promise<T> {
+    const run = task.lock.then(fn, fn);
+    task.lock = run.catch(() => {});
+    return run;
+  }
+
+  #enqueue(taskId: string, task: TaskState, entry: TaskLogMessage) {
+    task.queue.push(entry);
+    if (task.queue.length > this.#maxQueued) {
+      const count = task.queue.length - this.#keep;
+      task.queue.splice(0, count);
+      this.#emit({ type: 'dropped', taskId, count, reason: 'overflow' });
+    }
+    this.#emit({ type: 'queued', taskId, queued: task.queue.length });
+  }
+
+  #remember(task: TaskState, sent: TaskLogMessage[]) {
+    if (sent.length === 0) return;
+    task.sent.push(...sent);
+    if (task.sent.length > this.#maxQueued) task.sent.splice(0, task.sent.length - this.#maxQueued);
+  }
+
+  /** The link ended on its own: the child already exited. */
+  #forget(taskId: string, task: TaskState, reason: DisconnectReason) {
+    const viewer = task.viewer!;
+    task.viewer = undefined;
+    this.#byChild.delete(viewer.childId);
+    this.#emit({ type: 'disconnected', taskId, viewer: viewer.childId, reason });
+  }
+
+  /** Close the viewer's socket with `code` and stop its actor. */
+  async #drop(taskId: string, task: TaskState, reason: DisconnectReason, code = 1011, text = 'send failed') {
+    const viewer = task.viewer;
+    if (!viewer) return;
+    task.viewer = undefined;
+    this.#byChild.delete(viewer.childId);
+    await viewer.link.closeWith(code, text);
+    if (this.supervisor.child(viewer.childId)) await this.supervisor.stopChild(viewer.childId).catch(() => {});
+    this.#emit({ type: 'disconnected', taskId, viewer: viewer.childId, reason });
+  }
+
+  #emit(e: TaskLogHubEvent) {
+    if (!this.#events.closed) this.#events.next(e);
+  }
+}
+
+function encode(value: unknown, name: string): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (e) {
+    throw new TypeError(`${name} cannot be encoded as JSON: ${(e as Error).message}`);
+  }
+  if (text === undefined) throw new TypeError(`${name} cannot be encoded as JSON (got ${typeof value})`);
+  return text;
+}
