@@ -138,6 +138,21 @@ export interface Supervisor {
 const STRATEGIES: readonly Strategy[] = ['one_for_one', 'one_for_all', 'rest_for_one'];
 const RESTARTS: readonly RestartType[] = ['permanent', 'transient', 'temporary'];
 
+/**
+ * The data path. While a stock `connectionMachine` child is `connected`, its
+ * SEND transition only forwards the data to the open link: no state or
+ * context changes. The supervisor then writes to that link itself, in the
+ * same order and with the same outcome (the link's promise), without an
+ * XState event per message per child. Children running a custom `machine`
+ * (which may change what SEND does) and every other state take the event path.
+ * Trade-off: the inspector does not see these SEND events.
+ */
+function directSend(ref: ConnectionRef, snapshot: ReturnType<ConnectionRef['getSnapshot']>, data: Payload): Promise<void> | undefined {
+  const link = snapshot.context.link;
+  if (!link || (ref as unknown as { logic: unknown }).logic !== connectionMachine) return undefined;
+  return link.send(data);
+}
+
 export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   const opts = validateOptions(options);
   const { clock, logger } = opts;
@@ -333,7 +348,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       if (snapshot.status !== 'active') {
         return Promise.reject(new ConnectionFailedError(id, snapshot.context.reconnectCount, { cause: snapshot.context.lastError }));
       }
-      return new Promise<void>((resolve, reject) => {
+      return directSend(ref, snapshot, data) ?? new Promise<void>((resolve, reject) => {
         ref.send({ type: 'SEND', data, volatile: sendOptions.volatile === true, ticket: { resolve, reject } });
       });
     },
@@ -352,11 +367,23 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       const result: BroadcastResult = { delivered: [], queued: [], failed: [] };
       const wanted = ids ? new Set(ids) : undefined;
       const pending: Promise<void>[] = [];
+      const directIds: string[] = [];
+      const directSends: Promise<void>[] = [];
       for (const spec of actor.getSnapshot().context.specs) {
         if (wanted && !wanted.has(spec.id)) continue;
         if (filter && !filter(info(spec))) continue;
         const ref = childRef(spec.id);
-        const connected = ref?.getSnapshot().status === 'active' && topState(ref.getSnapshot()) === 'connected';
+        const snapshot = ref?.getSnapshot();
+        if (ref && snapshot!.status === 'active') {
+          // The data path (directSend): one link write per child, no event.
+          const direct = directSend(ref, snapshot!, data);
+          if (direct) {
+            directIds.push(spec.id);
+            directSends.push(direct);
+            continue;
+          }
+        }
+        const connected = snapshot?.status === 'active' && topState(snapshot) === 'connected';
         let early: Error | undefined;
         const p = supervisor.send(spec.id, data, { volatile: broadcastOptions.volatile === true }).catch((err: Error) => {
           early = err;
@@ -375,7 +402,11 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       for (const id of wanted ?? []) {
         if (!specOf(id)) result.failed.push({ id, error: new UnknownConnectionError(id) });
       }
-      await Promise.all(pending);
+      const [settled] = await Promise.all([Promise.allSettled(directSends), Promise.all(pending)]);
+      settled.forEach((r, i) => {
+        if (r.status === 'fulfilled') result.delivered.push(directIds[i]!);
+        else result.failed.push({ id: directIds[i]!, error: r.reason as Error });
+      });
       return result;
     },
 

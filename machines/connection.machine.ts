@@ -20,7 +20,7 @@ import {
 import { enqueue, resolveOutbox, type OverflowPolicy } from './outbox.js';
 import { resolvePolicy, type ReconnectPolicy } from './policy.js';
 import { transportActor } from './transport.actor.js';
-import type { Transport } from '../transports/transport.js';
+import type { Link, Transport } from '../transports/transport.js';
 
 export interface ConnectionContext {
   id: string;
@@ -37,6 +37,12 @@ export interface ConnectionContext {
   /** Last top-level state entered (for EVENT_STATE_CHANGE's `from`). */
   state: ConnectionState;
   lastError: unknown;
+  /**
+   * The open link while `connected` (undefined in every other state). The
+   * supervisor writes to it directly when a SEND would only be forwarded
+   * (see `directSend` in actors/supervisor.ts).
+   */
+  link: Link | undefined;
   /** Identity of the last permanent failure and how many times in a row it happened. */
   permanentKey: string | undefined;
   permanentCount: number;
@@ -92,6 +98,7 @@ export const connectionMachine = setup({
     enterState: enqueueActions(({ context, event, enqueue, self }, params: { state: ConnectionState }) => {
       const from = context.state;
       enqueue.assign({ state: params.state });
+      if (params.state !== 'connected' && context.link) enqueue.assign({ link: undefined });
       if (from === params.state) return;
       // The error only when this change is because of it.
       const becauseOfError =
@@ -135,7 +142,12 @@ export const connectionMachine = setup({
       if (key === undefined) return { permanentKey: undefined, permanentCount: 0 };
       return { permanentKey: key, permanentCount: key === context.permanentKey ? context.permanentCount + 1 : 1 };
     }),
-    clearPermanent: assign({ permanentKey: undefined, permanentCount: 0 }),
+    /** The link opened: forget earlier permanent failures, keep the link for direct sends. */
+    linkOpened: assign(({ event }) => ({
+      permanentKey: undefined,
+      permanentCount: 0,
+      link: (event as Extract<LinkReport, { type: 'LINK_OPEN' }>).link,
+    })),
     clearAutoConnect: assign({ autoConnect: false }),
     emitReconnectOk: enqueueActions(({ context, enqueue, self }, params: { fastPath: boolean }) => {
       if (params.fastPath || context.reconnectCount > 0) {
@@ -218,6 +230,7 @@ export const connectionMachine = setup({
       gen: 0,
       state: 'disconnected',
       lastError: undefined,
+      link: undefined,
       permanentKey: undefined,
       permanentCount: 0,
       autoConnect: input.autoConnect === true,
@@ -254,7 +267,7 @@ export const connectionMachine = setup({
         connectTimeout: { target: 'reconnecting', actions: [{ type: 'recordTimeout', params: { ms: 'connect' } }, 'countPermanent', 'emitAttemptFailed'] },
       },
       on: {
-        LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: ['clearPermanent', { type: 'emitReconnectOk', params: { fastPath: false } }] },
+        LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: ['linkOpened', { type: 'emitReconnectOk', params: { fastPath: false } }] },
         LINK_FAILED: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'countPermanent', 'emitAttemptFailed'] },
         DISCONNECT: { target: '#connection.disconnected.closing', actions: 'closeLink' },
         TX_DROP: 'tx_dropped',
@@ -325,7 +338,7 @@ export const connectionMachine = setup({
         fastPathTimeout: { target: 'reconnecting', actions: [{ type: 'recordTimeout', params: { ms: 'fastPath' } }, 'countPermanent', 'emitAttemptFailed'] },
       },
       on: {
-        LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: ['clearPermanent', { type: 'emitReconnectOk', params: { fastPath: true } }] },
+        LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: ['linkOpened', { type: 'emitReconnectOk', params: { fastPath: true } }] },
         LINK_FAILED: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'countPermanent', 'emitAttemptFailed'] },
         DISCONNECT: { target: '#connection.disconnected.closing', actions: 'closeLink' },
         TX_DROP: { target: 'tx_dropped', reenter: true },

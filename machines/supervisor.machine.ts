@@ -282,3 +282,4 @@ function toExit(
   }
   return undefined;
 }
+

@@ -60,6 +60,28 @@ test('supervisor: send resolves when the link accepted the data; typed rejection
   await s.sup.shutdown();
 });
 
+test('supervisor: the data path keeps order across queued, direct and broadcast sends; a custom machine still gets SEND events', async () => {
+  const s = startSupervisor();
+  s.sup.startChild({ id: 'a', transport: s.transport('a'), autoConnect: false });
+  const early = [s.sup.send('a', '1'), s.sup.send('a', '2')]; // queued in the outbox
+  s.sup.child('a')!.send({ type: 'CONNECT' });
+  const later = [s.sup.send('a', '3'), s.sup.broadcast('4'), s.sup.send('a', '5')];
+  await Promise.all([...early, ...later]);
+  assert.equal(s.mocks.a!.written, ['1', '2', '3', '4', '5']);
+  // A machine whose SEND does something else is never bypassed.
+  const seen: string[] = [];
+  const custom = connectionMachine.provide({
+    actions: { forward: ({ event }) => void seen.push(String((event as { data?: unknown }).data)) },
+  });
+  s.sup.startChild({ id: 'c', transport: s.transport('c'), machine: custom });
+  await s.flush();
+  void s.sup.send('c', 'via the machine');
+  await s.flush();
+  assert.equal(seen, ['via the machine']);
+  assert.equal(s.mocks.c!.written, []);
+  await s.sup.shutdown();
+});
+
 test('supervisor: a message queued on a child that fails rejects with ConnectionFailedError', async () => {
   const s = startSupervisor();
   const t = s.transport('a');

@@ -36,6 +36,22 @@ export interface WebSocketLink extends Link {
   readonly socket: WebSocket;
 }
 
+const TEXT = { binary: false } as const;
+const BINARY = { binary: true } as const;
+
+// Broadcasts hand the same string to many links: encode it once, not once per
+// socket (ws would write the string and have each socket encode it).
+let lastText: string | undefined;
+let lastBytes: Buffer | undefined;
+function textBytes(text: string): Buffer | string {
+  if (text.length < 256) return text;
+  if (text !== lastText) {
+    lastText = text;
+    lastBytes = Buffer.from(text, 'utf8');
+  }
+  return lastBytes!;
+}
+
 interface Pending {
   resolve(): void;
   reject(e: Error): void;
@@ -169,8 +185,8 @@ export function wrapWebSocket(ws: WebSocket, options: WebSocketLinkOptions): Web
       return new Promise<void>((resolve, reject) => {
         const p: Pending = { resolve, reject };
         pending.add(p);
-        const binary = typeof data !== 'string';
-        ws.send(data, { binary }, (err) => {
+        const text = typeof data === 'string';
+        ws.send(text ? textBytes(data) : data, text ? TEXT : BINARY, (err) => {
           if (!pending.delete(p)) return; // already rejected by close
           if (err) reject(new LinkClosedError('link lost while sending', { canceled: false, cause: err }));
           else resolve();
