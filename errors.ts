@@ -102,6 +102,80 @@ export class WebSocketHandshakeError extends ConnectionError {
 }
 
 /**
+ * A UNIX-socket failure. Every subclass carries the `socketPath` and the
+ * original OS error as `cause`; `errno` is its code (ENOENT, EACCES, ...).
+ */
+export class SocketError extends ConnectionError {
+  override name = 'SocketError';
+  readonly socketPath: string;
+
+  constructor(message: string, socketPath: string, code: string, options: { cause?: unknown; connectionId?: string } = {}) {
+    super(message, { kind: 'unix', code, cause: options.cause, connectionId: options.connectionId });
+    this.socketPath = socketPath;
+  }
+}
+
+/** Nothing at the socket path (ENOENT). */
+export class SocketFileNotFoundError extends SocketError {
+  override name = 'SocketFileNotFoundError';
+  constructor(socketPath: string, options: { cause?: unknown } = {}) {
+    super(`no socket at ${socketPath} (is the agent running?)`, socketPath, 'ERR_SOCKET_NOT_FOUND', options);
+  }
+}
+
+/** The caller may not open the socket (EACCES/EPERM). */
+export class SocketPermissionDeniedError extends SocketError {
+  override name = 'SocketPermissionDeniedError';
+  constructor(socketPath: string, options: { cause?: unknown } = {}) {
+    super(`permission denied opening ${socketPath}`, socketPath, 'ERR_SOCKET_PERMISSION', options);
+  }
+}
+
+/** The connect failed for another reason: ECONNREFUSED (a stale socket file, nobody listening), ENOTSOCK, ... */
+export class SocketConnectionError extends SocketError {
+  override name = 'SocketConnectionError';
+  constructor(socketPath: string, options: { cause?: unknown; message?: string } = {}) {
+    const errno = (options.cause as { code?: string } | undefined)?.code;
+    super(options.message ?? `cannot connect to ${socketPath}${errno ? ` (${errno})` : ''}`, socketPath, 'ERR_SOCKET_CONNECT', options);
+  }
+}
+
+/** Sending on a connection that is closed (or was never opened). */
+export class SocketNotConnectedError extends SocketError {
+  override name = 'SocketNotConnectedError';
+  constructor(socketPath: string, options: { cause?: unknown; message?: string } = {}) {
+    super(options.message ?? `not connected to ${socketPath}`, socketPath, 'ERR_SOCKET_NOT_CONNECTED', options);
+  }
+}
+
+/** The peer went away while we were sending (EPIPE/ECONNRESET). */
+export class SocketBrokenPipeError extends SocketError {
+  override name = 'SocketBrokenPipeError';
+  constructor(socketPath: string, options: { cause?: unknown; message?: string } = {}) {
+    super(options.message ?? `broken pipe on ${socketPath}: the peer closed the connection`, socketPath, 'ERR_SOCKET_BROKEN_PIPE', options);
+  }
+}
+
+/** The peer answered wrongly: no ack in time, a nack, or an ack frame that does not parse. */
+export class SocketCommunicationError extends SocketError {
+  override name = 'SocketCommunicationError';
+  /** The event id concerned, when there is one. */
+  readonly eventId: number | undefined;
+  constructor(socketPath: string, message: string, options: { cause?: unknown; eventId?: number } = {}) {
+    super(message, socketPath, 'ERR_SOCKET_COMMUNICATION', options);
+    this.eventId = options.eventId;
+  }
+}
+
+/** Something live already listens at the path, or the path is not a socket (never deleted). */
+export class AddressInUseError extends SocketError {
+  override name = 'AddressInUseError';
+  constructor(socketPath: string, reason: string, options: { cause?: unknown } = {}) {
+    super(`cannot listen on ${socketPath}: ${reason}`, socketPath, 'ERR_ADDRESS_IN_USE', options);
+  }
+}
+
+/**
  * The link closed while work was in flight (a send, a connect).
  *
  * `canceled` is true when the close was deliberate (our own `close()`, a

@@ -29,7 +29,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { createSupervisor, type BroadcastResult, type Logger, type Supervisor } from '../../actors/supervisor.js';
 import { realClock, type Clock } from '../../clock.js';
 import { ConnectionError, MessageDroppedError, StatewireError } from '../../errors.js';
-import type { ConnectOptions, Link, Transport } from '../transport.js';
+import { acceptedTransport } from '../accepted.js';
 import { wrapWebSocket, type WebSocketLink } from './link.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
@@ -114,20 +114,6 @@ export function defaultTaskIdFrom(req: IncomingMessage, path?: string): string |
   const below = path && url.pathname.startsWith(path) ? url.pathname.slice(path.length) : url.pathname;
   const last = below.split('/').filter(Boolean).pop();
   return last ? decodeURIComponent(last) : undefined;
-}
-
-/** A transport whose one link is a socket someone else accepted. */
-function acceptedSocket(link: WebSocketLink): Transport {
-  let used = false;
-  return {
-    kind: 'websocket',
-    connect({ signal }: ConnectOptions): Promise<Link> {
-      if (signal?.aborted) return Promise.reject(new ConnectionError('connect aborted', { kind: 'websocket' }));
-      if (used) return Promise.reject(new ConnectionError('an accepted socket cannot be reopened', { kind: 'websocket', code: 'ERR_NOT_REOPENABLE' }));
-      used = true;
-      return Promise.resolve(link);
-    },
-  };
 }
 
 function checkTaskId(taskId: unknown, name = 'taskId'): asserts taskId is string {
@@ -259,7 +245,7 @@ export class TaskLogHub {
       const childId = `${taskId}#${++this.#viewers}`;
       this.supervisor.startChild({
         id: childId,
-        transport: acceptedSocket(link),
+        transport: acceptedTransport(link, 'websocket'),
         restart: 'temporary',
         policy: { reconnect: false },
         outbox: { limit: Math.max(this.#maxQueued * 2, 1000) },

@@ -1,0 +1,331 @@
+/**
+ * `EdgeClient`: sends security events to a local agent over a UNIX socket and
+ * waits for each one's acknowledgement (the seed's ConnectionManager, without
+ * its limits: events are pipelined, acks are matched by id, and the link
+ * reconnects).
+ *
+ * @example
+ * ```ts
+ * await using conn = await EdgeClient.open({ socketPath: '/run/statewire/edge.sock' });
+ * await conn.sendEvent('LoginFailed', Severity.HIGH, { user: 'root', source: '10.0.0.7' });
+ * ```
+ */
+import { randomUUID } from 'node:crypto';
+import { createSupervisor, silentLogger, type Logger, type Supervisor } from '../../actors/supervisor.js';
+import { SocketBrokenPipeError, SocketCommunicationError, SocketNotConnectedError, isStatewireError } from '../../errors.js';
+import type { ConnectionLogEvent } from '../../machines/events.js';
+import { topState } from '../../machines/state.js';
+import type { ReconnectPolicy } from '../../machines/policy.js';
+import type { Link, Transport } from '../transport.js';
+import { checkDetails, checkEventType, checkSeverity, type Severity } from './edge-protocol.js';
+import { LineDecoder, checkMaxFrameBytes } from './ndjson.js';
+import { checkSocketPath, unixSocketTransport } from './unix.transport.js';
+
+export const DEFAULT_EDGE_SOCKET = '/run/statewire/edge.sock';
+
+export interface EdgeConfig {
+  /** Default: env `STATEWIRE_EDGE_SOCKET`, else `/run/statewire/edge.sock`. */
+  socketPath?: string;
+  /** Reconnect with backoff when the agent goes away, re-sending unacknowledged events. Default true. false: the seed's strict behaviour, errors at once. */
+  reconnect?: boolean;
+  /** Each event must be acked within this many ms of being written. Default 5000. */
+  ackTimeoutMs?: number;
+  /** Events in flight (sent, not yet acked) at most; `sendEvent` waits for a slot. Default 256. */
+  inFlightLimit?: number;
+  /** Largest frame, bytes, both ways. Default 1 MiB. */
+  maxFrameBytes?: number;
+  /** Reconnect policy (backoff, retries). Default: the framework's, with `maxRetries` Infinity. */
+  policy?: Partial<ReconnectPolicy>;
+  /** Connection attempts and successes (info), errors (error), preparation and acks (debug). */
+  logger?: Logger;
+}
+
+interface Entry {
+  id: number;
+  line: string;
+  resolve(): void;
+  reject(e: Error): void;
+  timer?: ReturnType<typeof setTimeout>;
+  /** The connection generation it was last written on. */
+  writtenGen?: number;
+  /** The write failed: send again after the next connect. */
+  resend?: boolean;
+}
+
+const CHILD = 'edge';
+
+function resolveConfig(config: EdgeConfig) {
+  if (config === null || typeof config !== 'object') throw new TypeError('config must be an object');
+  const socketPath = config.socketPath ?? process.env.STATEWIRE_EDGE_SOCKET ?? DEFAULT_EDGE_SOCKET;
+  checkSocketPath(socketPath, 'config.socketPath');
+  const reconnect = config.reconnect ?? true;
+  if (typeof reconnect !== 'boolean') throw new TypeError(`config.reconnect must be a boolean, got ${typeof reconnect}`);
+  const ackTimeoutMs = config.ackTimeoutMs ?? 5000;
+  if (typeof ackTimeoutMs !== 'number' || !(ackTimeoutMs > 0) || !Number.isFinite(ackTimeoutMs)) throw new RangeError(`config.ackTimeoutMs must be a finite number > 0, got ${String(ackTimeoutMs)}`);
+  const inFlightLimit = config.inFlightLimit ?? 256;
+  if (!Number.isInteger(inFlightLimit) || inFlightLimit < 1) throw new RangeError(`config.inFlightLimit must be an integer >= 1, got ${String(inFlightLimit)}`);
+  const maxFrameBytes = checkMaxFrameBytes(config.maxFrameBytes, 'config.maxFrameBytes');
+  return { socketPath, reconnect, ackTimeoutMs, inFlightLimit, maxFrameBytes, logger: config.logger ?? silentLogger, policy: config.policy ?? {} };
+}
+
+export class EdgeClient {
+  readonly socketPath: string;
+  /** Identifies this client to the agent across reconnects (its first line on each connection). */
+  readonly sessionId = randomUUID();
+  readonly supervisor: Supervisor;
+  readonly #cfg: ReturnType<typeof resolveConfig>;
+  readonly #pending = new Map<number, Entry>();
+  readonly #slots: Array<() => void> = [];
+  #decoder: LineDecoder;
+  #nextId = 0;
+  #gen = 0;
+  #connected = false;
+  #closed: Error | undefined;
+  #closing: Promise<void> | undefined;
+
+  /** Connect to the agent. Rejects with the typed socket error when the first connect fails. */
+  static async open(config: EdgeConfig = {}): Promise<EdgeClient> {
+    const client = new EdgeClient(resolveConfig(config));
+    await client.#opened;
+    return client;
+  }
+
+  #opened: Promise<void>;
+
+  private constructor(cfg: ReturnType<typeof resolveConfig>) {
+    this.#cfg = cfg;
+    this.socketPath = cfg.socketPath;
+    this.#decoder = new LineDecoder(cfg.maxFrameBytes);
+    this.supervisor = createSupervisor({ id: 'edge-client', logger: cfg.logger });
+    const unix = unixSocketTransport({ path: cfg.socketPath });
+    const hello = `${JSON.stringify({ session: this.sessionId })}\n`;
+    // Every connection starts with the session line, before any queued event.
+    const transport: Transport = {
+      kind: 'unix',
+      connect: async (opts): Promise<Link> => {
+        const link = await unix.connect(opts);
+        try {
+          await link.send(hello);
+        } catch (e) {
+          await link.close();
+          throw e;
+        }
+        return link;
+      },
+    };
+    let first: { resolve(): void; reject(e: unknown): void };
+    this.#opened = new Promise((resolve, reject) => (first = { resolve, reject }));
+    this.supervisor.events$.subscribe((e) => this.#onEvent(e, first));
+    this.supervisor.data$.subscribe((d) => this.#onData(d.data));
+    cfg.logger.info(`edge client: connecting to ${cfg.socketPath}`, { socketPath: cfg.socketPath });
+    this.supervisor.startChild({
+      id: CHILD,
+      transport,
+      restart: 'temporary',
+      policy: { maxRetries: cfg.reconnect ? Infinity : 0, ...cfg.policy, reconnect: cfg.reconnect },
+    });
+    this.#opened.catch(() => void this.supervisor.shutdown());
+  }
+
+  /** Events sent and not yet acknowledged. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Send one event; resolves when the agent acked it. Rejects with a TypeError
+   * before anything is sent when an argument is bad, and with a
+   * `SocketCommunicationError` (nack, no ack in time), `SocketBrokenPipeError`
+   * or `SocketNotConnectedError` otherwise.
+   */
+  async sendEvent(eventType: string, severity: Severity | `${Severity}`, payload: Record<string, unknown>): Promise<void> {
+    checkEventType(eventType);
+    checkSeverity(severity);
+    checkDetails(payload);
+    this.#assertOpen();
+    while (this.#pending.size >= this.#cfg.inFlightLimit) {
+      await new Promise<void>((r) => this.#slots.push(r));
+      try {
+        this.#assertOpen();
+      } catch (e) {
+        this.#slots.shift()?.(); // pass the wake-up on: the next waiter must learn it too
+        throw e;
+      }
+    }
+    const id = ++this.#nextId;
+    const frame = { id, event_type: eventType, severity, details: payload, timestamp: new Date().toISOString() };
+    const line = `${JSON.stringify(frame)}\n`;
+    if (Buffer.byteLength(line) > this.#cfg.maxFrameBytes) {
+      throw new RangeError(`payload makes a frame of ${Buffer.byteLength(line)} bytes, over maxFrameBytes (${this.#cfg.maxFrameBytes})`);
+    }
+    this.#cfg.logger.debug(`edge client: prepared event ${id} (${eventType}, ${severity}, ${line.length} bytes)`, { id });
+    return new Promise<void>((resolve, reject) => {
+      const entry: Entry = { id, line, resolve, reject };
+      this.#pending.set(id, entry);
+      this.#write(entry);
+    });
+  }
+
+  /** Wait (at most `ackTimeoutMs`) for events in flight, then close the connection. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed ??= new SocketNotConnectedError(this.socketPath, { message: `edge client for ${this.socketPath} is closed` });
+      for (const wake of this.#slots.splice(0)) wake();
+      const inFlight = [...this.#pending.values()].map((e) => new Promise<void>((r) => {
+        const { resolve, reject } = e;
+        e.resolve = () => (resolve(), r());
+        e.reject = (x) => (reject(x), r());
+      }));
+      if (inFlight.length) {
+        let t: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([Promise.all(inFlight), new Promise<void>((r) => (t = setTimeout(r, this.#cfg.ackTimeoutMs)))]);
+        clearTimeout(t);
+      }
+      this.#failAll(this.#closed);
+      await this.supervisor.shutdown();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #assertOpen() {
+    if (this.#closed) throw this.#closed;
+    if (!this.#cfg.reconnect && !this.#linkUp()) throw new SocketNotConnectedError(this.socketPath);
+  }
+
+  /** Whether the connection actor is connected right now (events$ may lag a turn behind). */
+  #linkUp(): boolean {
+    const snapshot = this.supervisor.child(CHILD)?.getSnapshot();
+    return snapshot?.status === 'active' && topState(snapshot) === 'connected';
+  }
+
+  #write(entry: Entry) {
+    entry.resend = false;
+    this.supervisor.send(CHILD, entry.line).then(
+      () => {
+        entry.writtenGen = this.#gen;
+        if (!this.#pending.has(entry.id)) return;
+        clearTimeout(entry.timer);
+        entry.timer = setTimeout(() => {
+          this.#settle(entry, new SocketCommunicationError(this.socketPath, `no ack for event ${entry.id} within ${this.#cfg.ackTimeoutMs} ms`, { eventId: entry.id }));
+        }, this.#cfg.ackTimeoutMs);
+      },
+      (error: unknown) => {
+        if (!this.#pending.has(entry.id)) return;
+        if (this.#cfg.reconnect && !this.#closed && this.supervisor.child(CHILD)) {
+          entry.resend = true; // the link went down under it: sent again after the reconnect
+          return;
+        }
+        this.#settle(entry, this.supervisor.child(CHILD) ? this.#brokenError(error) : new SocketNotConnectedError(this.socketPath, { cause: error }));
+      },
+    );
+  }
+
+  #brokenError(cause: unknown): Error {
+    if (isStatewireError(cause) && cause.name.startsWith('Socket')) return cause;
+    const inner = (cause as { cause?: unknown } | undefined)?.cause;
+    if (inner instanceof SocketBrokenPipeError) return inner;
+    return new SocketBrokenPipeError(this.socketPath, { cause });
+  }
+
+  #settle(entry: Entry, error?: Error) {
+    if (!this.#pending.delete(entry.id)) return;
+    clearTimeout(entry.timer);
+    if (error) {
+      this.#cfg.logger.error(`edge client: event ${entry.id} failed: ${error.message}`, { id: entry.id, code: (error as { code?: string }).code });
+      entry.reject(error);
+    } else {
+      this.#cfg.logger.debug(`edge client: event ${entry.id} acked`, { id: entry.id });
+      entry.resolve();
+    }
+    this.#slots.shift()?.();
+  }
+
+  #failAll(error: Error) {
+    for (const entry of [...this.#pending.values()]) this.#settle(entry, error);
+    if (this.#closed) for (const wake of this.#slots.splice(0)) wake();
+  }
+
+  #onData(chunk: string | Uint8Array) {
+    let lines: string[];
+    try {
+      lines = this.#decoder.push(chunk);
+    } catch (e) {
+      this.#failAll(new SocketCommunicationError(this.socketPath, `agent sent an oversized frame: ${(e as Error).message}`, { cause: e }));
+      return;
+    }
+    for (const line of lines) {
+      let msg: { ack?: unknown; nack?: unknown; error?: unknown };
+      try {
+        msg = JSON.parse(line);
+      } catch (e) {
+        // The stream is corrupt: no later ack can be trusted to match.
+        this.#failAll(new SocketCommunicationError(this.socketPath, `agent sent a frame that does not parse: ${JSON.stringify(line.slice(0, 80))}`, { cause: e }));
+        continue;
+      }
+      if (msg && typeof msg.ack === 'number') {
+        const entry = this.#pending.get(msg.ack);
+        if (entry) this.#settle(entry);
+      } else if (msg && typeof msg.nack === 'number') {
+        const entry = this.#pending.get(msg.nack);
+        if (entry) this.#settle(entry, new SocketCommunicationError(this.socketPath, `agent refused event ${msg.nack}: ${String(msg.error ?? 'no reason given')}`, { eventId: msg.nack }));
+      } else {
+        this.#failAll(new SocketCommunicationError(this.socketPath, `agent sent an unexpected frame: ${JSON.stringify(line.slice(0, 80))}`));
+      }
+    }
+  }
+
+  #onEvent(e: ConnectionLogEvent, first: { resolve(): void; reject(e: unknown): void }) {
+    const { logger } = this.#cfg;
+    if (e.type === 'EVENT_RECONNECT_FAILED') {
+      const error = this.supervisor.child(CHILD)?.getSnapshot().context.lastError;
+      logger.error(`edge client: connect to ${this.socketPath} failed: ${(error as Error | undefined)?.message}`, { attempt: e.data.attempt });
+      if (this.#gen === 0) first.reject(error);
+      return;
+    }
+    if (e.type === 'EVENT_RECONNECT_START') {
+      logger.info(`edge client: reconnecting to ${this.socketPath} (attempt ${String(e.data.attempt)})`);
+      return;
+    }
+    if (e.type !== 'EVENT_STATE_CHANGE') return;
+    const to = e.data.to;
+    if (to === 'connected') {
+      this.#connected = true;
+      this.#gen++;
+      logger.info(`edge client: connected to ${this.socketPath}`, { session: this.sessionId });
+      if (this.#gen === 1) return first.resolve();
+      this.#decoder = new LineDecoder(this.#cfg.maxFrameBytes);
+      // Events written on the lost link and not acked, and writes that failed: again, in id order.
+      const again = [...this.#pending.values()].filter((x) => x.resend || (x.writtenGen !== undefined && x.writtenGen < this.#gen)).sort((a, b) => a.id - b.id);
+      if (again.length) logger.info(`edge client: re-sending ${again.length} unacknowledged event(s)`);
+      for (const entry of again) this.#write(entry);
+      return;
+    }
+    if (this.#connected) {
+      this.#connected = false;
+      logger.error(`edge client: lost the connection to ${this.socketPath}`, { error: e.data.error });
+      if (!this.#cfg.reconnect) {
+        this.#closed ??= new SocketNotConnectedError(this.socketPath, { message: `the agent at ${this.socketPath} closed the connection` });
+        this.#failAll(new SocketBrokenPipeError(this.socketPath, { message: `broken pipe on ${this.socketPath}: the agent closed the connection with events unacknowledged` }));
+      }
+    }
+    if (to === 'failed') {
+      this.#closed ??= new SocketNotConnectedError(this.socketPath, { message: `gave up reconnecting to ${this.socketPath}` });
+      this.#failAll(this.#closed);
+    }
+  }
+}
+
+/** Open a client, run `fn` with it, and close it whatever happens (the seed's context manager). */
+export async function withEdgeClient<T>(config: EdgeConfig, fn: (conn: EdgeClient) => Promise<T> | T): Promise<T> {
+  if (typeof fn !== 'function') throw new TypeError('fn must be a function (conn) => ...');
+  const conn = await EdgeClient.open(config);
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.close();
+  }
+}
