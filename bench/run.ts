@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- <group>...]`: every figure, each subject in its own
- * process (so heaps do not mix), side by side in one run. Groups: core, ws.
+ * process (so heaps do not mix), side by side in one run. Groups: core, ws, unix.
  * Prints one JSON line per figure and rewrites the groups' sections of
  * bench/RESULTS.md (other sections are kept).
  */
@@ -110,7 +110,34 @@ hub / socket.io = **${heapRatio.toFixed(2)}×** (target ≤ 1×).
 `;
 }
 
-const groups: Record<string, () => string> = { core, ws };
+function unix(): string {
+  const N = Number(process.env.BENCH_UNIX_EVENTS ?? 200_000);
+  const SW = Number(process.env.BENCH_UNIX_STOPWAIT ?? 50_000);
+  const run = (subject: string, n: number) => {
+    const runs = [0, 1, 2].map(() => node('unix/edge.ts', subject, String(n)));
+    runs.sort((a, b) => Number(a.perSecond) - Number(b.perSecond));
+    return { median: Number(runs[1]!.perSecond), all: runs.map((r) => r.perSecond).join(', ') };
+  };
+  const pipe = run('pipelined', N);
+  const sw = run('stopwait', SW);
+  const raw = run('raw', N);
+  return `## UNIX socket: acknowledged events per second over one socket
+
+The peer runs in its own process (an \`EdgeAgentServer\`, or a sink that
+reads and discards for the raw writes). Each event is a ~150-byte frame. The
+median of 3 runs is shown, with all runs listed.
+
+| subject | events per second | runs |
+|---|---|---|
+| \`EdgeClient\`, ${N} \`sendEvent\` calls at once (inFlightLimit 256) | ${pipe.median} | ${pipe.all} |
+| stop-and-wait, as the seed did it: write one frame, wait for its ack (${SW} events) | ${sw.median} | ${sw.all} |
+| raw socket writes of the same frames, no acks (timed until the sink has read them all) | ${raw.median} | ${raw.all} |
+
+pipelined / stop-and-wait = **${(pipe.median / sw.median).toFixed(1)}×** (target ≥ 20×); pipelined / raw = **${(pipe.median / raw.median).toFixed(2)}×** (target ≥ 0.5×).
+`;
+}
+
+const groups: Record<string, () => string> = { core, ws, unix };
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(groups);
 for (const g of wanted) if (!groups[g]) throw new TypeError(`unknown bench group "${g}"; groups: ${Object.keys(groups).join(', ')}`);
 

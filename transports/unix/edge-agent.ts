@@ -27,6 +27,8 @@ export interface EdgeAgentServerOptions {
   logger?: Logger;
 }
 
+const ACK_SLICE = 32;
+
 /** Ids seen in one session: everything up to `low`, plus the ones above it. */
 class SeenIds {
   low = -1;
@@ -72,18 +74,24 @@ export class EdgeAgentServer {
           return;
         }
         let replies = '';
+        let count = 0;
         for (const line of lines) {
           const r = parseEventFrame(line);
           if ('session' in r) {
             session = `session:${r.session}`;
           } else if ('error' in r) {
-            this.#logger.debug(`edge agent: nack ${r.id}: ${r.error}`, { connection: id });
+            if (this.#logger !== silentLogger) this.#logger.debug(`edge agent: nack ${r.id}: ${r.error}`, { connection: id });
             replies += `${JSON.stringify({ nack: r.id, error: r.error })}\n`;
           } else {
             let seen = this.#sessions.get(session);
             if (!seen) this.#sessions.set(session, (seen = new SeenIds()));
             if (seen.add(r.event.id)) this.#events.next(r.event);
             replies += `{"ack":${r.event.id}}\n`;
+          }
+          // Ack in slices, not once per chunk: the client refills its window while we work on the rest.
+          if (++count % ACK_SLICE === 0 && replies) {
+            void sup.send(id, replies).catch(() => {});
+            replies = '';
           }
         }
         // One write per chunk: pipelined clients get their acks in batches.

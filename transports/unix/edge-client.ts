@@ -40,12 +40,19 @@ export interface EdgeConfig {
   logger?: Logger;
 }
 
+interface Write {
+  timer: ReturnType<typeof setTimeout>;
+  /** Events of this write still waiting for their ack. */
+  left: number;
+}
+
 interface Entry {
   id: number;
   line: string;
   resolve(): void;
   reject(e: Error): void;
-  timer?: ReturnType<typeof setTimeout>;
+  /** The write that carried it last: its ack timer. */
+  write?: Write;
   /** The connection generation it was last written on. */
   writtenGen?: number;
   /** The write failed: send again after the next connect. */
@@ -53,6 +60,28 @@ interface Entry {
 }
 
 const CHILD = 'edge';
+const WRITE_SLICE = 64;
+
+class WakeQueue {
+  #items: Array<(() => void) | undefined> = [];
+  #head = 0;
+  push(fn: () => void) {
+    this.#items.push(fn);
+  }
+  wakeOne() {
+    if (this.#head >= this.#items.length) return;
+    const fn = this.#items[this.#head];
+    this.#items[this.#head++] = undefined;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    fn!();
+  }
+  wakeAll() {
+    while (this.#head < this.#items.length) this.wakeOne();
+  }
+}
 
 function resolveConfig(config: EdgeConfig) {
   if (config === null || typeof config !== 'object') throw new TypeError('config must be an object');
@@ -75,8 +104,10 @@ export class EdgeClient {
   readonly supervisor: Supervisor;
   readonly #cfg: ReturnType<typeof resolveConfig>;
   readonly #pending = new Map<number, Entry>();
-  readonly #slots: Array<() => void> = [];
+  /** Senders waiting for a slot (FIFO; shift() on a long array is O(n), so a head index). */
+  readonly #slots = new WakeQueue();
   #decoder: LineDecoder;
+  #batch: Entry[] = [];
   #nextId = 0;
   #gen = 0;
   #connected = false;
@@ -148,17 +179,17 @@ export class EdgeClient {
       try {
         this.#assertOpen();
       } catch (e) {
-        this.#slots.shift()?.(); // pass the wake-up on: the next waiter must learn it too
+        this.#slots.wakeOne(); // pass the wake-up on: the next waiter must learn it too
         throw e;
       }
     }
     const id = ++this.#nextId;
     const frame = { id, event_type: eventType, severity, details: payload, timestamp: new Date().toISOString() };
     const line = `${JSON.stringify(frame)}\n`;
-    if (Buffer.byteLength(line) > this.#cfg.maxFrameBytes) {
+    if (line.length * 3 > this.#cfg.maxFrameBytes && Buffer.byteLength(line) > this.#cfg.maxFrameBytes) {
       throw new RangeError(`payload makes a frame of ${Buffer.byteLength(line)} bytes, over maxFrameBytes (${this.#cfg.maxFrameBytes})`);
     }
-    this.#cfg.logger.debug(`edge client: prepared event ${id} (${eventType}, ${severity}, ${line.length} bytes)`, { id });
+    if (this.#cfg.logger !== silentLogger) this.#cfg.logger.debug(`edge client: prepared event ${id} (${eventType}, ${severity}, ${line.length} bytes)`, { id });
     return new Promise<void>((resolve, reject) => {
       const entry: Entry = { id, line, resolve, reject };
       this.#pending.set(id, entry);
@@ -170,7 +201,7 @@ export class EdgeClient {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed ??= new SocketNotConnectedError(this.socketPath, { message: `edge client for ${this.socketPath} is closed` });
-      for (const wake of this.#slots.splice(0)) wake();
+      this.#slots.wakeAll();
       const inFlight = [...this.#pending.values()].map((e) => new Promise<void>((r) => {
         const { resolve, reject } = e;
         e.resolve = () => (resolve(), r());
@@ -202,24 +233,53 @@ export class EdgeClient {
     return snapshot?.status === 'active' && topState(snapshot) === 'connected';
   }
 
+  /**
+   * Queue `entry` for writing. Writes made in the same turn (a burst of
+   * sendEvent calls, or the senders woken by a batch of acks) go out as one
+   * socket write, after the turn's microtasks: one syscall for many frames.
+   */
   #write(entry: Entry) {
     entry.resend = false;
-    this.supervisor.send(CHILD, entry.line).then(
+    this.#batch.push(entry);
+    if (this.#batch.length === 1) setImmediate(() => this.#flush());
+    else if (this.#batch.length >= WRITE_SLICE) this.#flush(); // keep the agent busy while we prepare the rest
+  }
+
+  #flush() {
+    if (this.#batch.length === 0) return;
+    const batch = this.#batch;
+    this.#batch = [];
+    const live = batch.filter((e) => this.#pending.has(e.id));
+    if (live.length === 0) return;
+    const payload = live.length === 1 ? live[0]!.line : live.map((e) => e.line).join('');
+    this.supervisor.send(CHILD, payload).then(
       () => {
-        entry.writtenGen = this.#gen;
-        if (!this.#pending.has(entry.id)) return;
-        clearTimeout(entry.timer);
-        entry.timer = setTimeout(() => {
-          this.#settle(entry, new SocketCommunicationError(this.socketPath, `no ack for event ${entry.id} within ${this.#cfg.ackTimeoutMs} ms`, { eventId: entry.id }));
-        }, this.#cfg.ackTimeoutMs);
+        const gen = this.#gen;
+        for (const e of live) e.writtenGen = gen;
+        // One timer per write: each event must be acked within ackTimeoutMs of it.
+        const write: Write = {
+          left: 0,
+          timer: setTimeout(() => {
+            for (const e of live) {
+              if (e.write === write) this.#settle(e, new SocketCommunicationError(this.socketPath, `no ack for event ${e.id} within ${this.#cfg.ackTimeoutMs} ms`, { eventId: e.id }));
+            }
+          }, this.#cfg.ackTimeoutMs),
+        };
+        for (const e of live) {
+          if (!this.#pending.has(e.id)) continue; // acked before the write callback
+          if (e.write && --e.write.left === 0) clearTimeout(e.write.timer); // written again (a resend)
+          e.write = write;
+          write.left++;
+        }
+        if (write.left === 0) clearTimeout(write.timer);
       },
       (error: unknown) => {
-        if (!this.#pending.has(entry.id)) return;
-        if (this.#cfg.reconnect && !this.#closed && this.supervisor.child(CHILD)) {
-          entry.resend = true; // the link went down under it: sent again after the reconnect
-          return;
+        const reconnecting = this.#cfg.reconnect && !this.#closed && this.supervisor.child(CHILD);
+        for (const e of live) {
+          if (!this.#pending.has(e.id)) continue;
+          if (reconnecting) e.resend = true; // the link went down under it: sent again after the reconnect
+          else this.#settle(e, this.supervisor.child(CHILD) ? this.#brokenError(error) : new SocketNotConnectedError(this.socketPath, { cause: error }));
         }
-        this.#settle(entry, this.supervisor.child(CHILD) ? this.#brokenError(error) : new SocketNotConnectedError(this.socketPath, { cause: error }));
       },
     );
   }
@@ -233,20 +293,23 @@ export class EdgeClient {
 
   #settle(entry: Entry, error?: Error) {
     if (!this.#pending.delete(entry.id)) return;
-    clearTimeout(entry.timer);
+    const write = entry.write;
+    entry.write = undefined;
+    // A write's timer stays for the other events of that write; the last one clears it.
+    if (write && --write.left === 0) clearTimeout(write.timer);
     if (error) {
       this.#cfg.logger.error(`edge client: event ${entry.id} failed: ${error.message}`, { id: entry.id, code: (error as { code?: string }).code });
       entry.reject(error);
     } else {
-      this.#cfg.logger.debug(`edge client: event ${entry.id} acked`, { id: entry.id });
+      if (this.#cfg.logger !== silentLogger) this.#cfg.logger.debug(`edge client: event ${entry.id} acked`, { id: entry.id });
       entry.resolve();
     }
-    this.#slots.shift()?.();
+    this.#slots.wakeOne();
   }
 
   #failAll(error: Error) {
     for (const entry of [...this.#pending.values()]) this.#settle(entry, error);
-    if (this.#closed) for (const wake of this.#slots.splice(0)) wake();
+    if (this.#closed) this.#slots.wakeAll();
   }
 
   #onData(chunk: string | Uint8Array) {

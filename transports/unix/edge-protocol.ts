@@ -42,7 +42,42 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => {
  * carry faithfully: cycles, BigInt, functions, symbols, undefined, NaN and
  * ±Infinity, and objects that are not plain (Date, Map, class instances).
  */
+/** True when `value` is plain JSON (no strings built: the fast path for valid input). */
+function isJson(value: unknown, depth: number, stack: object[]): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth > 64 || stack.includes(value)) return false;
+  stack.push(value);
+  let ok = true;
+  if (Array.isArray(value)) {
+    for (let i = 0; ok && i < value.length; i++) ok = isJson(value[i], depth + 1, stack);
+  } else if (isPlainObject(value)) {
+    for (const k in value) {
+      if (!Object.hasOwn(value, k)) continue;
+      if (!(ok = isJson(value[k], depth + 1, stack))) break;
+    }
+    if (ok && Object.getOwnPropertySymbols(value).length) ok = false;
+  } else ok = false;
+  stack.pop();
+  return ok;
+}
+
 export function checkJson(value: unknown, path: string, seen = new Set<object>()): void {
+  if (seen.size === 0 && isJson(value, 0, [])) return;
+  checkJsonSlow(value, path, seen);
+}
+
+function checkJsonSlow(value: unknown, path: string, seen: Set<object>): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -62,9 +97,9 @@ export function checkJson(value: unknown, path: string, seen = new Set<object>()
   if (seen.has(obj)) throw new TypeError(`${path} is a circular reference`);
   seen.add(obj);
   if (Array.isArray(obj)) {
-    for (let i = 0; i < obj.length; i++) checkJson(obj[i], `${path}[${i}]`, seen);
+    for (let i = 0; i < obj.length; i++) checkJsonSlow(obj[i], `${path}[${i}]`, seen);
   } else if (isPlainObject(obj)) {
-    for (const [k, v] of Object.entries(obj)) checkJson(v, /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`, seen);
+    for (const [k, v] of Object.entries(obj)) checkJsonSlow(v, /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`, seen);
     if (Object.getOwnPropertySymbols(obj).length) throw new TypeError(`${path} has symbol keys, which JSON cannot encode`);
   } else {
     throw new TypeError(`${path} must be a plain object, array or primitive, got ${obj.constructor?.name ?? 'an exotic object'}`);

@@ -267,4 +267,27 @@ test('await using, withEdgeClient, STATEWIRE_EDGE_SOCKET; sending after close is
   await a.close();
 });
 
+test('logging goes through the framework logger: attempts and successes (info), errors (error), preparation and acks (debug)', async () => {
+  const a = await startAgent();
+  const logs: Array<[string, string]> = [];
+  const logger = {
+    debug: (m: string) => void logs.push(['debug', m]),
+    info: (m: string) => void logs.push(['info', m]),
+    warn: (m: string) => void logs.push(['warn', m]),
+    error: (m: string) => void logs.push(['error', m]),
+  };
+  const conn = await EdgeClient.open({ socketPath: a.path, logger });
+  await conn.sendEvent('Logged', 'low', {});
+  await conn.sendEvent('Logged', 'low', { bad: true }).catch(() => {});
+  await conn.close();
+  await EdgeClient.open({ socketPath: a.tmp.path('missing.sock'), logger }).catch(() => {});
+  const has = (level: string, re: RegExp) => assert.ok(logs.some(([l, m]) => l === level && re.test(m)), `${level} ${re}`);
+  has('info', /connecting to/);
+  has('info', /connected to/);
+  has('debug', /prepared event 1/);
+  has('debug', /event 1 acked/);
+  has('error', /connect to .*missing\.sock failed/);
+  await a.close();
+});
+
 test.run();
