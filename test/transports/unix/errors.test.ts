@@ -16,7 +16,8 @@ import {
 } from '../../../errors.js';
 import { EdgeAgentServer, EdgeClient } from '../../../transports/unix/index.js';
 import { sleep } from '../../helpers/net.js';
-import { spawnLines, tsxArgs } from '../../helpers/spawn.js';
+import { build } from 'esbuild';
+import { root, spawnLines, tsxArgs } from '../../helpers/spawn.js';
 import { tempDir } from '../../helpers/unix.js';
 
 const test = suite('unix errors');
@@ -47,10 +48,6 @@ test('refused (a stale socket file, nobody listening): SocketConnectionError wit
 });
 
 test('permission denied: a root-owned 0600 socket opened by `nobody` is SocketPermissionDeniedError', async () => {
-  if (process.getuid?.() !== 0) {
-    // Creating a socket another user may not open needs root (to switch to `nobody`).
-    console.log('  (permission test needs root to run a client as nobody: checked with EACCES from chmod 000 instead)');
-  }
   const tmp = tempDir();
   chmodSync(tmp.dir, 0o755);
   const path = tmp.path('root-only.sock');
@@ -59,17 +56,24 @@ test('permission denied: a root-owned 0600 socket opened by `nobody` is SocketPe
   let out: { name: string; code: string; errno: string; socketPath: string };
   if (process.getuid?.() === 0) {
     chmodSync(path, 0o600);
-    const child = spawnLines('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...tsxArgs('test/fixtures/edge-connect.ts', path)]);
+    // `nobody` may not be able to read the checkout (a private temp clone): bundle our
+    // real client code into one world-readable file and run that as nobody.
+    const bundle = tmp.path('edge-connect.mjs');
+    await build({ entryPoints: [`${root}test/fixtures/edge-connect.ts`], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'silent' });
+    chmodSync(bundle, 0o644);
+    const child = spawnLines('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bundle, path], { cwd: tmp.dir });
     out = JSON.parse(await child.waitFor(/^\{/, 20_000));
     await child.exited;
   } else {
+    // Not root: we cannot become another user, but a socket file we may not open gives the same EACCES.
+    console.log('  (not root: permission checked with a chmod 000 socket instead of a run as nobody)');
     chmodSync(path, 0o000);
     const child = spawnLines(process.execPath, tsxArgs('test/fixtures/edge-connect.ts', path));
     out = JSON.parse(await child.waitFor(/^\{/, 20_000));
   }
-  assert.equal(out, { name: 'SocketPermissionDeniedError', code: 'ERR_SOCKET_PERMISSION', errno: 'EACCES', socketPath: path });
   await new Promise<void>((r) => server.close(() => r()));
   tmp.remove();
+  assert.equal(out, { name: 'SocketPermissionDeniedError', code: 'ERR_SOCKET_PERMISSION', errno: 'EACCES', socketPath: path });
 });
 
 test('agent killed mid-stream without reconnect: in-flight events reject with SocketBrokenPipeError, later sends SocketNotConnectedError', async () => {
