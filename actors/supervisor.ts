@@ -126,6 +126,8 @@ export interface Supervisor {
   readonly events$: Observable<ConnectionLogEvent>;
   /** Every child's inbound data, merged. */
   readonly data$: Observable<ConnectionDataEvent>;
+  /** Every XState inspection event of the supervisor's system (what `inspect` sees), while subscribed. */
+  readonly inspection$: Observable<InspectionEvent>;
   /** `{ [childId]: state }` on every change, starting with the current one. */
   readonly state$: Observable<Record<string, ConnectionState>>;
   /** Why the supervisor failed, once it has. */
@@ -159,6 +161,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   const events$ = new Subject<ConnectionLogEvent>();
   const data$ = new Subject<ConnectionDataEvent>();
   const states: Record<string, ConnectionState> = {};
+  const inspection$ = new Subject<InspectionEvent>();
   const state$ = new BehaviorSubject<Record<string, ConnectionState>>({});
   const listeners = new Map<string, { unsubscribe(): void }>();
   let shuttingDown: Promise<void> | undefined;
@@ -179,7 +182,13 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   const actor = createActor(supervisorMachine, {
     input: { id: opts.id, strategy: opts.strategy, maxRestarts: opts.maxRestarts, periodMs: opts.periodMs },
     clock: opts.clock,
-    ...(options.inspect ? { inspect: options.inspect } : {}),
+    // Inspection events go to the user's inspector and to `inspection$` (the visualizer's source).
+    inspect: (event: InspectionEvent) => {
+      const user = options.inspect;
+      if (typeof user === 'function') user(event);
+      else user?.next?.(event);
+      if (inspection$.observed) inspection$.next(event);
+    },
   });
 
   actor.on('CHILD_STARTED', ({ id, ref, restarted }) => {
@@ -295,6 +304,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     events$: events$.asObservable(),
     data$: data$.asObservable(),
     state$: state$.asObservable(),
+    inspection$: inspection$.asObservable(),
     get report() {
       return actor.getSnapshot().context.report;
     },

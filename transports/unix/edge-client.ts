@@ -38,6 +38,10 @@ export interface EdgeConfig {
   policy?: Partial<ReconnectPolicy>;
   /** Connection attempts and successes (info), errors (error), preparation and acks (debug). */
   logger?: Logger;
+  /** Run the connection under this supervisor (yours, e.g. the one the visualizer watches) instead of a private one. */
+  supervisor?: Supervisor;
+  /** The connection's child id under the supervisor. Default `'edge'`. */
+  id?: string;
 }
 
 interface Write {
@@ -59,7 +63,6 @@ interface Entry {
   resend?: boolean;
 }
 
-const CHILD = 'edge';
 const WRITE_SLICE = 64;
 
 class WakeQueue {
@@ -94,7 +97,11 @@ function resolveConfig(config: EdgeConfig) {
   const inFlightLimit = config.inFlightLimit ?? 256;
   if (!Number.isInteger(inFlightLimit) || inFlightLimit < 1) throw new RangeError(`config.inFlightLimit must be an integer >= 1, got ${String(inFlightLimit)}`);
   const maxFrameBytes = checkMaxFrameBytes(config.maxFrameBytes, 'config.maxFrameBytes');
-  return { socketPath, reconnect, ackTimeoutMs, inFlightLimit, maxFrameBytes, logger: config.logger ?? silentLogger, policy: config.policy ?? {} };
+  const id = config.id ?? 'edge';
+  if (typeof id !== 'string' || id === '') throw new TypeError(`config.id must be a non-empty string, got ${JSON.stringify(id)}`);
+  const supervisor = config.supervisor;
+  if (supervisor !== undefined && (supervisor === null || typeof (supervisor as Supervisor).startChild !== 'function')) throw new TypeError('config.supervisor must be a Supervisor (createSupervisor())');
+  return { socketPath, reconnect, ackTimeoutMs, inFlightLimit, maxFrameBytes, logger: config.logger ?? silentLogger, policy: config.policy ?? {}, id, supervisor };
 }
 
 export class EdgeClient {
@@ -108,6 +115,9 @@ export class EdgeClient {
   readonly #slots = new WakeQueue();
   #decoder: LineDecoder;
   #batch: Entry[] = [];
+  readonly #subs: Array<{ unsubscribe(): void }> = [];
+  readonly #child: string;
+  readonly #ownsSupervisor: boolean;
   #nextId = 0;
   #gen = 0;
   #connected = false;
@@ -127,7 +137,9 @@ export class EdgeClient {
     this.#cfg = cfg;
     this.socketPath = cfg.socketPath;
     this.#decoder = new LineDecoder(cfg.maxFrameBytes);
-    this.supervisor = createSupervisor({ id: 'edge-client', logger: cfg.logger });
+    this.#child = cfg.id;
+    this.#ownsSupervisor = !cfg.supervisor;
+    this.supervisor = cfg.supervisor ?? createSupervisor({ id: 'edge-client', logger: cfg.logger });
     const unix = unixSocketTransport({ path: cfg.socketPath });
     const hello = `${JSON.stringify({ session: this.sessionId })}\n`;
     // Every connection starts with the session line, before any queued event.
@@ -146,16 +158,18 @@ export class EdgeClient {
     };
     let first: { resolve(): void; reject(e: unknown): void };
     this.#opened = new Promise((resolve, reject) => (first = { resolve, reject }));
-    this.supervisor.events$.subscribe((e) => this.#onEvent(e, first));
-    this.supervisor.data$.subscribe((d) => this.#onData(d.data));
+    this.#subs.push(
+      this.supervisor.events$.subscribe((e) => e.connectionId === this.#child && this.#onEvent(e, first)),
+      this.supervisor.data$.subscribe((d) => d.connectionId === this.#child && this.#onData(d.data)),
+    );
     cfg.logger.info(`edge client: connecting to ${cfg.socketPath}`, { socketPath: cfg.socketPath });
     this.supervisor.startChild({
-      id: CHILD,
+      id: this.#child,
       transport,
       restart: 'temporary',
       policy: { maxRetries: cfg.reconnect ? Infinity : 0, ...cfg.policy, reconnect: cfg.reconnect },
     });
-    this.#opened.catch(() => void this.supervisor.shutdown());
+    this.#opened.catch(() => void this.#release());
   }
 
   /** Events sent and not yet acknowledged. */
@@ -213,13 +227,20 @@ export class EdgeClient {
         clearTimeout(t);
       }
       this.#failAll(this.#closed);
-      await this.supervisor.shutdown();
+      await this.#release();
     })();
     return this.#closing;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /** Stop our connection: the whole supervisor when it is ours, only our child otherwise. */
+  async #release() {
+    for (const s of this.#subs.splice(0)) s.unsubscribe();
+    if (this.#ownsSupervisor) await this.supervisor.shutdown();
+    else if (this.supervisor.child(this.#child)) await this.supervisor.stopChild(this.#child).catch(() => {});
   }
 
   #assertOpen() {
@@ -229,7 +250,7 @@ export class EdgeClient {
 
   /** Whether the connection actor is connected right now (events$ may lag a turn behind). */
   #linkUp(): boolean {
-    const snapshot = this.supervisor.child(CHILD)?.getSnapshot();
+    const snapshot = this.supervisor.child(this.#child)?.getSnapshot();
     return snapshot?.status === 'active' && topState(snapshot) === 'connected';
   }
 
@@ -252,7 +273,7 @@ export class EdgeClient {
     const live = batch.filter((e) => this.#pending.has(e.id));
     if (live.length === 0) return;
     const payload = live.length === 1 ? live[0]!.line : live.map((e) => e.line).join('');
-    this.supervisor.send(CHILD, payload).then(
+    this.supervisor.send(this.#child, payload).then(
       () => {
         const gen = this.#gen;
         for (const e of live) e.writtenGen = gen;
@@ -274,11 +295,11 @@ export class EdgeClient {
         if (write.left === 0) clearTimeout(write.timer);
       },
       (error: unknown) => {
-        const reconnecting = this.#cfg.reconnect && !this.#closed && this.supervisor.child(CHILD);
+        const reconnecting = this.#cfg.reconnect && !this.#closed && this.supervisor.child(this.#child);
         for (const e of live) {
           if (!this.#pending.has(e.id)) continue;
           if (reconnecting) e.resend = true; // the link went down under it: sent again after the reconnect
-          else this.#settle(e, this.supervisor.child(CHILD) ? this.#brokenError(error) : new SocketNotConnectedError(this.socketPath, { cause: error }));
+          else this.#settle(e, this.supervisor.child(this.#child) ? this.#brokenError(error) : new SocketNotConnectedError(this.socketPath, { cause: error }));
         }
       },
     );
@@ -344,7 +365,7 @@ export class EdgeClient {
   #onEvent(e: ConnectionLogEvent, first: { resolve(): void; reject(e: unknown): void }) {
     const { logger } = this.#cfg;
     if (e.type === 'EVENT_RECONNECT_FAILED') {
-      const error = this.supervisor.child(CHILD)?.getSnapshot().context.lastError;
+      const error = this.supervisor.child(this.#child)?.getSnapshot().context.lastError;
       logger.error(`edge client: connect to ${this.socketPath} failed: ${(error as Error | undefined)?.message}`, { attempt: e.data.attempt });
       if (this.#gen === 0) first.reject(error);
       return;

@@ -1,0 +1,59 @@
+/** The visualizer's reducer: inspection events of a real supervisor in, the view model (children, states, log) out. */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createSupervisor } from '../../actors/supervisor.js';
+import { connectionMachine } from '../../machines/connection.machine.js';
+import { mockTransport } from '../../transports/mock/mock.transport.js';
+import { flush } from '../../transports/mock/flush.js';
+import { machineGraph } from '../../visualizer/graph.js';
+import { toWire } from '../../visualizer/server.js';
+import { filterLog, initialView, reduce, type View } from '../../visualizer/public/reducer.js';
+
+const test = suite('visualizer reducer');
+
+test('inspection events in: children with kind, state, retries, outbox, last error and restarts; the log; filters', async () => {
+  const sup = createSupervisor({ id: 'viz', maxRestarts: 10 });
+  let view: View = reduce(initialView(), { type: 'hello', graph: machineGraph(connectionMachine), labels: { b: 'simulated' }, supervisor: 'viz', messages: [] });
+  sup.inspection$.subscribe((e) => {
+    const wire = toWire(e);
+    if (wire) view = reduce(view, JSON.parse(JSON.stringify(wire)));
+  });
+  sup.events$.subscribe((e) => (view = reduce(view, { type: 'log', event: JSON.parse(JSON.stringify(e)) })));
+  const a = mockTransport({ kind: 'serial (simulated)' });
+  const b = mockTransport();
+  sup.startChild({ id: 'a', transport: a, policy: { maxRetries: 0 } });
+  sup.startChild({ id: 'b', transport: b, autoConnect: false, restart: 'temporary' });
+  await flush();
+  assert.equal(view.order, ['a', 'b']);
+  assert.is(view.children.a!.state, 'connected');
+  assert.is(view.children.a!.kind, 'serial (simulated)');
+  assert.is(view.children.b!.state, 'disconnected');
+  assert.is(view.supervisor.state, 'running');
+  sup.send('b', 'queued one').catch(() => {}); // dropped (stopped) at shutdown
+  sup.send('b', 'queued two').catch(() => {});
+  await flush();
+  assert.is(view.children.b!.outbox, 2);
+  a.drop('cable pulled');
+  await flush();
+  await new Promise((r) => setTimeout(r, 20));
+  await flush();
+  assert.is(view.children.a!.restarts, 1, 'failed, then restarted by the supervisor');
+  assert.ok(view.children.a!.lastError, 'the last error is kept');
+  assert.ok(view.log.some((e) => e.type === 'EVENT_MAX_RETRIES_EXCEEDED' && e.connectionId === 'a'));
+  assert.ok(filterLog(view.log, { connection: 'b' }).every((e) => e.connectionId === 'b'));
+  assert.ok(filterLog(view.log, { type: 'EVENT_STATE_CHANGE' }).length > 3);
+  assert.is(view.labels.b, 'simulated');
+  assert.equal(view.graph!.states.map((s) => s.key), ['disconnected', 'connecting', 'connected', 'reconnecting', 'tx_dropped', 'failed']);
+  await sup.shutdown();
+});
+
+test('unknown messages leave the view as it was; the log keeps the newest 500', () => {
+  const v = initialView();
+  assert.is(reduce(v, { type: 'nonsense' }), v);
+  let w = v;
+  for (let i = 0; i < 600; i++) w = reduce(w, { type: 'log', event: { type: 'EVENT_STATE_CHANGE', connectionId: 'x', timestamp: i, state: 'connected', data: {} } });
+  assert.is(w.log.length, 500);
+  assert.is(w.log[0]!.timestamp, 100);
+});
+
+test.run();

@@ -1,0 +1,3 @@
+/** `statewire/visualizer`: watch a supervisor's connections live in the browser. */
+export { serveVisualizer, toWire, type Visualizer, type VisualizerOptions } from './server.js';
+export { machineConfig, machineGraph, type MachineGraph, type GraphEdge, type GraphState } from './graph.js';

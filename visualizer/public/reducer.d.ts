@@ -1,0 +1,27 @@
+import type { MachineGraph } from '../graph.js';
+
+export interface ChildView {
+  id: string;
+  kind: string;
+  state: string;
+  value?: unknown;
+  reconnectCount: number;
+  outbox: number;
+  lastError?: { name: string; message: string; code?: string };
+  restart?: string;
+  restarts: number;
+}
+
+export interface View {
+  graph: MachineGraph | undefined;
+  labels: Record<string, string>;
+  supervisor: { id: string; state: string; restarts: Record<string, number> };
+  children: Record<string, ChildView>;
+  order: string[];
+  log: Array<{ type: string; connectionId: string; timestamp: number; state: string; data: Record<string, unknown> }>;
+  power: Array<{ connectionId: string; timestamp: number; watts: number; swr?: number }>;
+}
+
+export function initialView(): View;
+export function reduce(view: View, msg: unknown): View;
+export function filterLog(log: View['log'], filters?: { connection?: string; type?: string }): View['log'];

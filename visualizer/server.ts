@@ -1,0 +1,196 @@
+/**
+ * `serveVisualizer(supervisor, { port })`: a small HTTP server with the
+ * visualizer page and a WebSocket stream (`/events`) of the supervisor
+ * system's XState inspection events (from `supervisor.inspection$`, the same
+ * events the `inspect` option and `@statelyai/inspect` see), made plain JSON,
+ * plus the structured log events. The page sends real events back to a
+ * connection's actor: drop link (RECONNECT), TX drop, disconnect, connect.
+ * Everything the page uses is served from this package: no CDN.
+ *
+ * @example
+ * ```ts
+ * const viz = await serveVisualizer(supervisor, { port: 4400 });
+ * console.log(`visualizer at ${viz.url}`);
+ * await viz.close();
+ * ```
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Observable } from 'rxjs';
+import { WebSocketServer, WebSocket } from 'ws';
+import type { AnyStateMachine, InspectionEvent } from 'xstate';
+import type { Supervisor } from '../actors/supervisor.js';
+import { connectionMachine } from '../machines/connection.machine.js';
+import { machineGraph } from './graph.js';
+
+export interface VisualizerOptions {
+  /** Default 4400; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1 (loopback only). */
+  host?: string;
+  /** The machine to draw. Default `connectionMachine`. */
+  machine?: AnyStateMachine;
+  /** Labels shown next to child ids (e.g. "simulated"). */
+  labels?: Record<string, string>;
+  /** Power readings for the power panel (the serial transport provides them). */
+  power$?: Observable<{ connectionId: string; timestamp: number; watts: number; swr?: number }>;
+}
+
+export interface Visualizer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const here = new URL('./public/', import.meta.url);
+const files: Record<string, [string, string]> = {
+  '/': ['index.html', 'text/html; charset=utf-8'],
+  '/index.html': ['index.html', 'text/html; charset=utf-8'],
+  '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+  '/reducer.js': ['reducer.js', 'text/javascript; charset=utf-8'],
+  '/style.css': ['style.css', 'text/css; charset=utf-8'],
+};
+
+const ACTIONS: Record<string, { type: string; fastPath?: boolean }> = {
+  'drop-link': { type: 'RECONNECT' },
+  'tx-drop': { type: 'TX_DROP' },
+  disconnect: { type: 'DISCONNECT' },
+  connect: { type: 'CONNECT' },
+};
+
+function describe(error: unknown) {
+  if (error === undefined || error === null) return undefined;
+  if (error instanceof Error) return { name: error.name, message: error.message, code: (error as { code?: string }).code };
+  return { name: 'Error', message: String(error) };
+}
+
+/** One inspection event as plain JSON, or undefined for events the page does not use. */
+export function toWire(e: InspectionEvent): Record<string, unknown> | undefined {
+  const ref = e.actorRef as unknown as { id: string; sessionId: string; logic?: { id?: string; config?: { id?: string } } };
+  const machineId = ref.logic?.config?.id ?? ref.logic?.id;
+  if (e.type === '@xstate.snapshot') {
+    const snap = e.snapshot as unknown as { value?: unknown; status: string; context?: Record<string, unknown> };
+    if (machineId === 'supervisor') {
+      const c = snap.context ?? {};
+      const specs = (c.specs as Array<{ id: string; transport: { kind: string }; restart: string }> | undefined) ?? [];
+      return {
+        type: '@xstate.snapshot',
+        machine: 'supervisor',
+        actorId: ref.id,
+        value: snap.value,
+        status: snap.status,
+        context: { children: specs.map((s) => ({ id: s.id, kind: s.transport.kind, restart: s.restart })), restarts: { ...(c.restarts as object) } },
+      };
+    }
+    if (snap.context && typeof snap.context.reconnectCount === 'number' && 'outbox' in snap.context) {
+      const c = snap.context;
+      return {
+        type: '@xstate.snapshot',
+        machine: 'connection',
+        actorId: ref.id,
+        value: snap.value,
+        status: snap.status,
+        context: { kind: c.kind, state: c.state, reconnectCount: c.reconnectCount, outbox: (c.outbox as unknown[]).length, lastError: describe(c.lastError) },
+      };
+    }
+    return undefined;
+  }
+  if (e.type === '@xstate.event') {
+    const ev = e.event as { type: string };
+    if (ev.type.startsWith('xstate.') && !ev.type.startsWith('xstate.after')) return undefined;
+    return { type: '@xstate.event', actorId: ref.id, sourceId: (e.sourceRef as { id?: string } | undefined)?.id, event: { type: ev.type } };
+  }
+  return undefined;
+}
+
+export async function serveVisualizer(supervisor: Supervisor, options: VisualizerOptions = {}): Promise<Visualizer> {
+  if (!supervisor || typeof (supervisor as Supervisor).startChild !== 'function') throw new TypeError('supervisor must be a Supervisor (createSupervisor())');
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  const port = options.port ?? 4400;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`options.port must be an integer within 0..65535, got ${String(options.port)}`);
+  const host = options.host ?? '127.0.0.1';
+  const graph = machineGraph(options.machine ?? connectionMachine);
+  const labels = options.labels ?? {};
+  const content = new Map(Object.entries(files).map(([route, [file, type]]) => [route, { body: readFileSync(new URL(file, here)), type }]));
+
+  const http: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const file = content.get(path);
+    if (path === '/graph.json') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify(graph));
+    }
+    if (!file) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      return res.end('not found');
+    }
+    res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' });
+    res.end(file.body);
+  });
+  const wss = new WebSocketServer({ server: http, path: '/events' });
+
+  // The current picture for a page that just connected: the supervisor and every child's snapshot.
+  const hello = () => {
+    const messages: Array<Record<string, unknown>> = [];
+    const sup = supervisor.actor.getSnapshot();
+    const supWire = toWire({ type: '@xstate.snapshot', actorRef: supervisor.actor, snapshot: sup, event: { type: 'hello' }, rootId: supervisor.actor.sessionId } as unknown as InspectionEvent);
+    if (supWire) messages.push(supWire);
+    for (const child of supervisor.whichChildren()) {
+      const ref = supervisor.child(child.id);
+      if (!ref) continue;
+      const wire = toWire({ type: '@xstate.snapshot', actorRef: ref, snapshot: ref.getSnapshot(), event: { type: 'hello' }, rootId: '' } as unknown as InspectionEvent);
+      if (wire) messages.push(wire);
+    }
+    return { type: 'hello', graph, labels, supervisor: supervisor.id, messages };
+  };
+
+  const broadcast = (msg: unknown) => {
+    if (wss.clients.size === 0) return;
+    const text = JSON.stringify(msg);
+    for (const c of wss.clients) if (c.readyState === WebSocket.OPEN) c.send(text);
+  };
+  const subs = [
+    supervisor.inspection$.subscribe((e) => {
+      if (wss.clients.size === 0) return;
+      const wire = toWire(e);
+      if (wire) broadcast(wire);
+    }),
+    supervisor.events$.subscribe((e) => broadcast({ type: 'log', event: e })),
+  ];
+  if (options.power$) subs.push(options.power$.subscribe((p) => broadcast({ type: 'power', reading: p })));
+
+  wss.on('connection', (ws) => {
+    ws.on('error', () => {});
+    ws.send(JSON.stringify(hello()));
+    ws.on('message', (data) => {
+      let msg: { action?: string; id?: string };
+      try {
+        msg = JSON.parse(String(data));
+      } catch {
+        return ws.send(JSON.stringify({ type: 'error', message: 'not JSON' }));
+      }
+      const event = ACTIONS[msg.action ?? ''];
+      const ref = typeof msg.id === 'string' ? supervisor.child(msg.id) : undefined;
+      if (!event || !ref) return ws.send(JSON.stringify({ type: 'error', message: `cannot ${String(msg.action)} ${String(msg.id)}` }));
+      ref.send(event as never);
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => resolve());
+  });
+  const actual = (http.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${actual}/`,
+    port: actual,
+    async close() {
+      for (const s of subs) s.unsubscribe();
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
+    },
+  };
+}
