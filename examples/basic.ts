@@ -1,10 +1,10 @@
 /**
- * `npm start` (until the live demo lands): a supervisor with two simulated
- * connections and a fault every few seconds, printing every structured event.
- * Ctrl-C shuts it down cleanly.
+ * The smallest example: a supervisor with two simulated connections and a
+ * fault every few seconds, printing every structured event. Ctrl-C shuts it
+ * down cleanly. (`npm start` runs the full demo, examples/demo.ts.)
  *
- *   npm start                 # runs until Ctrl-C
- *   npm start -- --faults-every 500
+ *   node --import tsx examples/basic.ts                 # runs until Ctrl-C
+ *   node --import tsx examples/basic.ts --faults-every 500
  */
 import { parseArgs } from 'node:util';
 import { createSupervisor } from '../index.js';
@@ -17,7 +17,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('usage: npm start -- [--faults-every <ms>]\n\nA supervisor with two simulated (mock) connections; a fault every few seconds.');
+  console.log('usage: node --import tsx examples/basic.ts [--faults-every <ms>]\n\nA supervisor with two simulated (mock) connections; a fault every few seconds.');
   process.exit(0);
 }
 const every = Number(values['faults-every']);

@@ -296,6 +296,8 @@ export class EdgeClient {
       },
       (error: unknown) => {
         const reconnecting = this.#cfg.reconnect && !this.#closed && this.supervisor.child(this.#child);
+        // Without reconnect a failed write ends the connection: later sends are told at once.
+        if (!reconnecting) this.#closed ??= new SocketNotConnectedError(this.socketPath, { message: `the connection to ${this.socketPath} is broken`, cause: error });
         for (const e of live) {
           if (!this.#pending.has(e.id)) continue;
           if (reconnecting) e.resend = true; // the link went down under it: sent again after the reconnect
