@@ -77,6 +77,20 @@ test('npm start: prints the visualizer URL, serves the page, and exits cleanly o
   assert.match(out, /shut down cleanly\n$/);
 });
 
+test('npm start: the fault injector makes every connection state appear (faster pace)', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo.ts', '--port', '0', '--faults-every', '300'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const states = ['disconnected', 'connecting', 'connected', 'reconnecting', 'tx_dropped', 'failed'];
+  const seen = () => states.filter((s) => new RegExp(`→ ${s}\\b`).test(out));
+  const deadline = Date.now() + 20_000;
+  while (seen().length < states.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  child.kill('SIGINT');
+  assert.is(await exited, 0);
+  assert.equal(seen(), states);
+});
+
 test('npm start -- --help lists the options', async () => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo.ts', '--help'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
