@@ -141,7 +141,7 @@ pipelined / stop-and-wait = **${(pipe.median / sw.median).toFixed(1)}×** (targe
   and the agent are each idle 40–55 % of the time (CPU profiles of both
   processes): each side waits for the other's batch. With
   \`inFlightLimit: 1024\` the same run gives about 104k/s.
-- What went in: batched writes, acks sent in slices of 32, an O(1) queue for
+- What went in: batched writes, acks sent in slices of 64 (writes in slices of 128), an O(1) queue for
   waiting senders, and a JSON check that builds no strings on valid input.
   Together they took pipelining from 26k/s to about 100k/s.
 - On this machine, 20× stop-and-wait would be about 190k/s. That is 0.75×

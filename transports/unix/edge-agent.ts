@@ -27,7 +27,7 @@ export interface EdgeAgentServerOptions {
   logger?: Logger;
 }
 
-const ACK_SLICE = 32;
+const ACK_SLICE = 64;
 
 /** Ids seen in one session: everything up to `low`, plus the ones above it. */
 class SeenIds {

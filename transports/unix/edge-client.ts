@@ -63,7 +63,7 @@ interface Entry {
   resend?: boolean;
 }
 
-const WRITE_SLICE = 64;
+const WRITE_SLICE = 128;
 
 class WakeQueue {
   #items: Array<(() => void) | undefined> = [];
