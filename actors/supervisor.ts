@@ -4,7 +4,7 @@
  * child), wires each child's emitted events into RxJS, and turns SENDs into
  * promises.
  */
-import { BehaviorSubject, Subject, type Observable } from 'rxjs';
+import { BehaviorSubject, Observable, Subject } from 'rxjs';
 import { createActor, type Actor, type AnyActorRef, type AnyStateMachine, type InspectionEvent, type Observer } from 'xstate';
 import {
   ConnectionFailedError,
@@ -161,7 +161,6 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   const events$ = new Subject<ConnectionLogEvent>();
   const data$ = new Subject<ConnectionDataEvent>();
   const states: Record<string, ConnectionState> = {};
-  const inspection$ = new Subject<InspectionEvent>();
   const state$ = new BehaviorSubject<Record<string, ConnectionState>>({});
   const listeners = new Map<string, { unsubscribe(): void }>();
   let shuttingDown: Promise<void> | undefined;
@@ -182,13 +181,12 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   const actor = createActor(supervisorMachine, {
     input: { id: opts.id, strategy: opts.strategy, maxRestarts: opts.maxRestarts, periodMs: opts.periodMs },
     clock: opts.clock,
-    // Inspection events go to the user's inspector and to `inspection$` (the visualizer's source).
-    inspect: (event: InspectionEvent) => {
-      const user = options.inspect;
-      if (typeof user === 'function') user(event);
-      else user?.next?.(event);
-      if (inspection$.observed) inspection$.next(event);
-    },
+    ...(options.inspect ? { inspect: options.inspect } : {}),
+  });
+  // Later observers join through the system's own `inspect`: with none, XState builds no inspection events.
+  const inspection$ = new Observable<InspectionEvent>((subscriber) => {
+    const sub = actor.system.inspect((event: InspectionEvent) => subscriber.next(event));
+    return () => sub.unsubscribe();
   });
 
   actor.on('CHILD_STARTED', ({ id, ref, restarted }) => {
@@ -304,7 +302,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     events$: events$.asObservable(),
     data$: data$.asObservable(),
     state$: state$.asObservable(),
-    inspection$: inspection$.asObservable(),
+    inspection$,
     get report() {
       return actor.getSnapshot().context.report;
     },
