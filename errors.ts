@@ -38,6 +38,16 @@ export function isStatewireError(err: unknown): err is StatewireError {
   return err instanceof StatewireError;
 }
 
+/** A plain, serializable description of an error, for event data and the visualizer. */
+export function describeError(error: unknown): { name: string; code?: string; message: string } | undefined {
+  if (error === undefined) return undefined;
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { name: 'Error', message: String(error) };
+}
+
 /**
  * A link could not be opened, or broke. `cause` holds the OS or SDK error
  * (ECONNREFUSED, ENOENT, ...), `errno` its code when it had one.

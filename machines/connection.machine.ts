@@ -4,7 +4,7 @@
  * actor clock; I/O from the injected transport through `transportActor`.
  */
 import { assign, emit, enqueueActions, raise, sendTo, setup, spawnChild, stopChild } from 'xstate';
-import { ConnectTimeoutError, ConnectionFailedError, ConnectionError, MessageDroppedError, OutboxOverflowError } from '../errors.js';
+import { ConnectTimeoutError, ConnectionFailedError, ConnectionError, MessageDroppedError, OutboxOverflowError, describeError } from '../errors.js';
 import { backoffDelay } from './backoff.js';
 import { clockNow } from '../clock.js';
 import {
@@ -104,7 +104,7 @@ export const connectionMachine = setup({
       const becauseOfError =
         params.state === 'reconnecting' || params.state === 'failed' || (params.state === 'disconnected' && event.type === 'LINK_DOWN');
       const data: Record<string, unknown> = { from, to: params.state };
-      if (becauseOfError && context.lastError !== undefined) data.error = describe(context.lastError);
+      if (becauseOfError && context.lastError !== undefined) data.error = describeError(context.lastError);
       enqueue.emit(logEvent(self, { ...context, state: params.state }, LogEvent.STATE_CHANGE, data));
     }),
     log: emit(({ context, self }, params: { type: LogEventType; data?: Record<string, unknown> }) =>
@@ -155,7 +155,7 @@ export const connectionMachine = setup({
       }
     }),
     emitAttemptFailed: emit(({ context, self }) =>
-      logEvent(self, context, LogEvent.RECONNECT_FAILED, { attempt: context.reconnectCount, error: describe(context.lastError) }),
+      logEvent(self, context, LogEvent.RECONNECT_FAILED, { attempt: context.reconnectCount, error: describeError(context.lastError) }),
     ),
     /** SEND while connected: hand it to the link. */
     forward: sendTo(LINK, ({ event }) => {
@@ -365,16 +365,6 @@ function logEvent(self: unknown, context: ConnectionContext, type: LogEventType,
     reconnectCount: context.reconnectCount,
     data,
   };
-}
-
-/** A plain, serializable description of an error, for event data. */
-function describe(error: unknown): { name: string; code?: string; message: string } | undefined {
-  if (error === undefined) return undefined;
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
-  }
-  return { name: 'Error', message: String(error) };
 }
 
 /** Identity of a permanent failure (`ConnectionError.permanent`), or undefined for any other outcome. */

@@ -21,6 +21,7 @@ import type { Observable } from 'rxjs';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { AnyStateMachine, InspectionEvent } from 'xstate';
 import type { Supervisor } from '../actors/supervisor.js';
+import { describeError } from '../errors.js';
 import { connectionMachine } from '../machines/connection.machine.js';
 import { machineGraph } from './graph.js';
 
@@ -59,12 +60,6 @@ const ACTIONS: Record<string, { type: string; fastPath?: boolean }> = {
   connect: { type: 'CONNECT' },
 };
 
-function describe(error: unknown) {
-  if (error === undefined || error === null) return undefined;
-  if (error instanceof Error) return { name: error.name, message: error.message, code: (error as { code?: string }).code };
-  return { name: 'Error', message: String(error) };
-}
-
 /** One inspection event as plain JSON, or undefined for events the page does not use. */
 export function toWire(e: InspectionEvent): Record<string, unknown> | undefined {
   const ref = e.actorRef as unknown as { id: string; sessionId: string; logic?: { id?: string; config?: { id?: string } } };
@@ -91,7 +86,7 @@ export function toWire(e: InspectionEvent): Record<string, unknown> | undefined 
         actorId: ref.id,
         value: snap.value,
         status: snap.status,
-        context: { kind: c.kind, state: c.state, reconnectCount: c.reconnectCount, outbox: (c.outbox as unknown[]).length, lastError: describe(c.lastError) },
+        context: { kind: c.kind, state: c.state, reconnectCount: c.reconnectCount, outbox: (c.outbox as unknown[]).length, lastError: describeError(c.lastError) },
       };
     }
     return undefined;
