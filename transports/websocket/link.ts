@@ -14,6 +14,19 @@ import { realClock, type Clock } from '../../clock.js';
 import { ConnectionError, LinkClosedError } from '../../errors.js';
 import type { CloseInfo, Link, Payload } from '../transport.js';
 
+/** Liveness defaults shared by the client transport and the hub's viewer sockets. */
+export const DEFAULT_PING_INTERVAL_MS = 25_000;
+export const DEFAULT_PONG_TIMEOUT_MS = 20_000;
+
+/** Validate an optional duration option (`options.<name>`), ms. */
+export function checkMs(value: unknown, name: string, allowZero: boolean): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`options.${name} must be a number, got ${typeof value}`);
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new RangeError(`options.${name} must be a finite number ${allowZero ? '>= 0' : '> 0'}, got ${value}`);
+  }
+}
+
 export interface WebSocketLinkOptions {
   /** Ping period, ms; 0 turns pings off. */
   pingIntervalMs: number;

@@ -30,7 +30,7 @@ import { createSupervisor, type BroadcastResult, type Logger, type Supervisor } 
 import { realClock, type Clock } from '../../clock.js';
 import { ConnectionError, MessageDroppedError, StatewireError } from '../../errors.js';
 import { acceptedTransport } from '../accepted.js';
-import { wrapWebSocket, type WebSocketLink } from './link.js';
+import { DEFAULT_PING_INTERVAL_MS, DEFAULT_PONG_TIMEOUT_MS, checkMs, wrapWebSocket, type WebSocketLink } from './link.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -148,10 +148,10 @@ export class TaskLogHub {
     this.#maxQueued = checkCount(options.maxQueued ?? 100, 'options.maxQueued', 1);
     this.#keep = checkCount(options.keepOnOverflow ?? 50, 'options.keepOnOverflow', 0);
     if (this.#keep > this.#maxQueued) throw new RangeError(`options.keepOnOverflow (${this.#keep}) must be <= options.maxQueued (${this.#maxQueued})`);
-    this.#ping = options.pingIntervalMs ?? 25_000;
-    this.#pong = options.pongTimeoutMs ?? 20_000;
-    if (typeof this.#ping !== 'number' || !(this.#ping >= 0) || !Number.isFinite(this.#ping)) throw new RangeError(`options.pingIntervalMs must be a finite number >= 0, got ${String(options.pingIntervalMs)}`);
-    if (typeof this.#pong !== 'number' || !(this.#pong > 0) || !Number.isFinite(this.#pong)) throw new RangeError(`options.pongTimeoutMs must be a finite number > 0, got ${String(options.pongTimeoutMs)}`);
+    checkMs(options.pingIntervalMs, 'pingIntervalMs', true);
+    checkMs(options.pongTimeoutMs, 'pongTimeoutMs', false);
+    this.#ping = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
+    this.#pong = options.pongTimeoutMs ?? DEFAULT_PONG_TIMEOUT_MS;
     this.#clock = options.clock ?? realClock;
     this.supervisor = createSupervisor({ id: 'task-log-hub', clock: this.#clock, logger: options.logger });
     this.events$ = this.#events.asObservable();

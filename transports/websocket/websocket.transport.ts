@@ -24,7 +24,7 @@ import type { SecureContextOptions } from 'node:tls';
 import { realClock, type Clock } from '../../clock.js';
 import { ConnectTimeoutError, ConnectionError, LinkClosedError, WebSocketHandshakeError } from '../../errors.js';
 import type { ConnectOptions, Transport } from '../transport.js';
-import { wrapWebSocket, type WebSocketLink } from './link.js';
+import { DEFAULT_PING_INTERVAL_MS, DEFAULT_PONG_TIMEOUT_MS, checkMs, wrapWebSocket, type WebSocketLink } from './link.js';
 
 export interface WebSocketTransportOptions {
   /** `ws://` or `wss://` URL. */
@@ -49,14 +49,6 @@ export interface WebSocketTransportOptions {
   clock?: Clock;
 }
 
-const optionalMs = (value: unknown, name: string, allowZero: boolean) => {
-  if (value === undefined) return;
-  if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`options.${name} must be a number, got ${typeof value}`);
-  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new RangeError(`options.${name} must be a finite number ${allowZero ? '>= 0' : '> 0'}, got ${value}`);
-  }
-};
-
 export function webSocketTransport(options: WebSocketTransportOptions): Transport & { readonly url: string } {
   if (!options || typeof options !== 'object') throw new TypeError('options must be an object { url, ... }');
   let url: URL;
@@ -76,17 +68,17 @@ export function webSocketTransport(options: WebSocketTransportOptions): Transpor
     throw new TypeError('options.headers must be an object of string values');
   }
   if (options.tls !== undefined && (options.tls === null || typeof options.tls !== 'object')) throw new TypeError('options.tls must be an object');
-  optionalMs(options.handshakeTimeoutMs, 'handshakeTimeoutMs', false);
-  optionalMs(options.pingIntervalMs, 'pingIntervalMs', true);
-  optionalMs(options.pongTimeoutMs, 'pongTimeoutMs', false);
-  optionalMs(options.closeTimeoutMs, 'closeTimeoutMs', false);
+  checkMs(options.handshakeTimeoutMs, 'handshakeTimeoutMs', false);
+  checkMs(options.pingIntervalMs, 'pingIntervalMs', true);
+  checkMs(options.pongTimeoutMs, 'pongTimeoutMs', false);
+  checkMs(options.closeTimeoutMs, 'closeTimeoutMs', false);
   if (options.maxPayload !== undefined && (!Number.isInteger(options.maxPayload) || options.maxPayload <= 0)) {
     throw new RangeError(`options.maxPayload must be an integer > 0, got ${options.maxPayload}`);
   }
   const href = url.href;
   const linkOptions = {
-    pingIntervalMs: options.pingIntervalMs ?? 25_000,
-    pongTimeoutMs: options.pongTimeoutMs ?? 20_000,
+    pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+    pongTimeoutMs: options.pongTimeoutMs ?? DEFAULT_PONG_TIMEOUT_MS,
     closeTimeoutMs: options.closeTimeoutMs ?? 2000,
     clock: options.clock ?? realClock,
     url: href,
