@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { spawnLines, tsxArgs, type Spawned } from './spawn.js';
 import { join } from 'node:path';
 
 /** A fresh temp dir (short path: socket paths are limited to 107 bytes). */
@@ -43,4 +44,16 @@ export async function rawUnixServer(path: string): Promise<RawPeer> {
         server.close(() => r());
       }),
   };
+}
+
+/** An EdgeAgentServer in its own process (test/fixtures/edge-agent.ts), once it listens on `path`. */
+export async function agentProcess(path: string): Promise<Spawned> {
+  const agent = spawnLines(process.execPath, tsxArgs('test/fixtures/edge-agent.ts', path));
+  await agent.waitFor(/listening/);
+  return agent;
+}
+
+/** Leave a stale socket file at `path`: its server process is killed and cannot remove it. */
+export async function staleSocket(path: string): Promise<void> {
+  await (await agentProcess(path)).kill('SIGKILL');
 }

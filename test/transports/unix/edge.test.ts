@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createConnection, type Socket } from 'node:net';
 import { SocketCommunicationError, SocketNotConnectedError } from '../../../errors.js';
-import { EdgeAgentServer, EdgeClient, Severity, withEdgeClient, type EdgeEvent } from '../../../transports/unix/index.js';
+import { EdgeAgentServer, EdgeClient, Severity, withEdgeClient, type EdgeConfig, type EdgeEvent } from '../../../transports/unix/index.js';
 import { sleep, until } from '../../helpers/net.js';
 import { rawUnixServer, tempDir } from '../../helpers/unix.js';
 
@@ -48,6 +48,29 @@ async function rawClient(path: string) {
   s.on('close', () => (closed = true));
   s.on('error', () => {});
   return { s, replies, isClosed: () => closed, write: (text: string) => s.write(text) };
+}
+
+/** An EdgeClient connected to a raw UNIX server: the test plays the agent by hand. */
+async function clientOnRawPeer(config: Omit<EdgeConfig, 'socketPath'> = {}) {
+  const tmp = tempDir();
+  const path = tmp.path('raw.sock');
+  const raw = await rawUnixServer(path);
+  const conn = await EdgeClient.open({ socketPath: path, ...config });
+  const peer = await raw.next();
+  let text = '';
+  peer.on('data', (d) => (text += d.toString()));
+  return {
+    path,
+    conn,
+    peer,
+    /** Everything the client wrote so far. */
+    written: () => text,
+    async close() {
+      await conn.close();
+      await raw.close();
+      tmp.remove();
+    },
+  };
 }
 
 const frame = (id: number, extra: Record<string, unknown> = {}) =>
@@ -143,18 +166,12 @@ test('an oversized frame closes that connection (reason logged); others carry on
 });
 
 test('acks may come in any order; a nack rejects that event only (SocketCommunicationError)', async () => {
-  const tmp = tempDir();
-  const path = tmp.path('raw.sock');
-  const raw = await rawUnixServer(path);
-  const conn = await EdgeClient.open({ socketPath: path });
-  const peer = await raw.next();
-  let text = '';
-  peer.on('data', (d) => (text += d.toString()));
+  const { path, conn, peer, written, close } = await clientOnRawPeer();
   const p1 = conn.sendEvent('A', 'low', {});
   const p2 = conn.sendEvent('B', 'low', {}).then(() => 'ok', (e: unknown) => e);
   const p3 = conn.sendEvent('C', 'low', {});
-  await until(() => text.split('\n').length >= 5, 'hello + 3 frames');
-  const lines = text.trim().split('\n').map((l) => JSON.parse(l));
+  await until(() => written().split('\n').length >= 5, 'hello + 3 frames');
+  const lines = written().trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(lines[0], { session: conn.sessionId });
   assert.equal(lines.slice(1).map((l) => l.id), [1, 2, 3]);
   peer.write('{"ack":3}\n{"nack":2,"error":"quota exceeded"}\n{"ack":1}\n');
@@ -165,17 +182,11 @@ test('acks may come in any order; a nack rejects that event only (SocketCommunic
   assert.is(e.eventId, 2);
   assert.match(e.message, /quota exceeded/);
   assert.is(e.socketPath, path);
-  await conn.close();
-  await raw.close();
-  tmp.remove();
+  await close();
 });
 
 test('no ack within ackTimeoutMs, or an ack frame that does not parse: SocketCommunicationError', async () => {
-  const tmp = tempDir();
-  const path = tmp.path('raw.sock');
-  const raw = await rawUnixServer(path);
-  const conn = await EdgeClient.open({ socketPath: path, ackTimeoutMs: 100 });
-  const peer = await raw.next();
+  const { conn, peer, close } = await clientOnRawPeer({ ackTimeoutMs: 100 });
   const timedOut = await conn.sendEvent('Silence', 'info', {}).then(() => undefined, (e: unknown) => e);
   assert.instance(timedOut, SocketCommunicationError);
   assert.match((timedOut as Error).message, /no ack for event 1 within 100 ms/);
@@ -185,22 +196,14 @@ test('no ack within ackTimeoutMs, or an ack frame that does not parse: SocketCom
   const e = await garbled;
   assert.instance(e, SocketCommunicationError);
   assert.match((e as Error).message, /does not parse/);
-  await conn.close();
-  await raw.close();
-  tmp.remove();
+  await close();
 });
 
 test('inFlightLimit applies backpressure: sendEvent waits for a slot', async () => {
-  const tmp = tempDir();
-  const path = tmp.path('raw.sock');
-  const raw = await rawUnixServer(path);
-  const conn = await EdgeClient.open({ socketPath: path, inFlightLimit: 4 });
-  const peer = await raw.next();
-  let text = '';
-  peer.on('data', (d) => (text += d.toString()));
+  const { conn, peer, written, close } = await clientOnRawPeer({ inFlightLimit: 4 });
   const sends = Array.from({ length: 10 }, (_, i) => conn.sendEvent('E', 'low', { i }));
   await sleep(50);
-  const ids = () => text.trim().split('\n').slice(1).map((l) => JSON.parse(l).id as number);
+  const ids = () => written().trim().split('\n').slice(1).map((l) => JSON.parse(l).id as number);
   assert.equal(ids(), [1, 2, 3, 4], 'only 4 written');
   assert.is(conn.inFlight, 4);
   peer.write('{"ack":1}\n{"ack":2}\n');
@@ -209,9 +212,7 @@ test('inFlightLimit applies backpressure: sendEvent waits for a slot', async () 
   await until(() => ids().length === 10, 'all written');
   peer.write('{"ack":7}\n{"ack":8}\n{"ack":9}\n{"ack":10}\n');
   await Promise.all(sends);
-  await conn.close();
-  await raw.close();
-  tmp.remove();
+  await close();
 });
 
 test('a dropped connection: unacked events are re-sent after the reconnect, acked again, published once', async () => {

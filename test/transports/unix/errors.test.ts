@@ -18,7 +18,7 @@ import { EdgeAgentServer, EdgeClient } from '../../../transports/unix/index.js';
 import { sleep } from '../../helpers/net.js';
 import { build } from 'esbuild';
 import { root, spawnLines, tsxArgs } from '../../helpers/spawn.js';
-import { tempDir } from '../../helpers/unix.js';
+import { agentProcess, staleSocket, tempDir } from '../../helpers/unix.js';
 
 const test = suite('unix errors');
 const fail = (p: Promise<unknown>) => p.then(() => assert.unreachable('expected a rejection'), (e: unknown) => e);
@@ -37,9 +37,7 @@ test('missing path: SocketFileNotFoundError with socketPath and the ENOENT cause
 test('refused (a stale socket file, nobody listening): SocketConnectionError with ECONNREFUSED', async () => {
   const tmp = tempDir();
   const path = tmp.path('stale.sock');
-  const agent = spawnLines(process.execPath, tsxArgs('test/fixtures/edge-agent.ts', path));
-  await agent.waitFor(/listening/);
-  await agent.kill('SIGKILL');
+  await staleSocket(path);
   const e = (await fail(EdgeClient.open({ socketPath: path, reconnect: false }))) as SocketConnectionError;
   assert.instance(e, SocketConnectionError);
   assert.is(e.errno, 'ECONNREFUSED');
@@ -79,8 +77,7 @@ test('permission denied: a root-owned 0600 socket opened by `nobody` is SocketPe
 test('agent killed mid-stream without reconnect: in-flight events reject with SocketBrokenPipeError, later sends SocketNotConnectedError', async () => {
   const tmp = tempDir();
   const path = tmp.path('edge.sock');
-  const agent = spawnLines(process.execPath, tsxArgs('test/fixtures/edge-agent.ts', path));
-  await agent.waitFor(/listening/);
+  const agent = await agentProcess(path);
   const conn = await EdgeClient.open({ socketPath: path, reconnect: false });
   await conn.sendEvent('BeforeKill', 'info', {});
   agent.child.stdout!.pause(); // the agent's stdout fills: it stops acking, then it is killed
@@ -102,8 +99,7 @@ test('agent killed mid-stream without reconnect: in-flight events reject with So
 test('agent killed mid-stream with reconnect: a new agent comes up, every event is acked exactly once', async () => {
   const tmp = tempDir();
   const path = tmp.path('edge.sock');
-  let agent = spawnLines(process.execPath, tsxArgs('test/fixtures/edge-agent.ts', path));
-  await agent.waitFor(/listening/);
+  let agent = await agentProcess(path);
   const conn = await EdgeClient.open({ socketPath: path, policy: { initialBackoffMs: 20, maxBackoffMs: 200, jitter: 0 }, ackTimeoutMs: 20_000 });
   const first = agent;
   let settled = 0;
@@ -117,8 +113,7 @@ test('agent killed mid-stream with reconnect: a new agent comes up, every event 
     if (i === 1000) {
       await first.kill('SIGKILL'); // mid-stream
       await sleep(50);
-      agent = spawnLines(process.execPath, tsxArgs('test/fixtures/edge-agent.ts', path)); // replaces the stale socket file
-      await agent.waitFor(/listening/);
+      agent = await agentProcess(path); // replaces the stale socket file
     }
   }
   await Promise.all(sends);

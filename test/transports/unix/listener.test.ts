@@ -6,18 +6,14 @@ import { createConnection } from 'node:net';
 import { AddressInUseError } from '../../../errors.js';
 import { unixSocketListener } from '../../../transports/unix/listener.js';
 import { until } from '../../helpers/net.js';
-import { spawnLines, tsxArgs } from '../../helpers/spawn.js';
-import { rawUnixServer, tempDir } from '../../helpers/unix.js';
+import { rawUnixServer, staleSocket, tempDir } from '../../helpers/unix.js';
 
 const test = suite('unix listener');
 
 test('a stale socket file (its server died) is replaced', async () => {
   const tmp = tempDir();
   const path = tmp.path('stale.sock');
-  // A server in another process, killed: its socket file stays behind.
-  const agent = spawnLines(process.execPath, tsxArgs('test/fixtures/edge-agent.ts', path));
-  await agent.waitFor(/listening/);
-  await agent.kill('SIGKILL');
+  await staleSocket(path); // a server in another process, killed: its socket file stays behind
   assert.ok(statSync(path).isSocket(), 'the dead server left its socket file');
   const l = unixSocketListener({ path });
   await l.listen();
