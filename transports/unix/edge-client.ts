@@ -120,7 +120,6 @@ export class EdgeClient {
   readonly #ownsSupervisor: boolean;
   #nextId = 0;
   #gen = 0;
-  #connected = false;
   #closed: Error | undefined;
   #closing: Promise<void> | undefined;
 
@@ -379,7 +378,6 @@ export class EdgeClient {
     if (e.type !== 'EVENT_STATE_CHANGE') return;
     const to = e.data.to;
     if (to === 'connected') {
-      this.#connected = true;
       this.#gen++;
       logger.info(`edge client: connected to ${this.socketPath}`, { session: this.sessionId });
       if (this.#gen === 1) return first.resolve();
@@ -390,8 +388,7 @@ export class EdgeClient {
       for (const entry of again) this.#write(entry);
       return;
     }
-    if (this.#connected) {
-      this.#connected = false;
+    if (e.data.from === 'connected') {
       logger.error(`edge client: lost the connection to ${this.socketPath}`, { error: e.data.error });
       if (!this.#cfg.reconnect) {
         this.#closed ??= new SocketNotConnectedError(this.socketPath, { message: `the agent at ${this.socketPath} closed the connection` });
