@@ -8,10 +8,10 @@
  * peer is gone (a half-open TCP connection): the socket is terminated and the
  * link is lost with an `ERR_PONG_TIMEOUT` ConnectionError.
  */
-import { Subject } from 'rxjs';
 import { WebSocket, type RawData } from 'ws';
 import { realClock, type Clock } from '../../clock.js';
 import { ConnectionError, LinkClosedError } from '../../errors.js';
+import { LinkCore } from '../link-core.js';
 import type { CloseInfo, Link, Payload } from '../transport.js';
 
 /** Liveness defaults shared by the client transport and the hub's viewer sockets. */
@@ -65,24 +65,19 @@ function textBytes(text: string): Buffer | string {
   return lastBytes!;
 }
 
-interface Pending {
-  resolve(): void;
-  reject(e: Error): void;
-}
-
 export function wrapWebSocket(ws: WebSocket, options: WebSocketLinkOptions): WebSocketLink {
   const clock = options.clock ?? realClock;
-  const incoming = new Subject<Payload>();
-  let resolveClosed!: (info: CloseInfo) => void;
-  const closed = new Promise<CloseInfo>((r) => (resolveClosed = r));
-  let ended = false;
-  let closing: Promise<void> | undefined;
+  const core = new LinkCore({
+    write: (data, done) => {
+      const text = typeof data === 'string';
+      ws.send(text ? textBytes(data) : data, text ? TEXT : BINARY, done);
+    },
+    writeError: (err) => new LinkClosedError('link lost while sending', { canceled: false, cause: err }),
+  });
   let endError: unknown;
   let pingTimer: unknown;
   let pongTimer: unknown;
   let killTimer: unknown;
-  // Sends not yet written to the socket, oldest first (ws calls back in order).
-  const pending = new Set<Pending>();
 
   const stopTimers = () => {
     if (pingTimer !== undefined) clock.clearTimeout(pingTimer);
@@ -99,10 +94,10 @@ export function wrapWebSocket(ws: WebSocket, options: WebSocketLinkOptions): Web
   };
 
   const schedulePing = () => {
-    if (!(options.pingIntervalMs > 0) || ended) return;
+    if (!(options.pingIntervalMs > 0) || core.ended) return;
     pingTimer = clock.setTimeout(() => {
       pingTimer = undefined;
-      if (ended || ws.readyState !== WebSocket.OPEN) return;
+      if (core.ended || ws.readyState !== WebSocket.OPEN) return;
       if (pongTimer === undefined) {
         pongTimer = clock.setTimeout(() => {
           pongTimer = undefined;
@@ -124,35 +119,25 @@ export function wrapWebSocket(ws: WebSocket, options: WebSocketLinkOptions): Web
 
   const onMessage = (data: RawData, isBinary: boolean) => {
     alive();
-    if (ended) return;
-    if (!isBinary) incoming.next(data.toString());
-    else if (Array.isArray(data)) incoming.next(new Uint8Array(Buffer.concat(data)));
-    else incoming.next(new Uint8Array(data as ArrayBuffer | Buffer));
+    if (core.ended) return;
+    if (!isBinary) core.incoming.next(data.toString());
+    else if (Array.isArray(data)) core.incoming.next(new Uint8Array(Buffer.concat(data)));
+    else core.incoming.next(new Uint8Array(data as ArrayBuffer | Buffer));
   };
 
   const onClose = (code: number, reason: Buffer) => {
-    ended = true;
     stopTimers();
     ws.off('message', onMessage);
     ws.off('pong', alive);
-    const local = closing !== undefined;
-    for (const p of pending) {
-      p.reject(
-        new LinkClosedError(local ? 'link closed while sending' : 'link lost while sending', {
-          canceled: local,
-          closeCode: code,
-          cause: endError,
-        }),
-      );
-    }
-    pending.clear();
-    incoming.complete();
-    const info: CloseInfo = { initiatedLocally: local, code };
+    const local = core.closing !== undefined;
+    const info: Omit<CloseInfo, 'initiatedLocally'> = { code };
     const text = reason.toString();
     if (text) info.reason = text;
     if (endError !== undefined) info.error = endError;
     else if (!local) info.error = new LinkClosedError(`WebSocket closed by the peer (${code}${text ? ` ${text}` : ''})`, { canceled: false, closeCode: code });
-    resolveClosed(info);
+    core.end(info, (canceled) =>
+      new LinkClosedError(canceled ? 'link closed while sending' : 'link lost while sending', { canceled, closeCode: code, cause: endError }),
+    );
   };
 
   ws.on('message', onMessage);
@@ -165,18 +150,13 @@ export function wrapWebSocket(ws: WebSocket, options: WebSocketLinkOptions): Web
   if (ws.readyState !== WebSocket.OPEN) {
     // Closed between 'open' and wrapping: report it as lost.
     queueMicrotask(() => {
-      if (!ended) onClose(1006, Buffer.alloc(0));
+      if (!core.ended) onClose(1006, Buffer.alloc(0));
     });
   }
   schedulePing();
 
-  const closeWith = (code: number, reason?: string): Promise<void> => {
-    closing ??= new Promise<void>((resolve) => {
-      if (ended) return resolve();
-      void closed.then(() => resolve());
-      // Reject in-flight sends now: the caller gave up on them.
-      for (const p of pending) p.reject(new LinkClosedError('link closed while sending', { canceled: true }));
-      pending.clear();
+  const closeWith = (code: number, reason?: string): Promise<void> =>
+    core.close(() => {
       try {
         ws.close(code, reason);
       } catch {
@@ -184,27 +164,16 @@ export function wrapWebSocket(ws: WebSocket, options: WebSocketLinkOptions): Web
       }
       killTimer = clock.setTimeout(() => ws.terminate(), options.closeTimeoutMs);
     });
-    return closing;
-  };
 
   return {
     socket: ws,
-    incoming$: incoming.asObservable(),
-    closed,
+    incoming$: core.incoming.asObservable(),
+    closed: core.closed,
     send(data: Payload): Promise<void> {
-      if (ended || closing || ws.readyState !== WebSocket.OPEN) {
-        return Promise.reject(new LinkClosedError('link is closed', { canceled: closing !== undefined }));
+      if (core.ended || core.closing || ws.readyState !== WebSocket.OPEN) {
+        return Promise.reject(new LinkClosedError('link is closed', { canceled: core.closing !== undefined }));
       }
-      return new Promise<void>((resolve, reject) => {
-        const p: Pending = { resolve, reject };
-        pending.add(p);
-        const text = typeof data === 'string';
-        ws.send(text ? textBytes(data) : data, text ? TEXT : BINARY, (err) => {
-          if (!pending.delete(p)) return; // already rejected by close
-          if (err) reject(new LinkClosedError('link lost while sending', { canceled: false, cause: err }));
-          else resolve();
-        });
-      });
+      return core.write(data);
     },
     close: () => closeWith(options.closeCode ?? 1000, options.closeReason),
     closeWith,

@@ -1,0 +1,80 @@
+/**
+ * What every socket-backed `Link` (transports/transport.ts) keeps the same
+ * way: the inbound subject, the `closed` promise, the writes still in flight
+ * and how they are rejected, and the idempotent close that waits for the end.
+ * The WebSocket and the stream (UNIX/TCP) links are built on it; each only
+ * says how to write, how to begin a close, and what ended the link.
+ * A class with plain fields: `send` runs per message per connection.
+ */
+import { Subject } from 'rxjs';
+import { LinkClosedError } from '../errors.js';
+import type { CloseInfo, Payload } from './transport.js';
+
+export interface LinkCoreOptions {
+  /** Hand `data` to the transport; call `done` when it is written (with the error, when it failed). */
+  write(data: Payload, done: (err?: Error | null) => void): void;
+  /** The rejection for a write that failed. */
+  writeError(err: Error): Error;
+}
+
+export class LinkCore {
+  readonly incoming = new Subject<Payload>();
+  readonly closed: Promise<CloseInfo>;
+  /** The link has ended (`end` ran). */
+  ended = false;
+  /** Set once `close()` was called. */
+  closing: Promise<void> | undefined;
+  #resolveClosed!: (info: CloseInfo) => void;
+  readonly #pending = new Set<(e: Error) => void>();
+  readonly #write: LinkCoreOptions['write'];
+  readonly #writeError: LinkCoreOptions['writeError'];
+
+  constructor(options: LinkCoreOptions) {
+    this.closed = new Promise<CloseInfo>((r) => (this.#resolveClosed = r));
+    this.#write = options.write;
+    this.#writeError = options.writeError;
+  }
+
+  /** Write `data`, tracked until its callback. Callers check `ended`/`closing` first (with their own reason). */
+  write(data: Payload): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.add(reject);
+      this.#write(data, (err) => {
+        if (!this.#pending.delete(reject)) return; // already rejected by a close or an end
+        if (err) reject(this.#writeError(err));
+        else resolve();
+      });
+    });
+  }
+
+  /**
+   * The link ended: in-flight writes reject (canceled when the close was
+   * ours), `incoming` completes, `closed` resolves with `info` (its
+   * `initiatedLocally` filled in). Later calls do nothing.
+   */
+  end(info: Omit<CloseInfo, 'initiatedLocally'>, pendingError: (canceled: boolean) => LinkClosedError): void {
+    if (this.ended) return;
+    this.ended = true;
+    const local = this.closing !== undefined;
+    this.#rejectPending(() => pendingError(local));
+    this.incoming.complete();
+    this.#resolveClosed({ initiatedLocally: local, ...info });
+  }
+
+  /** Close deliberately, once: in-flight writes reject as canceled, `begin` starts the transport's close; resolves when `end` ran. */
+  close(begin: () => void): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      if (this.ended) return resolve();
+      void this.closed.then(() => resolve());
+      // The caller gave up on what is in flight.
+      this.#rejectPending(() => new LinkClosedError('link closed while sending', { canceled: true }));
+      begin();
+    });
+    return this.closing;
+  }
+
+  #rejectPending(error: () => Error) {
+    for (const reject of this.#pending) reject(error());
+    this.#pending.clear();
+  }
+}
