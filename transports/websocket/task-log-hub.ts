@@ -293,7 +293,6 @@ export class TaskLogHub {
     }
     const task = this.#task(taskId);
     const entry: TaskLogMessage = { ...built, seq: ++task.seq };
-    const text = JSON.stringify(entry);
     return this.#locked(task, async (): Promise<SendLogResult> => {
       if (this.#tasks.get(taskId) !== task) {
         throw new MessageDroppedError(taskId, 'stopped', `log for task "${taskId}" dropped: the task was disconnected before it was sent`);
@@ -301,7 +300,7 @@ export class TaskLogHub {
       const viewer = task.viewer;
       if (viewer) {
         try {
-          await this.supervisor.send(viewer.childId, text);
+          await this.supervisor.send(viewer.childId, JSON.stringify(entry)); // queued lines are encoded when flushed, once
           this.#remember(task, [entry]);
           return 'sent';
         } catch {
