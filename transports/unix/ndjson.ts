@@ -33,8 +33,11 @@ export class LineDecoder {
         this.#partial = '';
         this.#partialBytes = 0;
       }
-      const size = Buffer.byteLength(line);
-      if (size > this.maxFrameBytes) throw new FrameTooLargeError(this.maxFrameBytes, size);
+      // UTF-8 takes at most 3 bytes per UTF-16 unit: only long lines need measuring.
+      if (line.length * 3 > this.maxFrameBytes) {
+        const size = Buffer.byteLength(line);
+        if (size > this.maxFrameBytes) throw new FrameTooLargeError(this.maxFrameBytes, size);
+      }
       if (line.trim() !== '') lines.push(line.endsWith('\r') ? line.slice(0, -1) : line);
     }
     this.#partial = parts.length === 0 ? this.#partial + last : last;
