@@ -11,8 +11,8 @@ import {
   SupervisorFailedError,
   UnknownConnectionError,
   type SupervisorReport,
-} from '../errors.js';
-import { realClock, type Clock } from '../clock.js';
+} from '../machines/ports/errors.js';
+import { realClock, type Clock } from '../machines/ports/clock.js';
 import { connectionMachine } from '../machines/connection.machine.js';
 import type { ConnectionDataEvent, ConnectionEmitted, ConnectionLogEvent, ConnectionState } from '../machines/events.js';
 import { resolveOutbox, type OutboxOptions } from '../machines/outbox.js';
@@ -25,7 +25,7 @@ import {
   type RestartType,
   type Strategy,
 } from '../machines/supervisor.machine.js';
-import type { Payload, Transport } from '../transports/transport.js';
+import type { Payload, Transport } from '../machines/ports/transport.js';
 
 /** Console-compatible logger. Default: silent. */
 export interface Logger {

@@ -4,7 +4,7 @@
  * (backoff, outbox, stability, events, supervision) is measured against this.
  */
 import { fromCallback, sendTo, setup } from 'xstate';
-import type { Link, Payload, Transport } from '../transports/transport.js';
+import type { Link, Payload, Transport } from '../machines/ports/transport.js';
 
 const linkActor = fromCallback<{ type: 'SEND'; data: Payload }, { transport: Transport }>(({ input, sendBack, receive }) => {
   let link: Link | undefined;

@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-// The `statewire` command. The package ships TypeScript sources, run through tsx.
-import { register } from 'tsx/esm/api';
-
-register();
-const { main } = await import('../cli.ts');
+// The `statewire` command: runs the built CLI (dist/, made by `npm run build`, which `prepare` runs).
+const { main } = await import('../dist/visualizer/cli.js');
 process.exitCode = main(process.argv.slice(2));

@@ -7,8 +7,8 @@
  *   node --import tsx examples/basic.ts --faults-every 500
  */
 import { parseArgs } from 'node:util';
-import { createSupervisor } from '../index.js';
-import { mockTransport } from '../testing.js';
+import { createSupervisor } from '../actors/index.js';
+import { mockTransport } from '../transports/mock/index.js';
 
 const { values } = parseArgs({
   options: {

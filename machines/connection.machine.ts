@@ -4,9 +4,9 @@
  * actor clock; I/O from the injected transport through `transportActor`.
  */
 import { assign, emit, enqueueActions, raise, sendTo, setup, spawnChild, stopChild } from 'xstate';
-import { ConnectTimeoutError, ConnectionFailedError, ConnectionError, MessageDroppedError, OutboxOverflowError, describeError } from '../errors.js';
+import { ConnectTimeoutError, ConnectionFailedError, ConnectionError, MessageDroppedError, OutboxOverflowError, describeError } from './ports/errors.js';
 import { backoffDelay } from './backoff.js';
-import { clockNow } from '../clock.js';
+import { clockNow } from './ports/clock.js';
 import {
   LogEvent,
   type ConnectionCommand,
@@ -20,7 +20,7 @@ import {
 import { enqueue, resolveOutbox, type OverflowPolicy } from './outbox.js';
 import { resolvePolicy, type ReconnectPolicy } from './policy.js';
 import { transportActor } from './transport.actor.js';
-import type { Link, Transport } from '../transports/transport.js';
+import type { Link, Transport } from './ports/transport.js';
 
 export interface ConnectionContext {
   id: string;

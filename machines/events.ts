@@ -2,7 +2,7 @@
  * Names shared by the machines and their users: the states, the events a
  * connection accepts, and the structured events it emits.
  */
-import type { Link, Payload, Transport } from '../transports/transport.js';
+import type { Link, Payload, Transport } from './ports/transport.js';
 import type { ReconnectPolicy } from './policy.js';
 import type { OutboxOptions } from './outbox.js';
 

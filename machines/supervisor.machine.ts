@@ -12,9 +12,9 @@
  *   with `reconnect: false`, a closed link). The handle reports these.
  */
 import { emit, enqueueActions, setup, type ActorRefFrom, type AnyActorRef, type AnyStateMachine } from 'xstate';
-import { MessageDroppedError, type DropReason, type SupervisorReport } from '../errors.js';
-import type { Transport } from '../transports/transport.js';
-import { clockNow } from '../clock.js';
+import { MessageDroppedError, type DropReason, type SupervisorReport } from './ports/errors.js';
+import type { Transport } from './ports/transport.js';
+import { clockNow } from './ports/clock.js';
 import { connectionMachine } from './connection.machine.js';
 import type { OutboxEntry } from './events.js';
 import type { OutboxOptions } from './outbox.js';

@@ -12,8 +12,8 @@
  * closes an open link.
  */
 import { fromCallback } from 'xstate';
-import { LinkClosedError } from '../errors.js';
-import type { Link, Transport } from '../transports/transport.js';
+import { LinkClosedError } from './ports/errors.js';
+import type { Link, Transport } from './ports/transport.js';
 import type { LinkCommand, LinkReport } from './events.js';
 
 export interface TransportActorInput {

@@ -7,8 +7,8 @@
  * A class with plain fields: `send` runs per message per connection.
  */
 import { Subject } from 'rxjs';
-import { LinkClosedError } from '../errors.js';
-import type { CloseInfo, Payload } from './transport.js';
+import { LinkClosedError } from '../machines/ports/errors.js';
+import type { CloseInfo, Payload } from '../machines/ports/transport.js';
 
 export interface LinkCoreOptions {
   /** Hand `data` to the transport; call `done` when it is written (with the error, when it failed). */

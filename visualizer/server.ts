@@ -21,7 +21,7 @@ import type { Observable } from 'rxjs';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { AnyStateMachine, InspectionEvent } from 'xstate';
 import type { Supervisor } from '../actors/supervisor.js';
-import { describeError } from '../errors.js';
+import { describeError } from '../machines/ports/errors.js';
 import { connectionMachine } from '../machines/connection.machine.js';
 import { machineGraph } from './graph.js';
 

@@ -8,7 +8,7 @@ import {
   OutboxOverflowError,
   SupervisorFailedError,
   UnknownConnectionError,
-} from '../../errors.js';
+} from '../../machines/ports/errors.js';
 import { connectionMachine } from '../../machines/connection.machine.js';
 import { startSupervisor } from '../helpers/supervisor.js';
 

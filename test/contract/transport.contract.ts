@@ -5,8 +5,8 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConnectionError, LinkClosedError } from '../../errors.js';
-import type { Link, Payload, Transport } from '../../transports/transport.js';
+import { ConnectionError, LinkClosedError } from '../../machines/ports/errors.js';
+import type { Link, Payload, Transport } from '../../machines/ports/transport.js';
 
 /** The far side of one link, as the harness sees it. */
 export interface PeerConnection {

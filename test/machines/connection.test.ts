@@ -4,13 +4,13 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConnectTimeoutError, ConnectionError, WebSocketHandshakeError } from '../../errors.js';
+import { ConnectTimeoutError, ConnectionError, WebSocketHandshakeError } from '../../machines/ports/errors.js';
 import { seededRandom, backoffDelay } from '../../machines/backoff.js';
 import { LogEvent, ConnectionState, type ConnectionLogEvent } from '../../machines/events.js';
 import { defaultPolicy } from '../../machines/policy.js';
 import { startConnection } from '../helpers/connection.js';
 import { mockTransport } from '../../transports/mock/mock.transport.js';
-import type { Link, Transport } from '../../transports/transport.js';
+import type { Link, Transport } from '../../machines/ports/transport.js';
 
 const test = suite('connection');
 

@@ -1,7 +1,7 @@
 /** The outbox: order, the three overflow policies, volatile messages, nothing silent. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConnectionFailedError, MessageDroppedError, OutboxOverflowError } from '../../errors.js';
+import { ConnectionFailedError, MessageDroppedError, OutboxOverflowError } from '../../machines/ports/errors.js';
 import { enqueue, resolveOutbox } from '../../machines/outbox.js';
 import type { ConnectionLogEvent, SendTicket } from '../../machines/events.js';
 import { startConnection } from '../helpers/connection.js';

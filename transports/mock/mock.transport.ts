@@ -18,8 +18,8 @@
  * ```
  */
 import { Subject } from 'rxjs';
-import { ConnectionError, LinkClosedError } from '../../errors.js';
-import type { CloseInfo, ConnectOptions, Link, Payload, Transport } from '../transport.js';
+import { ConnectionError, LinkClosedError } from '../../machines/ports/errors.js';
+import type { CloseInfo, ConnectOptions, Link, Payload, Transport } from '../../machines/ports/transport.js';
 
 export interface MockTransportOptions {
   /** `kind` reported by the transport. Default `'mock'`. */

@@ -4,9 +4,9 @@
  * with a graceful end and a bounded wait.
  */
 import type { Socket } from 'node:net';
-import { LinkClosedError } from '../../errors.js';
+import { LinkClosedError } from '../../machines/ports/errors.js';
 import { LinkCore } from '../link-core.js';
-import type { CloseInfo, Link, Payload } from '../transport.js';
+import type { CloseInfo, Link, Payload } from '../../machines/ports/transport.js';
 
 export interface StreamLinkOptions {
   /** How long `close()` waits for the peer after ending our side, ms. Default 1000. */

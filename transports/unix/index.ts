@@ -1,9 +1,9 @@
 /** `statewire/unix`: UNIX-socket transport and listener, the edge agent and the EdgeClient. */
 export { unixSocketTransport, type UnixSocketTransportOptions } from './unix.transport.js';
-export { unixSocketListener, claimSocketPath, type UnixSocketListener, type UnixSocketListenerOptions, type AcceptedConnection } from './listener.js';
-export { EdgeAgentServer, type EdgeAgentServerOptions } from './edge-agent.js';
-export { EdgeClient, withEdgeClient, DEFAULT_EDGE_SOCKET, type EdgeConfig } from './edge-client.js';
-export { Severity, SEVERITIES, type EdgeEvent } from './edge-protocol.js';
+export { unixSocketListener, claimSocketPath, type UnixSocketListener, type UnixSocketListenerOptions, type AcceptedConnection } from './listener/listener.js';
+export { EdgeAgentServer, type EdgeAgentServerOptions } from './edge/edge-agent.js';
+export { EdgeClient, withEdgeClient, DEFAULT_EDGE_SOCKET, type EdgeConfig } from './edge/edge-client.js';
+export { Severity, SEVERITIES, type EdgeEvent } from './edge/edge-protocol.js';
 export { LineDecoder, FrameTooLargeError, DEFAULT_MAX_FRAME_BYTES } from './ndjson.js';
 export {
   AddressInUseError,
@@ -14,4 +14,4 @@ export {
   SocketNotConnectedError,
   SocketBrokenPipeError,
   SocketCommunicationError,
-} from '../../errors.js';
+} from '../../machines/ports/errors.js';

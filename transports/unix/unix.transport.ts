@@ -15,9 +15,9 @@ import {
   SocketFileNotFoundError,
   SocketPermissionDeniedError,
   type SocketError,
-} from '../../errors.js';
+} from '../../machines/ports/errors.js';
 import { wrapSocket } from '../stream/link.js';
-import type { ConnectOptions, Link, Transport } from '../transport.js';
+import type { ConnectOptions, Link, Transport } from '../../machines/ports/transport.js';
 
 export interface UnixSocketTransportOptions {
   /** Path of the socket file. */

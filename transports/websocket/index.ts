@@ -15,5 +15,5 @@ export {
   type TaskLogHubEvent,
   type TaskLogHubOptions,
   type TaskLogMessage,
-} from './task-log-hub.js';
-export { WebSocketHandshakeError } from '../../errors.js';
+} from './task-logs/task-log-hub.js';
+export { WebSocketHandshakeError } from '../../machines/ports/errors.js';

@@ -9,10 +9,10 @@
  * link is lost with an `ERR_PONG_TIMEOUT` ConnectionError.
  */
 import { WebSocket, type RawData } from 'ws';
-import { realClock, type Clock } from '../../clock.js';
-import { ConnectionError, LinkClosedError } from '../../errors.js';
+import { realClock, type Clock } from '../../machines/ports/clock.js';
+import { ConnectionError, LinkClosedError } from '../../machines/ports/errors.js';
 import { LinkCore } from '../link-core.js';
-import type { CloseInfo, Link, Payload } from '../transport.js';
+import type { CloseInfo, Link, Payload } from '../../machines/ports/transport.js';
 
 /** Liveness defaults shared by the client transport and the hub's viewer sockets. */
 export const DEFAULT_PING_INTERVAL_MS = 25_000;

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { unixSocketTransport } from '../../../transports/unix/unix.transport.js';
-import type { ConnectOptions, Transport } from '../../../transports/transport.js';
+import type { ConnectOptions, Transport } from '../../../machines/ports/transport.js';
 import { transportContract, type ContractHarness, type PeerConnection } from '../../contract/transport.contract.js';
 import { until } from '../../helpers/net.js';
 import { rawUnixServer, tempDir } from '../../helpers/unix.js';

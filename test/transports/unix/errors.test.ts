@@ -13,7 +13,7 @@ import {
   SocketFileNotFoundError,
   SocketNotConnectedError,
   SocketPermissionDeniedError,
-} from '../../../errors.js';
+} from '../../../machines/ports/errors.js';
 import { EdgeAgentServer, EdgeClient } from '../../../transports/unix/index.js';
 import { sleep } from '../../helpers/net.js';
 import { build } from 'esbuild';

@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { createSupervisor } from '../../../actors/supervisor.js';
-import { ConnectTimeoutError, ConnectionError, ConnectionFailedError, WebSocketHandshakeError } from '../../../errors.js';
+import { ConnectTimeoutError, ConnectionError, ConnectionFailedError, WebSocketHandshakeError } from '../../../machines/ports/errors.js';
 import type { ConnectionLogEvent } from '../../../machines/events.js';
 import { webSocketTransport } from '../../../transports/websocket/websocket.transport.js';
 import { closeWss, freePort, startSilentServer, startWsServer, until } from '../../helpers/net.js';

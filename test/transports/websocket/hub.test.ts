@@ -8,8 +8,8 @@ import * as assert from 'uvu/assert';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { MessageDroppedError } from '../../../errors.js';
-import { TaskLogHub, type TaskLogHubEvent, type TaskLogMessage } from '../../../transports/websocket/task-log-hub.js';
+import { MessageDroppedError } from '../../../machines/ports/errors.js';
+import { TaskLogHub, type TaskLogHubEvent, type TaskLogMessage } from '../../../transports/websocket/task-logs/task-log-hub.js';
 import { sleep, until } from '../../helpers/net.js';
 
 const test = suite('task log hub');

@@ -13,10 +13,10 @@
  *   a reconnect is acked again but not published twice.
  */
 import { Subject, type Observable } from 'rxjs';
-import { silentLogger, type Logger } from '../../actors/supervisor.js';
-import { LineDecoder, FrameTooLargeError, checkMaxFrameBytes } from './ndjson.js';
+import { silentLogger, type Logger } from '../../../actors/supervisor.js';
+import { LineDecoder, FrameTooLargeError, checkMaxFrameBytes } from '../ndjson.js';
 import { parseEventFrame, type EdgeEvent } from './edge-protocol.js';
-import { unixSocketListener, type UnixSocketListener } from './listener.js';
+import { unixSocketListener, type UnixSocketListener } from '../listener/listener.js';
 
 export interface EdgeAgentServerOptions {
   path: string;

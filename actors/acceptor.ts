@@ -3,8 +3,8 @@
  * Server-side connection actors run with `reconnect: false`, so `connect()`
  * is called once; a second call rejects (an accepted socket cannot be reopened).
  */
-import { ConnectionError, LinkClosedError } from '../errors.js';
-import type { ConnectOptions, Link, Transport } from './transport.js';
+import { ConnectionError, LinkClosedError } from '../machines/ports/errors.js';
+import type { ConnectOptions, Link, Transport } from '../machines/ports/transport.js';
 
 export function acceptedTransport(link: Link, kind: string): Transport {
   let used = false;

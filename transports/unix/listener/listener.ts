@@ -11,13 +11,13 @@
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
 import { Subject, type Observable } from 'rxjs';
-import { createSupervisor, type Logger, type Supervisor } from '../../actors/supervisor.js';
-import type { Clock } from '../../clock.js';
-import { AddressInUseError, StatewireError } from '../../errors.js';
-import { acceptedTransport } from '../accepted.js';
-import { wrapSocket } from '../stream/link.js';
-import type { Link } from '../transport.js';
-import { checkSocketPath, streamError } from './unix.transport.js';
+import { createSupervisor, type Logger, type Supervisor } from '../../../actors/supervisor.js';
+import type { Clock } from '../../../machines/ports/clock.js';
+import { AddressInUseError, StatewireError } from '../../../machines/ports/errors.js';
+import { acceptedTransport } from '../../../actors/acceptor.js';
+import { wrapSocket } from '../../stream/link.js';
+import type { Link } from '../../../machines/ports/transport.js';
+import { checkSocketPath, streamError } from '../unix.transport.js';
 
 export interface UnixSocketListenerOptions {
   path: string;

@@ -11,15 +11,15 @@
  * ```
  */
 import { randomUUID } from 'node:crypto';
-import { createSupervisor, silentLogger, type Logger, type Supervisor } from '../../actors/supervisor.js';
-import { SocketBrokenPipeError, SocketCommunicationError, SocketError, SocketNotConnectedError } from '../../errors.js';
-import type { ConnectionLogEvent } from '../../machines/events.js';
-import { topState } from '../../machines/state.js';
-import type { ReconnectPolicy } from '../../machines/policy.js';
-import type { Link, Transport } from '../transport.js';
+import { createSupervisor, silentLogger, type Logger, type Supervisor } from '../../../actors/supervisor.js';
+import { SocketBrokenPipeError, SocketCommunicationError, SocketError, SocketNotConnectedError } from '../../../machines/ports/errors.js';
+import type { ConnectionLogEvent } from '../../../machines/events.js';
+import { topState } from '../../../machines/state.js';
+import type { ReconnectPolicy } from '../../../machines/policy.js';
+import type { Link, Transport } from '../../../machines/ports/transport.js';
 import { checkDetails, checkEventType, checkSeverity, type Severity } from './edge-protocol.js';
-import { LineDecoder, checkMaxFrameBytes } from './ndjson.js';
-import { checkSocketPath, unixSocketTransport } from './unix.transport.js';
+import { LineDecoder, checkMaxFrameBytes } from '../ndjson.js';
+import { checkSocketPath, unixSocketTransport } from '../unix.transport.js';
 
 export const DEFAULT_EDGE_SOCKET = '/run/statewire/edge.sock';
 

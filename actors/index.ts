@@ -4,7 +4,7 @@
  */
 
 // Machines (pure: xstate only)
-export { connectionMachine, type ConnectionContext, type ConnectionEvent } from './machines/connection.machine.js';
+export { connectionMachine, type ConnectionContext, type ConnectionEvent } from '../machines/connection.machine.js';
 export {
   supervisorMachine,
   type ConnectionRef,
@@ -15,11 +15,11 @@ export {
   type SupervisorContext,
   type SupervisorEmitted,
   type SupervisorEvent,
-} from './machines/supervisor.machine.js';
-export { transportActor, type TransportActorInput } from './machines/transport.actor.js';
-export { backoffDelay, seededRandom } from './machines/backoff.js';
-export { defaultPolicy, resolvePolicy, type ReconnectPolicy } from './machines/policy.js';
-export { enqueue as enqueueOutbox, resolveOutbox, type OutboxOptions, type OverflowPolicy } from './machines/outbox.js';
+} from '../machines/supervisor.machine.js';
+export { transportActor, type TransportActorInput } from '../machines/transport.actor.js';
+export { backoffDelay, seededRandom } from '../machines/backoff.js';
+export { defaultPolicy, resolvePolicy, type ReconnectPolicy } from '../machines/policy.js';
+export { enqueue as enqueueOutbox, resolveOutbox, type OutboxOptions, type OverflowPolicy } from '../machines/outbox.js';
 export {
   ConnectionState,
   LogEvent,
@@ -31,9 +31,9 @@ export {
   type LogEventType,
   type OutboxEntry,
   type SendTicket,
-} from './machines/events.js';
-export { topState } from './machines/state.js';
-export { clockNow, realClock, type Clock } from './clock.js';
+} from '../machines/events.js';
+export { topState } from '../machines/state.js';
+export { clockNow, realClock, type Clock } from '../machines/ports/clock.js';
 
 // Actors (the supervisor handle, RxJS bridges)
 export {
@@ -47,11 +47,11 @@ export {
   type SendOptions,
   type Supervisor,
   type SupervisorOptions,
-} from './actors/supervisor.js';
-export { connectionData$, connectionEvents$, connectionState$, emitted$ } from './actors/streams.js';
+} from './supervisor.js';
+export { connectionData$, connectionEvents$, connectionState$, emitted$ } from './streams.js';
 
 // Transport contract
-export type { CloseInfo, ConnectOptions, Link, Payload, Transport } from './transports/transport.js';
+export type { CloseInfo, ConnectOptions, Link, Payload, Transport } from '../machines/ports/transport.js';
 
 // Errors
 export {
@@ -68,4 +68,4 @@ export {
   isStatewireError,
   type DropReason,
   type SupervisorReport,
-} from './errors.js';
+} from '../machines/ports/errors.js';

@@ -2,9 +2,9 @@
  * `npx statewire <command>`:
  *   export-machine <connection|supervisor>   print the machine config as JSON (importable by the Stately editor)
  */
-import { connectionMachine } from './machines/connection.machine.js';
-import { supervisorMachine } from './machines/supervisor.machine.js';
-import { machineConfig } from './visualizer/graph.js';
+import { connectionMachine } from '../machines/connection.machine.js';
+import { supervisorMachine } from '../machines/supervisor.machine.js';
+import { machineConfig } from './graph.js';
 
 const machines = { connection: connectionMachine, supervisor: supervisorMachine } as const;
 const USAGE = `usage: statewire export-machine <${Object.keys(machines).join('|')}>`;

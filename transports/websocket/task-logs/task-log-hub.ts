@@ -26,11 +26,11 @@ import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { Subject, type Observable } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
-import { createSupervisor, type BroadcastResult, type Logger, type Supervisor } from '../../actors/supervisor.js';
-import { realClock, type Clock } from '../../clock.js';
-import { ConnectionError, MessageDroppedError, StatewireError } from '../../errors.js';
-import { acceptedTransport } from '../accepted.js';
-import { DEFAULT_PING_INTERVAL_MS, DEFAULT_PONG_TIMEOUT_MS, checkMs, wrapWebSocket, type WebSocketLink } from './link.js';
+import { createSupervisor, type BroadcastResult, type Logger, type Supervisor } from '../../../actors/supervisor.js';
+import { realClock, type Clock } from '../../../machines/ports/clock.js';
+import { ConnectionError, MessageDroppedError, StatewireError } from '../../../machines/ports/errors.js';
+import { acceptedTransport } from '../../../actors/acceptor.js';
+import { DEFAULT_PING_INTERVAL_MS, DEFAULT_PONG_TIMEOUT_MS, checkMs, wrapWebSocket, type WebSocketLink } from '../link.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
