@@ -55,17 +55,22 @@ export type { CloseInfo, ConnectOptions, Link, Payload, Transport } from '../mac
 
 // Errors
 export {
+  ClosedError,
   ConnectTimeoutError,
-  WebSocketHandshakeError,
   ConnectionError,
   ConnectionFailedError,
+  DuplicateIdError,
   LinkClosedError,
   MessageDroppedError,
   OutboxOverflowError,
+  StaleLinkError,
   StatewireError,
   SupervisorFailedError,
   UnknownConnectionError,
+  describeError,
   isStatewireError,
   type DropReason,
+  type ErrorCode,
+  type ErrorCodes,
   type SupervisorReport,
 } from '../machines/ports/errors.js';

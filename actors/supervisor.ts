@@ -6,12 +6,7 @@
  */
 import { BehaviorSubject, Observable, Subject } from 'rxjs';
 import { createActor, type Actor, type AnyActorRef, type AnyStateMachine, type InspectionEvent, type Observer } from 'xstate';
-import {
-  ConnectionFailedError,
-  SupervisorFailedError,
-  UnknownConnectionError,
-  type SupervisorReport,
-} from '../machines/ports/errors.js';
+import { ConnectionFailedError, SupervisorFailedError, UnknownConnectionError, type SupervisorReport } from '../machines/ports/errors.js';
 import { realClock, type Clock } from '../machines/ports/clock.js';
 import { connectionMachine } from '../machines/connection.machine.js';
 import type { ConnectionDataEvent, ConnectionEmitted, ConnectionLogEvent, ConnectionState } from '../machines/events.js';

@@ -4,7 +4,7 @@
  * actor clock; I/O from the injected transport through `transportActor`.
  */
 import { assign, emit, enqueueActions, raise, sendTo, setup, spawnChild, stopChild } from 'xstate';
-import { ConnectTimeoutError, ConnectionFailedError, ConnectionError, MessageDroppedError, OutboxOverflowError, describeError } from './ports/errors.js';
+import { ConnectTimeoutError, ConnectionFailedError, ConnectionError, StaleLinkError, MessageDroppedError, OutboxOverflowError, describeError } from './ports/errors.js';
 import { backoffDelay } from './backoff.js';
 import { clockNow } from './ports/clock.js';
 import {
@@ -200,11 +200,7 @@ export const connectionMachine = setup({
     })),
     raiseStale: raise(({ context }) => ({
       type: 'LINK_DOWN' as const,
-      error: new ConnectionError(`no data for ${context.policy.staleAfterMs} ms: link is stale`, {
-        connectionId: context.id,
-        kind: context.kind,
-        code: 'ERR_LINK_STALE',
-      }),
+      error: new StaleLinkError(context.policy.staleAfterMs, { connectionId: context.id, kind: context.kind }),
     })),
     linkCrashed: raise(({ context, event }) => ({
       type: 'LINK_FAILED' as const,

@@ -1,9 +1,13 @@
 /**
- * Every error statewire throws or rejects with lives in this file.
+ * Core errors: the ones the machines, the supervisor and every transport
+ * share. Each transport folder owns its own errors (`transports/<kind>/errors.ts`),
+ * extending these classes and adding its codes to `ErrorCodes` below; the root
+ * entry exports only these.
  *
  * Each class has:
  * - `name`: the class name (survives minification, shows in stack traces);
- * - `code`: a stable machine-readable string (`ERR_*`), safe to switch on;
+ * - `code`: a stable machine-readable string (`ERR_*`) from the closed
+ *   `ErrorCode` union, safe to switch on;
  * - `cause`: the original error (an OS error, a vendor SDK error), when there is one;
  * - typed context fields: which connection, which socket path, which limit.
  *
@@ -22,12 +26,57 @@
  * ```
  */
 
+/**
+ * Every error code, as the keys of one interface. A transport adds its own
+ * codes by declaration merging, in its own `errors.ts`, without editing this file:
+ *
+ * ```ts
+ * declare module '../../machines/ports/errors.js' {
+ *   interface ErrorCodes { ERR_SERIAL_LOCKED: true }
+ * }
+ * ```
+ * Codes are never made up where an error is thrown: the constructor takes an
+ * `ErrorCode`, so an unregistered one does not type-check.
+ */
+export interface ErrorCodes {
+  /** A link could not be opened or broke (generic). */
+  ERR_CONNECTION: true;
+  /** Nobody listens at the address (ECONNREFUSED). */
+  ERR_CONNECTION_REFUSED: true;
+  /** `connectTimeoutMs` (or a transport's handshake timeout) elapsed. */
+  ERR_CONNECT_TIMEOUT: true;
+  /** No inbound data for `staleAfterMs`: the link is treated as lost. */
+  ERR_LINK_STALE: true;
+  /** A server-side (accepted) link cannot be opened a second time. */
+  ERR_NOT_REOPENABLE: true;
+  /** The peer or the network closed the link with work in flight. */
+  ERR_LINK_CLOSED: true;
+  /** We closed the link with work in flight: the work was cancelled. */
+  ERR_LINK_CANCELED: true;
+  ERR_MESSAGE_DROPPED: true;
+  ERR_OUTBOX_OVERFLOW: true;
+  ERR_UNKNOWN_CONNECTION: true;
+  ERR_CONNECTION_FAILED: true;
+  ERR_SUPERVISOR_FAILED: true;
+  /** A child id is already in use under this supervisor. */
+  ERR_DUPLICATE_ID: true;
+  /** The supervisor is shut down (or failed) and takes no new work. */
+  ERR_SUPERVISOR_STOPPED: true;
+  /** A listener was used after `close()`. */
+  ERR_LISTENER_CLOSED: true;
+  /** `listen()` on a listener that already listens. */
+  ERR_ALREADY_LISTENING: true;
+}
+
+/** The closed list of statewire error codes (core and every transport's). */
+export type ErrorCode = keyof ErrorCodes;
+
 /** Base class: `code` and `cause` on every statewire error. */
 export class StatewireError extends Error {
   override name = 'StatewireError';
-  readonly code: string;
+  readonly code: ErrorCode;
 
-  constructor(message: string, code: string, options?: { cause?: unknown }) {
+  constructor(message: string, code: ErrorCode, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
   }
@@ -69,7 +118,7 @@ export class ConnectionError extends StatewireError {
 
   constructor(
     message: string,
-    options: { connectionId?: string; kind?: string; cause?: unknown; code?: string; permanent?: boolean } = {},
+    options: { connectionId?: string; kind?: string; cause?: unknown; code?: ErrorCode; permanent?: boolean } = {},
   ) {
     super(message, options.code ?? 'ERR_CONNECTION', { cause: options.cause });
     this.connectionId = options.connectionId;
@@ -91,97 +140,40 @@ export class ConnectTimeoutError extends ConnectionError {
   }
 }
 
-/**
- * A WebSocket opening handshake was answered with an HTTP status other than
- * 101 (401, 403, 404, ...). 401 and 403 are `permanent`.
- */
-export class WebSocketHandshakeError extends ConnectionError {
-  override name = 'WebSocketHandshakeError';
-  /** The HTTP status the server answered with. */
-  readonly statusCode: number;
+/** No inbound data for `staleAfterMs`: the connection machine treats the link as lost. */
+export class StaleLinkError extends ConnectionError {
+  override name = 'StaleLinkError';
+  readonly staleAfterMs: number;
 
-  constructor(statusCode: number, options: { connectionId?: string; url?: string; statusMessage?: string } = {}) {
-    super(`WebSocket handshake rejected: HTTP ${statusCode}${options.statusMessage ? ` ${options.statusMessage}` : ''}${options.url ? ` (${options.url})` : ''}`, {
-      connectionId: options.connectionId,
-      kind: 'websocket',
-      code: 'ERR_WS_HANDSHAKE',
-      permanent: statusCode === 401 || statusCode === 403,
-    });
-    this.statusCode = statusCode;
+  constructor(staleAfterMs: number, options: { connectionId?: string; kind?: string } = {}) {
+    super(`no data for ${staleAfterMs} ms: link is stale`, { ...options, code: 'ERR_LINK_STALE' });
+    this.staleAfterMs = staleAfterMs;
   }
 }
 
 /**
- * A UNIX-socket failure. Every subclass carries the `socketPath` and the
- * original OS error as `cause`; `errno` is its code (ENOENT, EACCES, ...).
+ * Something was used after it was closed or shut down (a listener, a hub, a
+ * supervisor), or in a state that does not allow it (listening twice).
+ * `resource` names what: `'listener'`, `'task log hub'`, `'supervisor "edge"'`.
  */
-export class SocketError extends ConnectionError {
-  override name = 'SocketError';
-  readonly socketPath: string;
+export class ClosedError extends StatewireError {
+  override name = 'ClosedError';
+  readonly resource: string;
 
-  constructor(message: string, socketPath: string, code: string, options: { cause?: unknown; connectionId?: string } = {}) {
-    super(message, { kind: 'unix', code, cause: options.cause, connectionId: options.connectionId });
-    this.socketPath = socketPath;
+  constructor(resource: string, message: string, code: ErrorCode) {
+    super(message, code);
+    this.resource = resource;
   }
 }
 
-/** Nothing at the socket path (ENOENT). */
-export class SocketFileNotFoundError extends SocketError {
-  override name = 'SocketFileNotFoundError';
-  constructor(socketPath: string, options: { cause?: unknown } = {}) {
-    super(`no socket at ${socketPath} (is the agent running?)`, socketPath, 'ERR_SOCKET_NOT_FOUND', options);
-  }
-}
+/** A child id that is already in use under the supervisor. */
+export class DuplicateIdError extends StatewireError {
+  override name = 'DuplicateIdError';
+  readonly connectionId: string;
 
-/** The caller may not open the socket (EACCES/EPERM). */
-export class SocketPermissionDeniedError extends SocketError {
-  override name = 'SocketPermissionDeniedError';
-  constructor(socketPath: string, options: { cause?: unknown } = {}) {
-    super(`permission denied opening ${socketPath}`, socketPath, 'ERR_SOCKET_PERMISSION', options);
-  }
-}
-
-/** The connect failed for another reason: ECONNREFUSED (a stale socket file, nobody listening), ENOTSOCK, ... */
-export class SocketConnectionError extends SocketError {
-  override name = 'SocketConnectionError';
-  constructor(socketPath: string, options: { cause?: unknown; message?: string } = {}) {
-    const errno = (options.cause as { code?: string } | undefined)?.code;
-    super(options.message ?? `cannot connect to ${socketPath}${errno ? ` (${errno})` : ''}`, socketPath, 'ERR_SOCKET_CONNECT', options);
-  }
-}
-
-/** Sending on a connection that is closed (or was never opened). */
-export class SocketNotConnectedError extends SocketError {
-  override name = 'SocketNotConnectedError';
-  constructor(socketPath: string, options: { cause?: unknown; message?: string } = {}) {
-    super(options.message ?? `not connected to ${socketPath}`, socketPath, 'ERR_SOCKET_NOT_CONNECTED', options);
-  }
-}
-
-/** The peer went away while we were sending (EPIPE/ECONNRESET). */
-export class SocketBrokenPipeError extends SocketError {
-  override name = 'SocketBrokenPipeError';
-  constructor(socketPath: string, options: { cause?: unknown; message?: string } = {}) {
-    super(options.message ?? `broken pipe on ${socketPath}: the peer closed the connection`, socketPath, 'ERR_SOCKET_BROKEN_PIPE', options);
-  }
-}
-
-/** The peer answered wrongly: no ack in time, a nack, or an ack frame that does not parse. */
-export class SocketCommunicationError extends SocketError {
-  override name = 'SocketCommunicationError';
-  /** The event id concerned, when there is one. */
-  readonly eventId: number | undefined;
-  constructor(socketPath: string, message: string, options: { cause?: unknown; eventId?: number } = {}) {
-    super(message, socketPath, 'ERR_SOCKET_COMMUNICATION', options);
-    this.eventId = options.eventId;
-  }
-}
-
-/** Something live already listens at the path, or the path is not a socket (never deleted). */
-export class AddressInUseError extends SocketError {
-  override name = 'AddressInUseError';
-  constructor(socketPath: string, reason: string, options: { cause?: unknown } = {}) {
-    super(`cannot listen on ${socketPath}: ${reason}`, socketPath, 'ERR_ADDRESS_IN_USE', options);
+  constructor(connectionId: string) {
+    super(`a child with id "${connectionId}" already exists`, 'ERR_DUPLICATE_ID');
+    this.connectionId = connectionId;
   }
 }
 
@@ -226,7 +218,7 @@ export class MessageDroppedError extends StatewireError {
   readonly connectionId: string;
   readonly reason: DropReason;
 
-  constructor(connectionId: string, reason: DropReason, message?: string, code = 'ERR_MESSAGE_DROPPED') {
+  constructor(connectionId: string, reason: DropReason, message?: string, code: ErrorCode = 'ERR_MESSAGE_DROPPED') {
     super(message ?? `message to "${connectionId}" dropped (${reason})`, code);
     this.connectionId = connectionId;
     this.reason = reason;

@@ -2,13 +2,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toPromise } from 'xstate';
-import {
-  ConnectionFailedError,
-  MessageDroppedError,
-  OutboxOverflowError,
-  SupervisorFailedError,
-  UnknownConnectionError,
-} from '../../machines/ports/errors.js';
+import { ConnectionFailedError, MessageDroppedError, OutboxOverflowError, SupervisorFailedError, UnknownConnectionError } from '../../machines/ports/errors.js';
 import { connectionMachine } from '../../machines/connection.machine.js';
 import { startSupervisor } from '../helpers/supervisor.js';
 

@@ -4,7 +4,8 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConnectTimeoutError, ConnectionError, WebSocketHandshakeError } from '../../machines/ports/errors.js';
+import { ConnectTimeoutError, ConnectionError } from '../../machines/ports/errors.js';
+import { WebSocketHandshakeError } from '../../transports/websocket/errors.js';
 import { seededRandom, backoffDelay } from '../../machines/backoff.js';
 import { LogEvent, ConnectionState, type ConnectionLogEvent } from '../../machines/events.js';
 import { defaultPolicy } from '../../machines/policy.js';

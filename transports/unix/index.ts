@@ -4,14 +4,15 @@ export { unixSocketListener, claimSocketPath, type UnixSocketListener, type Unix
 export { EdgeAgentServer, type EdgeAgentServerOptions } from './edge/edge-agent.js';
 export { EdgeClient, withEdgeClient, DEFAULT_EDGE_SOCKET, type EdgeConfig } from './edge/edge-client.js';
 export { Severity, SEVERITIES, type EdgeEvent } from './edge/edge-protocol.js';
-export { LineDecoder, FrameTooLargeError, DEFAULT_MAX_FRAME_BYTES } from './ndjson.js';
+export { LineDecoder, DEFAULT_MAX_FRAME_BYTES } from './ndjson.js';
 export {
   AddressInUseError,
-  SocketError,
+  FrameTooLargeError,
+  UnixSocketError,
   SocketFileNotFoundError,
   SocketPermissionDeniedError,
   SocketConnectionError,
   SocketNotConnectedError,
   SocketBrokenPipeError,
   SocketCommunicationError,
-} from '../../machines/ports/errors.js';
+} from './errors.js';

@@ -3,15 +3,11 @@
  * frame. The decoder keeps partial lines between chunks.
  */
 import { StringDecoder } from 'node:string_decoder';
+import { FrameTooLargeError } from './errors.js';
+
+export { FrameTooLargeError };
 
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
-
-export class FrameTooLargeError extends Error {
-  override name = 'FrameTooLargeError';
-  constructor(readonly limit: number, readonly size: number) {
-    super(`frame of at least ${size} bytes exceeds the ${limit}-byte limit`);
-  }
-}
 
 /** Splits a byte stream into lines; `push` returns the complete ones. */
 export class LineDecoder {

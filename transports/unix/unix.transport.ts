@@ -8,14 +8,8 @@
  * anything else (ECONNREFUSED: a stale socket file) → `SocketConnectionError`.
  */
 import { createConnection } from 'node:net';
-import {
-  LinkClosedError,
-  SocketBrokenPipeError,
-  SocketConnectionError,
-  SocketFileNotFoundError,
-  SocketPermissionDeniedError,
-  type SocketError,
-} from '../../machines/ports/errors.js';
+import { LinkClosedError } from '../../machines/ports/errors.js';
+import { SocketBrokenPipeError, SocketConnectionError, SocketFileNotFoundError, SocketPermissionDeniedError, type UnixSocketError } from './errors.js';
 import { wrapSocket } from '../stream/link.js';
 import type { ConnectOptions, Link, Transport } from '../../machines/ports/transport.js';
 
@@ -25,7 +19,7 @@ export interface UnixSocketTransportOptions {
 }
 
 /** The typed error for an OS error on `socketPath` while connecting. */
-export function connectError(error: Error & { code?: string }, socketPath: string): SocketError {
+export function connectError(error: Error & { code?: string }, socketPath: string): UnixSocketError {
   switch (error.code) {
     case 'ENOENT':
       return new SocketFileNotFoundError(socketPath, { cause: error });

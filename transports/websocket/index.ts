@@ -16,4 +16,4 @@ export {
   type TaskLogHubOptions,
   type TaskLogMessage,
 } from './task-logs/task-log-hub.js';
-export { WebSocketHandshakeError } from '../../machines/ports/errors.js';
+export { HubClosedError, PongTimeoutError, SocketNotOpenError, WebSocketHandshakeError } from './errors.js';

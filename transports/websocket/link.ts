@@ -10,7 +10,8 @@
  */
 import { WebSocket, type RawData } from 'ws';
 import { realClock, type Clock } from '../../machines/ports/clock.js';
-import { ConnectionError, LinkClosedError } from '../../machines/ports/errors.js';
+import { LinkClosedError } from '../../machines/ports/errors.js';
+import { PongTimeoutError } from './errors.js';
 import { LinkCore } from '../link-core.js';
 import type { CloseInfo, Link, Payload } from '../../machines/ports/transport.js';
 
@@ -101,10 +102,7 @@ export function wrapWebSocket(ws: WebSocket, options: WebSocketLinkOptions): Web
       if (pongTimer === undefined) {
         pongTimer = clock.setTimeout(() => {
           pongTimer = undefined;
-          endError = new ConnectionError(`no pong within ${options.pongTimeoutMs} ms: the peer is gone`, {
-            kind: 'websocket',
-            code: 'ERR_PONG_TIMEOUT',
-          });
+          endError = new PongTimeoutError(options.pongTimeoutMs, options.url ? { url: options.url } : {});
           ws.terminate();
         }, options.pongTimeoutMs);
       }

@@ -22,7 +22,8 @@ import { WebSocket } from 'ws';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
 import { realClock, type Clock } from '../../machines/ports/clock.js';
-import { ConnectTimeoutError, ConnectionError, LinkClosedError, WebSocketHandshakeError } from '../../machines/ports/errors.js';
+import { ConnectTimeoutError, ConnectionError, LinkClosedError } from '../../machines/ports/errors.js';
+import { WebSocketHandshakeError } from './errors.js';
 import type { ConnectOptions, Transport } from '../../machines/ports/transport.js';
 import { DEFAULT_PING_INTERVAL_MS, DEFAULT_PONG_TIMEOUT_MS, checkMs, wrapWebSocket, type WebSocketLink } from './link.js';
 

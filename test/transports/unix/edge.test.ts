@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createConnection, type Socket } from 'node:net';
-import { SocketCommunicationError, SocketNotConnectedError } from '../../../machines/ports/errors.js';
+import { SocketCommunicationError, SocketNotConnectedError } from '../../../transports/unix/errors.js';
 import { EdgeAgentServer, EdgeClient, Severity, withEdgeClient, type EdgeConfig, type EdgeEvent } from '../../../transports/unix/index.js';
 import { sleep, until } from '../../helpers/net.js';
 import { rawUnixServer, tempDir } from '../../helpers/unix.js';

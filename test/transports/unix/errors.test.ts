@@ -7,13 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
-import {
-  SocketBrokenPipeError,
-  SocketConnectionError,
-  SocketFileNotFoundError,
-  SocketNotConnectedError,
-  SocketPermissionDeniedError,
-} from '../../../machines/ports/errors.js';
+import { SocketBrokenPipeError, SocketConnectionError, SocketFileNotFoundError, SocketNotConnectedError, SocketPermissionDeniedError } from '../../../transports/unix/errors.js';
 import { EdgeAgentServer, EdgeClient } from '../../../transports/unix/index.js';
 import { sleep } from '../../helpers/net.js';
 import { build } from 'esbuild';

@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { AddressInUseError } from '../../../machines/ports/errors.js';
+import { AddressInUseError } from '../../../transports/unix/errors.js';
 import { unixSocketListener } from '../../../transports/unix/listener/listener.js';
 import { until } from '../../helpers/net.js';
 import { rawUnixServer, staleSocket, tempDir } from '../../helpers/unix.js';

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createSupervisor, silentLogger, type Logger, type Supervisor } from '../../../actors/supervisor.js';
-import { SocketBrokenPipeError, SocketCommunicationError, SocketError, SocketNotConnectedError } from '../../../machines/ports/errors.js';
+import { SocketBrokenPipeError, SocketCommunicationError, UnixSocketError, SocketNotConnectedError } from '../errors.js';
 import type { ConnectionLogEvent } from '../../../machines/events.js';
 import { topState } from '../../../machines/state.js';
 import type { ReconnectPolicy } from '../../../machines/policy.js';
@@ -307,7 +307,7 @@ export class EdgeClient {
   }
 
   #brokenError(cause: unknown): Error {
-    if (cause instanceof SocketError) return cause;
+    if (cause instanceof UnixSocketError) return cause;
     const inner = (cause as { cause?: unknown } | undefined)?.cause;
     if (inner instanceof SocketBrokenPipeError) return inner;
     return new SocketBrokenPipeError(this.socketPath, { cause });

@@ -13,7 +13,8 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { Subject, type Observable } from 'rxjs';
 import { createSupervisor, type Logger, type Supervisor } from '../../../actors/supervisor.js';
 import type { Clock } from '../../../machines/ports/clock.js';
-import { AddressInUseError, StatewireError } from '../../../machines/ports/errors.js';
+import { ClosedError } from '../../../machines/ports/errors.js';
+import { AddressInUseError } from '../errors.js';
 import { acceptedTransport } from '../../../actors/acceptor.js';
 import { wrapSocket } from '../../stream/link.js';
 import type { Link } from '../../../machines/ports/transport.js';
@@ -84,8 +85,8 @@ export function unixSocketListener(options: UnixSocketListenerOptions): UnixSock
     supervisor,
     accepted$: accepted.asObservable(),
     async listen() {
-      if (closing) throw new StatewireError('listener is closed', 'ERR_LISTENER_CLOSED');
-      if (server) throw new StatewireError(`already listening on ${path}`, 'ERR_ALREADY_LISTENING');
+      if (closing) throw new ClosedError('listener', `listener on ${path} is closed`, 'ERR_LISTENER_CLOSED');
+      if (server) throw new ClosedError('listener', `already listening on ${path}`, 'ERR_ALREADY_LISTENING');
       await claimSocketPath(path);
       const srv = createServer((socket) => {
         if (closing) return void socket.destroy();

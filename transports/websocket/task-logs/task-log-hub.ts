@@ -28,7 +28,8 @@ import { Subject, type Observable } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createSupervisor, type BroadcastResult, type Logger, type Supervisor } from '../../../actors/supervisor.js';
 import { realClock, type Clock } from '../../../machines/ports/clock.js';
-import { ConnectionError, MessageDroppedError, StatewireError } from '../../../machines/ports/errors.js';
+import { MessageDroppedError } from '../../../machines/ports/errors.js';
+import { HubClosedError, SocketNotOpenError } from '../errors.js';
 import { acceptedTransport } from '../../../actors/acceptor.js';
 import { DEFAULT_PING_INTERVAL_MS, DEFAULT_PONG_TIMEOUT_MS, checkMs, wrapWebSocket, type WebSocketLink } from '../link.js';
 
@@ -231,7 +232,7 @@ export class TaskLogHub {
     this.#open('connect');
     checkTaskId(taskId);
     if (!(socket instanceof WebSocket)) throw new TypeError('socket must be a ws WebSocket');
-    if (socket.readyState !== WebSocket.OPEN) throw new ConnectionError('socket is not open', { kind: 'websocket', code: 'ERR_SOCKET_NOT_OPEN' });
+    if (socket.readyState !== WebSocket.OPEN) throw new SocketNotOpenError();
     const { lastSeq } = options;
     if (lastSeq !== undefined && (!Number.isInteger(lastSeq) || lastSeq < 0)) throw new RangeError(`options.lastSeq must be an integer >= 0, got ${lastSeq}`);
     const link = wrapWebSocket(socket, { pingIntervalMs: this.#ping, pongTimeoutMs: this.#pong, closeTimeoutMs: 2000, clock: this.#clock });
@@ -350,7 +351,7 @@ export class TaskLogHub {
   }
 
   #open(what: string) {
-    if (this.#closed) throw new StatewireError(`cannot ${what}: the task log hub is closed`, 'ERR_HUB_CLOSED');
+    if (this.#closed) throw new HubClosedError(what);
   }
 
   #build(taskId: string, level: LogLevel, message: string, options: SendLogOptions): Omit<TaskLogMessage, 'seq'> {
