@@ -20,7 +20,9 @@ import {
   type RestartType,
   type Strategy,
 } from '../machines/supervisor.machine.js';
-import type { Payload, Transport } from '../machines/ports/transport.js';
+import type { Link, Payload, Transport } from '../machines/ports/transport.js';
+import { acceptedTransport } from './acceptor.js';
+import { HandleFeed, type ConnectionExitReason, type ConnectionHandle } from './connection-handle.js';
 
 /** Console-compatible logger. Default: silent. */
 export interface Logger {
@@ -90,6 +92,17 @@ export interface SendOptions {
   volatile?: boolean;
 }
 
+export interface AdoptOptions {
+  /** The child id; unique under the supervisor. */
+  id: string;
+  /** The transport kind shown in `whichChildren()` and errors (`'unix'`, `'websocket'`, ...). */
+  kind: string;
+  /** The child's outbox (sends made before its link counts as open). Default: the machine's. */
+  outbox?: OutboxOptions;
+  /** How long a graceful close may take on stop, ms. Default 5000. */
+  shutdownMs?: number;
+}
+
 export interface BroadcastOptions extends SendOptions {
   /** Only these children. */
   ids?: readonly string[];
@@ -115,6 +128,22 @@ export interface Supervisor {
   restartChild(id: string): ConnectionRef;
   whichChildren(): ChildInfo[];
   child(id: string): ConnectionRef | undefined;
+  /**
+   * A handle on one child: its own `state$`, `events$`, `data$`, `send`,
+   * `lastError` and `closed`, across restarts. The same handle for the same
+   * child while it is supervised. Throws `UnknownConnectionError` when no
+   * child has this id.
+   */
+  connection(id: string): ConnectionHandle;
+  /**
+   * Adopt a link a server accepted: it becomes a `temporary` child that never
+   * reconnects (`policy.reconnect: false`) and is removed when the link ends.
+   * This is how every server side (UNIX listener, TaskLogHub, ...) supervises
+   * what it accepts.
+   */
+  adopt(link: Link, options: AdoptOptions): ConnectionHandle;
+  /** The actor system's clock (the `clock` option, or real time): facades built on this supervisor use it too. */
+  readonly clock: Clock;
   send(id: string, data: Payload, options?: SendOptions): Promise<void>;
   broadcast(data: Payload, options?: BroadcastOptions): Promise<BroadcastResult>;
   /** Every child's structured events, merged. */
@@ -158,6 +187,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   const states: Record<string, ConnectionState> = {};
   const state$ = new BehaviorSubject<Record<string, ConnectionState>>({});
   const listeners = new Map<string, { unsubscribe(): void }>();
+  /** Handles given out by `connection(id)`, by child id. */
+  const feeds = new Map<string, HandleFeed>();
   let shuttingDown: Promise<void> | undefined;
 
   // Changes in one turn of the event loop are published together: copying the
@@ -194,6 +225,10 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   actor.on('CHILD_EXITED', ({ id, exit, restart, error }) => {
     const log = exit === 'normal' ? logger.info : logger.error;
     log.call(logger, `child ${id} exited (${exit})${restart ? ', restarting' : ''}`, { supervisor: opts.id, child: id, error });
+    // A temporary child is removed when it exits: forget it here too, or
+    // every server-side connection that came and went would stay in memory.
+    // (Emitted events arrive after the transition: by now a removed child's spec is gone.)
+    if (!restart && !specOf(id)) release(id, exit, error);
   });
   actor.on('SUPERVISOR_FAILED', ({ report }) => {
     logger.error(`supervisor ${opts.id} failed: ${report.reason}`, { report });
@@ -203,6 +238,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     complete: () => {
       for (const l of listeners.values()) l.unsubscribe();
       listeners.clear();
+      for (const feed of feeds.values()) feed.end({ id: feed.id, reason: 'shutdown', state: states[feed.id] ?? 'disconnected', error: lastErrorOf(feed.id) });
+      feeds.clear();
       for (const id of Object.keys(states)) delete states[id];
       state$.next({});
       events$.complete();
@@ -217,6 +254,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     return ref.on('*', (event: ConnectionEmitted) => {
       if (event.type === 'DATA') {
         data$.next(event);
+        feeds.get(id)?.data(event.data);
         return;
       }
       if (event.type === 'EVENT_STATE_CHANGE') {
@@ -224,6 +262,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         if (childRef(id) === ref) {
           states[id] = to;
           publishStates();
+          feeds.get(id)?.stateChanged(to);
         }
         // Settling in `disconnected` (DISCONNECT, or a closed server-side link) is a normal exit.
         if (to === 'disconnected' && event.data.from !== 'disconnected') {
@@ -231,7 +270,25 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         }
       }
       events$.next(event);
+      feeds.get(id)?.event(event);
     });
+  }
+
+  const lastErrorOf = (id: string): unknown => (childRef(id)?.getSnapshot() as { context?: { lastError?: unknown } } | undefined)?.context?.lastError;
+
+  /** The child left for good: drop what we kept for it and end its handle. */
+  function release(id: string, reason: ConnectionExitReason, error?: unknown) {
+    const state = states[id] ?? 'disconnected';
+    const lastError = error ?? lastErrorOf(id);
+    listeners.get(id)?.unsubscribe();
+    listeners.delete(id);
+    if (id in states) {
+      delete states[id];
+      publishStates();
+    }
+    const feed = feeds.get(id);
+    feeds.delete(id);
+    feed?.end({ id, reason, state, ...(lastError !== undefined ? { error: lastError } : {}) });
   }
 
   const childRef = (id: string): ConnectionRef | undefined => actor.getSnapshot().context.refs[id] as ConnectionRef | undefined;
@@ -277,10 +334,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     actor.send({ type: 'RELEASE_CHILD', id });
     if (ref && spec) await closeGracefully(ref, spec.shutdownMs);
     actor.send({ type: 'REMOVE_CHILD', id });
-    listeners.get(id)?.unsubscribe();
-    listeners.delete(id);
-    delete states[id];
-    publishStates();
+    release(id, shuttingDown ? 'shutdown' : 'stopped');
   }
 
   const info = (spec: ResolvedChildSpec): ChildInfo => ({
@@ -294,6 +348,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   const supervisor: Supervisor = {
     id: opts.id,
     actor,
+    clock,
     events$: events$.asObservable(),
     data$: data$.asObservable(),
     state$: state$.asObservable(),
@@ -333,6 +388,41 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     child(id) {
       checkId(id);
       return childRef(id);
+    },
+
+    connection(id) {
+      checkId(id);
+      let feed = feeds.get(id);
+      if (feed) return feed;
+      if (!specOf(id)) throw new UnknownConnectionError(id);
+      feed = new HandleFeed(id, {
+        kind: () => specOf(id)?.transport.kind ?? 'unknown',
+        state: () => (childRef(id) ? topState(childRef(id)!.getSnapshot()) : (states[id] ?? 'disconnected')),
+        lastError: () => lastErrorOf(id),
+        send: (data, o) => supervisor.send(id, data, o),
+        command: (event) => childRef(id)?.send(event),
+        stop: () => (specOf(id) ? supervisor.stopChild(id) : Promise.resolve()),
+      });
+      feeds.set(id, feed);
+      return feed;
+    },
+
+    adopt(link, adoptOptions) {
+      if (adoptOptions === null || typeof adoptOptions !== 'object') throw new TypeError('options must be an object { id, kind }');
+      const { id, kind } = adoptOptions;
+      if (!link || typeof link.send !== 'function' || typeof link.close !== 'function' || !link.incoming$ || !link.closed) {
+        throw new TypeError('link must be a Link ({ send, close, incoming$, closed })');
+      }
+      if (typeof kind !== 'string' || kind === '') throw new TypeError(`options.kind must be a non-empty string, got ${JSON.stringify(kind)}`);
+      supervisor.startChild({
+        id,
+        transport: acceptedTransport(link, kind),
+        restart: 'temporary',
+        policy: { reconnect: false },
+        ...(adoptOptions.outbox ? { outbox: adoptOptions.outbox } : {}),
+        ...(adoptOptions.shutdownMs !== undefined ? { shutdownMs: adoptOptions.shutdownMs } : {}),
+      });
+      return supervisor.connection(id);
     },
 
     send(id, data, sendOptions = {}) {

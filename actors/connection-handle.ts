@@ -1,0 +1,183 @@
+/**
+ * `supervisor.connection(id)`: one child, followed through a handle.
+ *
+ * The only way a facade follows its connection. The handle's streams carry
+ * that child's events alone (the supervisor dispatches to it by id; nothing
+ * filters the global `events$`), follow the child across restarts (a
+ * restarted child keeps its id), and complete when the child leaves the
+ * supervisor for good. A facade never reads `snapshot.context` or imports a
+ * machine: what it may know about its child is on this interface.
+ *
+ * @example
+ * ```ts
+ * const conn = supervisor.connection('feed');
+ * conn.state$.subscribe((state) => console.log('feed is', state));
+ * conn.data$.subscribe((data) => console.log('got', data));
+ * await conn.send('hello');
+ * const exit = await conn.closed; // { exit: 'stopped', state: 'disconnected' }
+ * ```
+ */
+import { BehaviorSubject, Subject, type Observable } from 'rxjs';
+import type { ConnectionLogEvent, ConnectionState } from '../machines/events.js';
+import type { Payload } from '../machines/ports/transport.js';
+
+/**
+ * How a child left the supervisor for good:
+ * - `normal`: it ended by itself without error (a `temporary` child whose link closed, a DISCONNECT);
+ * - `failed`: it ended in `failed` (retries exhausted, a permanent failure) and was not restarted;
+ * - `crashed`: its actor threw and it was not restarted;
+ * - `stopped`: `stopChild`/`handle.stop()` removed it;
+ * - `shutdown`: the supervisor shut down, or gave up (restart intensity) and stopped every child.
+ */
+export type ConnectionExitReason = 'normal' | 'failed' | 'crashed' | 'stopped' | 'shutdown';
+
+/** What `handle.closed` resolves with. */
+export interface ConnectionExit {
+  id: string;
+  reason: ConnectionExitReason;
+  /** The top-level state it was in last. */
+  state: ConnectionState;
+  /** The error behind the exit, or the connection's last error, when there was one. */
+  error?: unknown;
+}
+
+/** A command a user (or a facade) may give a connection. Data goes through `send`. */
+export type ConnectionCommandType = 'CONNECT' | 'DISCONNECT' | 'TX_DROP' | 'RECONNECT' | 'DATA_RECEIVED';
+
+export interface ConnectionHandle {
+  /** The child id. */
+  readonly id: string;
+  /** The transport kind (`'websocket'`, `'unix'`, ...). */
+  readonly kind: string;
+  /** The current top-level state (`'disconnected'` once the child is gone). */
+  readonly state: ConnectionState;
+  /** The top-level state, starting with the current one, on every change. Completes when the child is gone. */
+  readonly state$: Observable<ConnectionState>;
+  /** This child's structured events (`EVENT_*`), across restarts. Completes when the child is gone. */
+  readonly events$: Observable<ConnectionLogEvent>;
+  /** This child's inbound data, in arrival order. Completes when the child is gone. */
+  readonly data$: Observable<Payload>;
+  /** The error that ended the last attempt or link (a typed `ConnectionError`), undefined after a stable connection. */
+  readonly lastError: unknown;
+  /** Resolves once, when the child has left the supervisor for good; never rejects. */
+  readonly closed: Promise<ConnectionExit>;
+  /** Send through the supervisor (data path, outbox, typed rejections): same as `supervisor.send(id, ...)`. */
+  send(data: Payload, options?: { volatile?: boolean }): Promise<void>;
+  /**
+   * Give the connection a command: `CONNECT`, `DISCONNECT`, `TX_DROP`,
+   * `RECONNECT` (`{ fastPath: true }` for the TX-drop fast path), `DATA_RECEIVED`.
+   */
+  command(type: ConnectionCommandType, options?: { fastPath?: boolean }): void;
+  /** Stop and remove the child (`supervisor.stopChild(id)`); resolves when its link is closed. */
+  stop(): Promise<void>;
+}
+
+/** What the supervisor gives a handle: how to reach the live child. */
+export interface HandleHost {
+  kind(): string;
+  state(): ConnectionState;
+  lastError(): unknown;
+  send(data: Payload, options?: { volatile?: boolean }): Promise<void>;
+  command(event: { type: ConnectionCommandType; fastPath?: boolean }): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * The supervisor's side of one handle: it pushes the child's events, data and
+ * state in, and ends it. Subjects are made on first subscription, so an
+ * unwatched child costs one small object.
+ */
+export class HandleFeed implements ConnectionHandle {
+  readonly closed: Promise<ConnectionExit>;
+  #events: Subject<ConnectionLogEvent> | undefined;
+  #data: Subject<Payload> | undefined;
+  #state: BehaviorSubject<ConnectionState> | undefined;
+  #resolve!: (exit: ConnectionExit) => void;
+  #exit: ConnectionExit | undefined;
+  #lastKind: string;
+
+  constructor(
+    readonly id: string,
+    private readonly host: HandleHost,
+  ) {
+    this.closed = new Promise((resolve) => (this.#resolve = resolve));
+    this.#lastKind = host.kind();
+  }
+
+  get kind(): string {
+    return this.#exit ? this.#lastKind : (this.#lastKind = this.host.kind());
+  }
+
+  get state(): ConnectionState {
+    return this.#exit ? this.#exit.state : this.host.state();
+  }
+
+  get lastError(): unknown {
+    return this.#exit ? this.#exit.error : this.host.lastError();
+  }
+
+  get events$(): Observable<ConnectionLogEvent> {
+    return (this.#events ??= this.#subject()).asObservable();
+  }
+
+  get data$(): Observable<Payload> {
+    return (this.#data ??= this.#subject()).asObservable();
+  }
+
+  get state$(): Observable<ConnectionState> {
+    if (!this.#state) {
+      this.#state = new BehaviorSubject<ConnectionState>(this.state);
+      if (this.#exit) this.#state.complete();
+    }
+    return this.#state.asObservable();
+  }
+
+  send(data: Payload, options?: { volatile?: boolean }): Promise<void> {
+    return this.host.send(data, options);
+  }
+
+  command(type: ConnectionCommandType, options: { fastPath?: boolean } = {}): void {
+    if (!COMMANDS.has(type)) throw new TypeError(`type must be one of ${[...COMMANDS].join(', ')}, got ${JSON.stringify(type)}`);
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    if (this.#exit) return; // a gone child takes no commands; `closed` already said so
+    this.host.command(type === 'RECONNECT' && options.fastPath === true ? { type, fastPath: true } : { type });
+  }
+
+  stop(): Promise<void> {
+    return this.#exit ? Promise.resolve() : this.host.stop();
+  }
+
+  /** @internal A structured event of this child. */
+  event(e: ConnectionLogEvent): void {
+    this.#events?.next(e);
+  }
+
+  /** @internal The child changed state. */
+  stateChanged(state: ConnectionState): void {
+    if (this.#state && this.#state.value !== state) this.#state.next(state);
+  }
+
+  /** @internal Inbound data. */
+  data(payload: Payload): void {
+    this.#data?.next(payload);
+  }
+
+  /** @internal The child is gone: complete the streams, settle `closed`. */
+  end(exit: ConnectionExit): void {
+    if (this.#exit) return;
+    this.#exit = exit;
+    if (this.#state && this.#state.value !== exit.state) this.#state.next(exit.state);
+    this.#state?.complete();
+    this.#events?.complete();
+    this.#data?.complete();
+    this.#resolve(exit);
+  }
+
+  #subject<T>(): Subject<T> {
+    const s = new Subject<T>();
+    if (this.#exit) s.complete();
+    return s;
+  }
+}
+
+const COMMANDS = new Set<ConnectionCommandType>(['CONNECT', 'DISCONNECT', 'TX_DROP', 'RECONNECT', 'DATA_RECEIVED']);

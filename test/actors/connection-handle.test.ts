@@ -1,0 +1,143 @@
+/** supervisor.connection(id) and supervisor.adopt(link): one child followed through a handle. */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { UnknownConnectionError } from '../../machines/ports/errors.js';
+import type { ConnectionLogEvent, ConnectionState } from '../../machines/events.js';
+import { mockTransport } from '../../transports/mock/mock.transport.js';
+import { startSupervisor } from '../helpers/supervisor.js';
+
+const test = suite('connection handle');
+
+test('handle: state$ starts with the current state and follows this child only', async () => {
+  const s = startSupervisor();
+  s.sup.startChild({ id: 'a', transport: s.transport('a') });
+  s.sup.startChild({ id: 'b', transport: s.transport('b') });
+  const a = s.sup.connection('a');
+  assert.is(s.sup.connection('a'), a, 'the same handle each time');
+  const states: ConnectionState[] = [];
+  const events: ConnectionLogEvent[] = [];
+  a.state$.subscribe((st) => states.push(st));
+  a.events$.subscribe((e) => events.push(e));
+  await s.flush();
+  s.mocks.b!.drop();
+  s.mocks.a!.drop();
+  await s.flush();
+  await s.advance(200);
+  assert.equal(states, ['connecting', 'connected', 'reconnecting', 'connecting', 'connected']);
+  assert.ok(events.length > 0 && events.every((e) => e.connectionId === 'a'), 'only a’s events');
+  assert.is(a.state, 'connected');
+  assert.is(a.kind, 'mock');
+  await s.sup.shutdown();
+});
+
+test('handle: data$ and send go to this child; lastError explains the last failure', async () => {
+  const s = startSupervisor();
+  s.sup.startChild({ id: 'a', transport: s.transport('a') });
+  const a = s.sup.connection('a');
+  const got: unknown[] = [];
+  a.data$.subscribe((d) => got.push(d));
+  await s.flush();
+  s.mocks.a!.emit('hello');
+  await a.send('out');
+  assert.equal(got, ['hello']);
+  assert.equal(s.mocks.a!.written, ['out']);
+  s.mocks.a!.failNextConnects(1);
+  s.mocks.a!.drop('gone');
+  await s.flush();
+  await s.advance(200);
+  await s.flush();
+  assert.match(String((a.lastError as Error).message), /ECONNREFUSED/);
+  await s.sup.shutdown();
+});
+
+test('handle: follows its child across a restart; closed resolves only when it leaves', async () => {
+  const s = startSupervisor();
+  s.sup.startChild({ id: 'p', transport: s.transport('p'), policy: { maxRetries: 0 } });
+  const p = s.sup.connection('p');
+  const states: ConnectionState[] = [];
+  p.state$.subscribe((st) => states.push(st));
+  let closed = false;
+  void p.closed.then(() => (closed = true));
+  await s.flush();
+  s.mocks.p!.drop(); // maxRetries 0: failed, then restarted by the supervisor
+  await s.flush();
+  await s.advance(10);
+  await s.flush();
+  assert.ok(states.includes('failed'), states.join());
+  assert.is(states[states.length - 1], 'connected', 'the restarted child is followed');
+  assert.not.ok(closed);
+  const stopping = p.stop();
+  await stopping;
+  const exit = await p.closed;
+  assert.is(exit.reason, 'stopped');
+  assert.throws(() => s.sup.connection('p'), (e: Error) => e instanceof UnknownConnectionError);
+  await s.sup.shutdown();
+});
+
+test('handle: command() drives the connection (TX_DROP takes the fast path)', async () => {
+  const s = startSupervisor();
+  s.sup.startChild({ id: 'r', transport: s.transport('r') });
+  const r = s.sup.connection('r');
+  const types: string[] = [];
+  r.events$.subscribe((e) => types.push(e.type));
+  await s.flush();
+  r.command('TX_DROP');
+  await s.flush();
+  assert.ok(types.includes('EVENT_TX_DROP_DETECTED'));
+  assert.is(r.state, 'connected');
+  assert.throws(() => r.command('NOPE' as never), (e: Error) => e instanceof TypeError && /type/.test(e.message));
+  await s.sup.shutdown();
+});
+
+test('handle: shutdown ends every handle with reason shutdown and completes its streams', async () => {
+  const s = startSupervisor();
+  s.sup.startChild({ id: 'a', transport: s.transport('a') });
+  const a = s.sup.connection('a');
+  let completed = 0;
+  a.events$.subscribe({ complete: () => completed++ });
+  a.data$.subscribe({ complete: () => completed++ });
+  a.state$.subscribe({ complete: () => completed++ });
+  await s.flush();
+  await s.sup.shutdown();
+  assert.is((await a.closed).reason, 'shutdown');
+  assert.is(completed, 3);
+});
+
+test('adopt: an accepted link is a temporary child that never reconnects and is forgotten when it ends', async () => {
+  const s = startSupervisor();
+  const server = mockTransport({ kind: 'unix' });
+  const link = await server.connect({ signal: new AbortController().signal });
+  const h = s.sup.adopt(link, { id: 'conn-1', kind: 'unix' });
+  const got: unknown[] = [];
+  h.data$.subscribe((d) => got.push(d));
+  await s.flush();
+  assert.is(h.state, 'connected');
+  assert.equal(s.sup.whichChildren().map((c) => [c.id, c.kind, c.restart]), [['conn-1', 'unix', 'temporary']]);
+  server.emit('ping');
+  await h.send('pong');
+  assert.equal(got, ['ping']);
+  assert.equal(server.written, ['pong']);
+  let lastStates: Record<string, ConnectionState> = {};
+  s.sup.state$.subscribe((m) => (lastStates = m));
+  server.drop('peer went away');
+  await s.flush();
+  await s.advance(1000);
+  const exit = await h.closed;
+  assert.is(exit.reason, 'normal');
+  assert.equal(s.sup.whichChildren(), []);
+  assert.equal(lastStates, {}, 'state$ no longer lists it');
+  assert.is(server.connects, 1, 'never reopened');
+  await s.sup.shutdown();
+});
+
+test('adopt: bad arguments are TypeErrors naming the argument', async () => {
+  const s = startSupervisor();
+  assert.throws(() => s.sup.adopt({} as never, { id: 'x', kind: 'unix' }), (e: Error) => e instanceof TypeError && /link/.test(e.message));
+  const link = await mockTransport().connect({ signal: new AbortController().signal });
+  assert.throws(() => s.sup.adopt(link, { id: 'x', kind: '' }), (e: Error) => e instanceof TypeError && /options\.kind/.test(e.message));
+  assert.throws(() => s.sup.adopt(link, null as never), (e: Error) => e instanceof TypeError && /options/.test(e.message));
+  await link.close();
+  await s.sup.shutdown();
+});
+
+test.run();
