@@ -1,11 +1,22 @@
 /**
+ * The server side, supervised: every link a `Listener` accepts becomes a
+ * `temporary`, non-reconnecting child of a supervisor (`supervisor.adopt`).
+ * One piece for every server we run (UNIX listener, TaskLogHub, and the API
+ * Gateway `$connect` and TCP listeners to come), so each accepted
+ * connection shows in the supervisor's `events$`, `state$` and the visualizer.
+ */
+import { Observable, Subject } from 'rxjs';
+import { ConnectionError, LinkClosedError } from '../machines/ports/errors.js';
+import type { Accepted, ConnectOptions, Link, Listener, Transport } from '../machines/ports/transport.js';
+import type { OutboxOptions } from '../machines/outbox.js';
+import type { ConnectionHandle } from './connection-handle.js';
+import type { Supervisor } from './supervisor.js';
+
+/**
  * A transport whose one link is a connection a server already accepted.
  * Server-side connection actors run with `reconnect: false`, so `connect()`
  * is called once; a second call rejects (an accepted socket cannot be reopened).
  */
-import { ConnectionError, LinkClosedError } from '../machines/ports/errors.js';
-import type { ConnectOptions, Link, Transport } from '../machines/ports/transport.js';
-
 export function acceptedTransport(link: Link, kind: string): Transport {
   let used = false;
   return {
@@ -15,6 +26,82 @@ export function acceptedTransport(link: Link, kind: string): Transport {
       if (used) return Promise.reject(new ConnectionError('an accepted connection cannot be reopened', { kind, code: 'ERR_NOT_REOPENABLE' }));
       used = true;
       return Promise.resolve(link);
+    },
+  };
+}
+
+export interface AcceptOptions {
+  /** Child id for the n-th accepted link (from 1). Default `${kind}-${n}`. */
+  id?: (n: number, accepted: Accepted) => string;
+  /** Each accepted connection's outbox. */
+  outbox?: OutboxOptions;
+  /** How long closing one accepted connection may take, ms. Default 5000. */
+  shutdownMs?: number;
+}
+
+/** An accepted, supervised connection. */
+export interface AcceptedConnection {
+  /** The child id under the supervisor. */
+  id: string;
+  /** The link itself (for what only the transport knows: a close code, the socket). */
+  link: Link;
+  /** The peer, when the listener knows it. */
+  remote?: string;
+  /** The supervised connection. */
+  connection: ConnectionHandle;
+}
+
+export interface Acceptor {
+  /** Every accepted connection, once its actor has started. Completes after `close()`. */
+  readonly connections$: Observable<AcceptedConnection>;
+  /** Stop accepting, stop every connection this acceptor adopted (not the supervisor's others), release the address. */
+  close(): Promise<void>;
+}
+
+/**
+ * Adopt every link `listener` accepts into `supervisor`. Subscribe to
+ * `connections$` before calling `listener.listen()`.
+ */
+export function accept(listener: Listener, supervisor: Supervisor, options: AcceptOptions = {}): Acceptor {
+  if (!listener || typeof listener.listen !== 'function' || !listener.accepted$) throw new TypeError('listener must be a Listener ({ kind, accepted$, listen, close })');
+  if (!supervisor || typeof supervisor.adopt !== 'function') throw new TypeError('supervisor must be a Supervisor (createSupervisor())');
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  if (options.id !== undefined && typeof options.id !== 'function') throw new TypeError('options.id must be a function (n, accepted) => string');
+  const connections = new Subject<AcceptedConnection>();
+  const live = new Map<string, ConnectionHandle>();
+  let n = 0;
+  let closing: Promise<void> | undefined;
+  const sub = listener.accepted$.subscribe((accepted) => {
+    if (closing) return void accepted.link.close();
+    const id = options.id ? options.id(++n, accepted) : `${listener.kind}-${++n}`;
+    let connection: ConnectionHandle;
+    try {
+      connection = supervisor.adopt(accepted.link, {
+        id,
+        kind: listener.kind,
+        ...(options.outbox ? { outbox: options.outbox } : {}),
+        ...(options.shutdownMs !== undefined ? { shutdownMs: options.shutdownMs } : {}),
+      });
+    } catch {
+      // The supervisor is shut down (or the id is taken): nobody will own this link.
+      void accepted.link.close();
+      return;
+    }
+    live.set(id, connection);
+    void connection.closed.then(() => live.delete(id));
+    connections.next({ id, link: accepted.link, connection, ...(accepted.remote !== undefined ? { remote: accepted.remote } : {}) });
+  });
+  return {
+    connections$: connections.asObservable(),
+    close() {
+      closing ??= (async () => {
+        const released = listener.close();
+        await Promise.all([...live.values()].map((c) => c.stop().catch(() => {})));
+        await released;
+        sub.unsubscribe();
+        connections.complete();
+      })();
+      return closing;
     },
   };
 }

@@ -39,6 +39,7 @@ export { clockNow, realClock, type Clock } from '../machines/ports/clock.js';
 export {
   createSupervisor,
   silentLogger,
+  type AdoptOptions,
   type BroadcastOptions,
   type BroadcastResult,
   type ChildInfo,
@@ -49,9 +50,11 @@ export {
   type SupervisorOptions,
 } from './supervisor.js';
 export { connectionData$, connectionEvents$, connectionState$, emitted$ } from './streams.js';
+export type { ConnectionCommandType, ConnectionExit, ConnectionExitReason, ConnectionHandle } from './connection-handle.js';
+export { accept, acceptedTransport, type AcceptOptions, type AcceptedConnection, type Acceptor } from './acceptor.js';
 
 // Transport contract
-export type { CloseInfo, ConnectOptions, Link, Payload, Transport } from '../machines/ports/transport.js';
+export type { Accepted, CloseInfo, ConnectOptions, Link, Listener, Payload, Transport } from '../machines/ports/transport.js';
 
 // Errors
 export {

@@ -109,3 +109,45 @@ export interface Link {
    */
   readonly closed: Promise<CloseInfo>;
 }
+
+/** A link a `Listener` accepted, and who is on the other end. */
+export interface Accepted {
+  link: Link;
+  /** The peer as the transport knows it (`'127.0.0.1:51234'`, the socket path), when known. */
+  remote?: string;
+}
+
+/**
+ * The server side of a transport: it accepts links. Like a `Transport` it
+ * knows nothing of states or supervision: `accept()` in the actors layer
+ * makes each accepted link a supervised, temporary connection.
+ *
+ * @example
+ * ```ts
+ * const listener: Listener = unixSocketServer({ path: '/run/app.sock' });
+ * listener.accepted$.subscribe(({ link }) => link.incoming$.subscribe(console.log));
+ * await listener.listen();
+ * ```
+ */
+export interface Listener {
+  /** Short name of the transport family, as `Transport.kind`. */
+  readonly kind: string;
+  /**
+   * Every accepted link, in accept order. Hot: subscribe before `listen()`.
+   * Completes after `close()`. Never errors.
+   */
+  readonly accepted$: Observable<Accepted>;
+  /**
+   * Start accepting. Resolves once the address is bound; rejects with a typed
+   * error (the address is taken, permission denied). Calling it twice, or
+   * after `close()`, rejects with a `ClosedError`.
+   */
+  listen(): Promise<void>;
+  /**
+   * Stop accepting at once (a link accepted after this is closed, not
+   * emitted). Idempotent; never rejects. Resolves once the address is
+   * released and every link it accepted has ended: closing those links is
+   * their owner's job (the supervisor's), not the listener's.
+   */
+  close(): Promise<void>;
+}

@@ -1,6 +1,7 @@
 /** `statewire/unix`: UNIX-socket transport and listener, the edge agent and the EdgeClient. */
 export { unixSocketTransport, type UnixSocketTransportOptions } from './unix.transport.js';
-export { unixSocketListener, claimSocketPath, type UnixSocketListener, type UnixSocketListenerOptions, type AcceptedConnection } from './listener/listener.js';
+export { unixSocketServer, claimSocketPath, type UnixSocketServerOptions } from './unix.server.js';
+export { unixSocketListener, type UnixSocketListener, type UnixSocketListenerOptions, type AcceptedConnection } from './listener/listener.js';
 export { EdgeAgentServer, type EdgeAgentServerOptions } from './edge/edge-agent.js';
 export { EdgeClient, withEdgeClient, DEFAULT_EDGE_SOCKET, type EdgeConfig } from './edge/edge-client.js';
 export { Severity, SEVERITIES, type EdgeEvent } from './edge/edge-protocol.js';

@@ -13,7 +13,7 @@
  *   a reconnect is acked again but not published twice.
  */
 import { Subject, type Observable } from 'rxjs';
-import { silentLogger, type Logger } from '../../../actors/supervisor.js';
+import { silentLogger, type Clock, type Logger, type Supervisor } from '../../../actors/index.js';
 import { LineDecoder, FrameTooLargeError, checkMaxFrameBytes } from '../ndjson.js';
 import { parseEventFrame, type EdgeEvent } from './edge-protocol.js';
 import { unixSocketListener, type UnixSocketListener } from '../listener/listener.js';
@@ -24,6 +24,10 @@ export interface EdgeAgentServerOptions {
   maxFrameBytes?: number;
   /** Socket file mode. Default 0o660. */
   mode?: number;
+  /** Supervise client connections here. Default: the listener's own supervisor. */
+  supervisor?: Supervisor;
+  /** Clock of the agent's own supervisor (ignored when `supervisor` is given). */
+  clock?: Clock;
   logger?: Logger;
 }
 
@@ -57,20 +61,25 @@ export class EdgeAgentServer {
     if (!options || typeof options !== 'object') throw new TypeError('options must be an object { path, maxFrameBytes? }');
     this.#maxFrameBytes = checkMaxFrameBytes(options.maxFrameBytes, 'options.maxFrameBytes');
     this.#logger = options.logger ?? silentLogger;
-    this.listener = unixSocketListener({ path: options.path, mode: options.mode, logger: options.logger });
+    this.listener = unixSocketListener({
+      path: options.path,
+      mode: options.mode,
+      logger: options.logger,
+      ...(options.supervisor ? { supervisor: options.supervisor } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
     this.events$ = this.#events.asObservable();
-    this.listener.accepted$.subscribe(({ id, link }) => {
+    this.listener.accepted$.subscribe(({ id, connection }) => {
       const decoder = new LineDecoder(this.#maxFrameBytes);
       let session = `connection:${id}`;
-      const sup = this.listener.supervisor;
-      link.incoming$.subscribe((chunk) => {
+      connection.data$.subscribe((chunk) => {
         let lines: string[];
         try {
           lines = decoder.push(chunk);
         } catch (e) {
           if (!(e instanceof FrameTooLargeError)) throw e;
           this.#logger.warn(`edge agent: closing ${id}: ${e.message}`, { connection: id, limit: e.limit });
-          void sup.stopChild(id).catch(() => {});
+          void connection.stop().catch(() => {});
           return;
         }
         let replies = '';
@@ -90,12 +99,12 @@ export class EdgeAgentServer {
           }
           // Ack in slices, not once per chunk: the client refills its window while we work on the rest.
           if (++count % ACK_SLICE === 0 && replies) {
-            void sup.send(id, replies).catch(() => {});
+            void connection.send(replies).catch(() => {});
             replies = '';
           }
         }
         // One write per chunk: pipelined clients get their acks in batches.
-        if (replies) void sup.send(id, replies).catch(() => {});
+        if (replies) void connection.send(replies).catch(() => {});
       });
     });
   }
