@@ -51,6 +51,7 @@ export {
 } from './supervisor.js';
 export { connectionData$, connectionEvents$, connectionState$, emitted$ } from './streams.js';
 export type { ConnectionCommandType, ConnectionExit, ConnectionExitReason, ConnectionHandle } from './connection-handle.js';
+export { AckedDelivery, type AckedDeliveryOptions, type DeliveryErrors } from './delivery.js';
 export { accept, acceptedTransport, type AcceptOptions, type AcceptedConnection, type Acceptor } from './acceptor.js';
 
 // Transport contract

@@ -91,7 +91,7 @@ supervisor.startChild({
 const dir = mkdtempSync(join(tmpdir(), 'statewire-demo-'));
 const agent = new EdgeAgentServer({ path: join(dir, 'edge.sock') });
 await agent.listen();
-const edge = await EdgeClient.open({ socketPath: agent.path, supervisor, id: 'edge-agent', policy });
+const edge = await EdgeClient.open({ path: agent.path, supervisor, id: 'edge-agent', policy });
 
 // Simulated kinds (not built yet): mock transports.
 const mocks: Record<string, MockTransport> = {

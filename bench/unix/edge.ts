@@ -25,7 +25,7 @@ const frame = (id: number) => `${JSON.stringify({ id, event_type: 'LoginFailed',
 
 let ms: number;
 if (subject === 'pipelined') {
-  const conn = await EdgeClient.open({ socketPath: path, ...(process.env.INFLIGHT ? { inFlightLimit: Number(process.env.INFLIGHT) } : {}) });
+  const conn = await EdgeClient.open({ path: path, ...(process.env.INFLIGHT ? { inFlightLimit: Number(process.env.INFLIGHT) } : {}) });
   const t0 = performance.now();
   await Promise.all(Array.from({ length: n }, () => conn.sendEvent('LoginFailed', 'high', details)));
   ms = performance.now() - t0;

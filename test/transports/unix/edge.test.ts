@@ -51,11 +51,11 @@ async function rawClient(path: string) {
 }
 
 /** An EdgeClient connected to a raw UNIX server: the test plays the agent by hand. */
-async function clientOnRawPeer(config: Omit<EdgeConfig, 'socketPath'> = {}) {
+async function clientOnRawPeer(config: Omit<EdgeConfig, 'path'> = {}) {
   const tmp = tempDir();
   const path = tmp.path('raw.sock');
   const raw = await rawUnixServer(path);
-  const conn = await EdgeClient.open({ socketPath: path, ...config });
+  const conn = await EdgeClient.open({ path: path, ...config });
   const peer = await raw.next();
   let text = '';
   peer.on('data', (d) => (text += d.toString()));
@@ -78,7 +78,7 @@ const frame = (id: number, extra: Record<string, unknown> = {}) =>
 
 test('10,000 pipelined events: every one acked, received once, in order of ids', async () => {
   const a = await startAgent();
-  await using conn = await EdgeClient.open({ socketPath: a.path });
+  await using conn = await EdgeClient.open({ path: a.path });
   let maxInFlight = 0;
   const sends = Array.from({ length: 10_000 }, (_, i) => {
     const p = conn.sendEvent('PortScan', i % 2 ? Severity.LOW : 'critical', { seq: i, ports: [22, 80, 443] });
@@ -98,7 +98,7 @@ test('10,000 pipelined events: every one acked, received once, in order of ids',
 
 test('sendEvent validates before anything is sent: TypeErrors name the path', async () => {
   const a = await startAgent();
-  const conn = await EdgeClient.open({ socketPath: a.path });
+  const conn = await EdgeClient.open({ path: a.path });
   const bad = async (args: [string, string, unknown], re: RegExp) => {
     const e = await conn.sendEvent(...(args as [string, Severity, Record<string, unknown>])).then(() => undefined, (x: unknown) => x);
     assert.instance(e, TypeError, String(args[0]));
@@ -217,7 +217,7 @@ test('inFlightLimit applies backpressure: sendEvent waits for a slot', async () 
 
 test('a dropped connection: unacked events are re-sent after the reconnect, acked again, published once', async () => {
   const a = await startAgent();
-  const conn = await EdgeClient.open({ socketPath: a.path, policy: { initialBackoffMs: 10, jitter: 0 } });
+  const conn = await EdgeClient.open({ path: a.path, policy: { initialBackoffMs: 10, jitter: 0 } });
   // The agent drops the client's connection while it is reading a batch: acks for the rest are lost.
   let dropped = false;
   a.events.length = 0;
@@ -243,7 +243,7 @@ test('await using, withEdgeClient, STATEWIRE_EDGE_SOCKET; sending after close is
   process.env.STATEWIRE_EDGE_SOCKET = a.path;
   try {
     const result = await withEdgeClient({}, async (conn) => {
-      assert.is(conn.socketPath, a.path);
+      assert.is(conn.path, a.path);
       await conn.sendEvent('FromEnv', 'info', {});
       return 'done';
     });
@@ -263,7 +263,7 @@ test('await using, withEdgeClient, STATEWIRE_EDGE_SOCKET; sending after close is
     else process.env.STATEWIRE_EDGE_SOCKET = before;
   }
   await EdgeClient.open({ ackTimeoutMs: 0 }).then(() => assert.unreachable(), (e) => assert.instance(e, RangeError));
-  await EdgeClient.open({ socketPath: '' }).then(() => assert.unreachable(), (e) => assert.instance(e, TypeError));
+  await EdgeClient.open({ path: '' }).then(() => assert.unreachable(), (e) => assert.instance(e, TypeError));
   await EdgeClient.open({ inFlightLimit: 0 }).then(() => assert.unreachable(), (e) => assert.instance(e, RangeError));
   await a.close();
 });
@@ -277,11 +277,11 @@ test('logging goes through the framework logger: attempts and successes (info), 
     warn: (m: string) => void logs.push(['warn', m]),
     error: (m: string) => void logs.push(['error', m]),
   };
-  const conn = await EdgeClient.open({ socketPath: a.path, logger });
+  const conn = await EdgeClient.open({ path: a.path, logger });
   await conn.sendEvent('Logged', 'low', {});
   await conn.sendEvent('Logged', 'low', { bad: true }).catch(() => {});
   await conn.close();
-  await EdgeClient.open({ socketPath: a.tmp.path('missing.sock'), logger }).catch(() => {});
+  await EdgeClient.open({ path: a.tmp.path('missing.sock'), logger }).catch(() => {});
   const has = (level: string, re: RegExp) => assert.ok(logs.some(([l, m]) => l === level && re.test(m)), `${level} ${re}`);
   has('info', /connecting to/);
   has('info', /connected to/);

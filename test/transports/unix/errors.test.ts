@@ -20,7 +20,7 @@ const fail = (p: Promise<unknown>) => p.then(() => assert.unreachable('expected 
 test('missing path: SocketFileNotFoundError with socketPath and the ENOENT cause', async () => {
   const tmp = tempDir();
   const path = tmp.path('nobody-home.sock');
-  const e = (await fail(EdgeClient.open({ socketPath: path }))) as SocketFileNotFoundError;
+  const e = (await fail(EdgeClient.open({ path: path }))) as SocketFileNotFoundError;
   assert.instance(e, SocketFileNotFoundError);
   assert.is(e.socketPath, path);
   assert.is(e.errno, 'ENOENT');
@@ -32,7 +32,7 @@ test('refused (a stale socket file, nobody listening): SocketConnectionError wit
   const tmp = tempDir();
   const path = tmp.path('stale.sock');
   await staleSocket(path);
-  const e = (await fail(EdgeClient.open({ socketPath: path, reconnect: false }))) as SocketConnectionError;
+  const e = (await fail(EdgeClient.open({ path: path, reconnect: false }))) as SocketConnectionError;
   assert.instance(e, SocketConnectionError);
   assert.is(e.errno, 'ECONNREFUSED');
   assert.is(e.socketPath, path);
@@ -72,7 +72,7 @@ test('agent killed mid-stream without reconnect: in-flight events reject with So
   const tmp = tempDir();
   const path = tmp.path('edge.sock');
   const agent = await agentProcess(path);
-  const conn = await EdgeClient.open({ socketPath: path, reconnect: false });
+  const conn = await EdgeClient.open({ path: path, reconnect: false });
   await conn.sendEvent('BeforeKill', 'info', {});
   agent.child.stdout!.pause(); // the agent's stdout fills: it stops acking, then it is killed
   const results: Array<Promise<unknown>> = [];
@@ -94,7 +94,7 @@ test('agent killed mid-stream with reconnect: a new agent comes up, every event 
   const tmp = tempDir();
   const path = tmp.path('edge.sock');
   let agent = await agentProcess(path);
-  const conn = await EdgeClient.open({ socketPath: path, policy: { initialBackoffMs: 20, maxBackoffMs: 200, jitter: 0 }, ackTimeoutMs: 20_000 });
+  const conn = await EdgeClient.open({ path: path, policy: { initialBackoffMs: 20, maxBackoffMs: 200, jitter: 0 }, ackTimeoutMs: 20_000 });
   const first = agent;
   let settled = 0;
   const acked = new Map<number, number>();

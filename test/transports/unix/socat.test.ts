@@ -52,7 +52,7 @@ test('socat as a raw server: EdgeClient writes the documented frames and settles
       return false;
     }
   }, 'socat listening');
-  const conn = await EdgeClient.open({ socketPath: path, reconnect: false });
+  const conn = await EdgeClient.open({ path: path, reconnect: false });
   const a = conn.sendEvent('LoginFailed', 'high', { user: 'root', tries: [1, 2, 3] });
   const b = conn.sendEvent('LoginOk', 'info', { user: 'ops' });
   await socat.waitFor(/"id":2/);

@@ -4,28 +4,40 @@
  * its limits: events are pipelined, acks are matched by id, and the link
  * reconnects).
  *
+ * A thin facade: the connection is a supervised child followed through its
+ * handle, acked delivery (pipelining, ack timeouts, re-sending after a
+ * reconnect) is `AckedDelivery`; this file adds the edge protocol (frames,
+ * the session line, acks and nacks) and its typed errors.
+ *
  * @example
  * ```ts
- * await using conn = await EdgeClient.open({ socketPath: '/run/statewire/edge.sock' });
+ * await using conn = await EdgeClient.open({ path: '/run/statewire/edge.sock' });
  * await conn.sendEvent('LoginFailed', Severity.HIGH, { user: 'root', source: '10.0.0.7' });
  * ```
  */
 import { randomUUID } from 'node:crypto';
-import { createSupervisor, silentLogger, type Logger, type Supervisor } from '../../../actors/supervisor.js';
-import { SocketBrokenPipeError, SocketCommunicationError, UnixSocketError, SocketNotConnectedError } from '../errors.js';
-import type { ConnectionLogEvent } from '../../../machines/events.js';
-import { topState } from '../../../machines/state.js';
-import type { ReconnectPolicy } from '../../../machines/policy.js';
-import type { Link, Transport } from '../../../machines/ports/transport.js';
-import { checkDetails, checkEventType, checkSeverity, type Severity } from './edge-protocol.js';
+import {
+  AckedDelivery,
+  createSupervisor,
+  silentLogger,
+  type Clock,
+  type ConnectionHandle,
+  type Link,
+  type Logger,
+  type ReconnectPolicy,
+  type Supervisor,
+  type Transport,
+} from '../../../actors/index.js';
+import { SocketBrokenPipeError, SocketCommunicationError, SocketNotConnectedError, UnixSocketError } from '../errors.js';
 import { LineDecoder, checkMaxFrameBytes } from '../ndjson.js';
 import { checkSocketPath, unixSocketTransport } from '../unix.transport.js';
+import { checkDetails, checkEventType, checkSeverity, type Severity } from './edge-protocol.js';
 
 export const DEFAULT_EDGE_SOCKET = '/run/statewire/edge.sock';
 
 export interface EdgeConfig {
-  /** Default: env `STATEWIRE_EDGE_SOCKET`, else `/run/statewire/edge.sock`. */
-  socketPath?: string;
+  /** The agent's socket. Default: env `STATEWIRE_EDGE_SOCKET`, else `/run/statewire/edge.sock`. */
+  path?: string;
   /** Reconnect with backoff when the agent goes away, re-sending unacknowledged events. Default true. false: the seed's strict behaviour, errors at once. */
   reconnect?: boolean;
   /** Each event must be acked within this many ms of being written. Default 5000. */
@@ -42,54 +54,14 @@ export interface EdgeConfig {
   supervisor?: Supervisor;
   /** The connection's child id under the supervisor. Default `'edge'`. */
   id?: string;
-}
-
-interface Write {
-  timer: ReturnType<typeof setTimeout>;
-  /** Events of this write still waiting for their ack. */
-  left: number;
-}
-
-interface Entry {
-  id: number;
-  line: string;
-  resolve(): void;
-  reject(e: Error): void;
-  /** The write that carried it last: its ack timer. */
-  write?: Write;
-  /** The connection generation it was last written on. */
-  writtenGen?: number;
-  /** The write failed: send again after the next connect. */
-  resend?: boolean;
-}
-
-const WRITE_SLICE = 128;
-
-class WakeQueue {
-  #items: Array<(() => void) | undefined> = [];
-  #head = 0;
-  push(fn: () => void) {
-    this.#items.push(fn);
-  }
-  wakeOne() {
-    if (this.#head >= this.#items.length) return;
-    const fn = this.#items[this.#head];
-    this.#items[this.#head++] = undefined;
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    fn!();
-  }
-  wakeAll() {
-    while (this.#head < this.#items.length) this.wakeOne();
-  }
+  /** Time for ack timeouts, timestamps and (with a private supervisor) backoff. Default: the supervisor's clock, else real time. */
+  clock?: Clock;
 }
 
 function resolveConfig(config: EdgeConfig) {
   if (config === null || typeof config !== 'object') throw new TypeError('config must be an object');
-  const socketPath = config.socketPath ?? process.env.STATEWIRE_EDGE_SOCKET ?? DEFAULT_EDGE_SOCKET;
-  checkSocketPath(socketPath, 'config.socketPath');
+  const path = config.path ?? process.env.STATEWIRE_EDGE_SOCKET ?? DEFAULT_EDGE_SOCKET;
+  checkSocketPath(path, 'config.path');
   const reconnect = config.reconnect ?? true;
   if (typeof reconnect !== 'boolean') throw new TypeError(`config.reconnect must be a boolean, got ${typeof reconnect}`);
   const ackTimeoutMs = config.ackTimeoutMs ?? 5000;
@@ -100,27 +72,26 @@ function resolveConfig(config: EdgeConfig) {
   const id = config.id ?? 'edge';
   if (typeof id !== 'string' || id === '') throw new TypeError(`config.id must be a non-empty string, got ${JSON.stringify(id)}`);
   const supervisor = config.supervisor;
-  if (supervisor !== undefined && (supervisor === null || typeof (supervisor as Supervisor).startChild !== 'function')) throw new TypeError('config.supervisor must be a Supervisor (createSupervisor())');
-  return { socketPath, reconnect, ackTimeoutMs, inFlightLimit, maxFrameBytes, logger: config.logger ?? silentLogger, policy: config.policy ?? {}, id, supervisor };
+  if (supervisor !== undefined && (supervisor === null || typeof (supervisor as Supervisor).connection !== 'function')) throw new TypeError('config.supervisor must be a Supervisor (createSupervisor())');
+  if (config.clock !== undefined && (typeof config.clock?.setTimeout !== 'function' || typeof config.clock.clearTimeout !== 'function')) throw new TypeError('config.clock must have setTimeout and clearTimeout (e.g. XState SimulatedClock)');
+  return { path, reconnect, ackTimeoutMs, inFlightLimit, maxFrameBytes, logger: config.logger ?? silentLogger, policy: config.policy ?? {}, id, supervisor, clock: config.clock };
 }
 
 export class EdgeClient {
-  readonly socketPath: string;
+  /** The agent's socket path. */
+  readonly path: string;
   /** Identifies this client to the agent across reconnects (its first line on each connection). */
   readonly sessionId = randomUUID();
   readonly supervisor: Supervisor;
+  /** The supervised connection to the agent. */
+  readonly connection: ConnectionHandle;
   readonly #cfg: ReturnType<typeof resolveConfig>;
-  readonly #pending = new Map<number, Entry>();
-  /** Senders waiting for a slot (FIFO; shift() on a long array is O(n), so a head index). */
-  readonly #slots = new WakeQueue();
-  #decoder: LineDecoder;
-  #batch: Entry[] = [];
-  readonly #subs: Array<{ unsubscribe(): void }> = [];
-  readonly #child: string;
+  readonly #delivery: AckedDelivery;
+  readonly #clock: Clock;
   readonly #ownsSupervisor: boolean;
-  #nextId = 0;
-  #gen = 0;
-  #closed: Error | undefined;
+  readonly #subs: Array<{ unsubscribe(): void }> = [];
+  readonly #opened: Promise<void>;
+  #decoder: LineDecoder;
   #closing: Promise<void> | undefined;
 
   /** Connect to the agent. Rejects with the typed socket error when the first connect fails. */
@@ -130,16 +101,15 @@ export class EdgeClient {
     return client;
   }
 
-  #opened: Promise<void>;
-
   private constructor(cfg: ReturnType<typeof resolveConfig>) {
     this.#cfg = cfg;
-    this.socketPath = cfg.socketPath;
+    this.path = cfg.path;
     this.#decoder = new LineDecoder(cfg.maxFrameBytes);
-    this.#child = cfg.id;
     this.#ownsSupervisor = !cfg.supervisor;
-    this.supervisor = cfg.supervisor ?? createSupervisor({ id: 'edge-client', logger: cfg.logger });
-    const unix = unixSocketTransport({ path: cfg.socketPath });
+    this.supervisor = cfg.supervisor ?? createSupervisor({ id: 'edge-client', logger: cfg.logger, ...(cfg.clock ? { clock: cfg.clock } : {}) });
+    this.#clock = cfg.clock ?? this.supervisor.clock;
+    const { path, logger } = cfg;
+    const unix = unixSocketTransport({ path });
     const hello = `${JSON.stringify({ session: this.sessionId })}\n`;
     // Every connection starts with the session line, before any queued event.
     const transport: Transport = {
@@ -155,25 +125,65 @@ export class EdgeClient {
         return link;
       },
     };
-    let first: { resolve(): void; reject(e: unknown): void };
-    this.#opened = new Promise((resolve, reject) => (first = { resolve, reject }));
-    this.#subs.push(
-      this.supervisor.events$.subscribe((e) => e.connectionId === this.#child && this.#onEvent(e, first)),
-      this.supervisor.data$.subscribe((d) => d.connectionId === this.#child && this.#onData(d.data)),
-    );
-    cfg.logger.info(`edge client: connecting to ${cfg.socketPath}`, { socketPath: cfg.socketPath });
+    logger.info(`edge client: connecting to ${path}`, { path });
     this.supervisor.startChild({
-      id: this.#child,
+      id: cfg.id,
       transport,
       restart: 'temporary',
       policy: { maxRetries: cfg.reconnect ? Infinity : 0, ...cfg.policy, reconnect: cfg.reconnect },
+    });
+    const connection = (this.connection = this.supervisor.connection(cfg.id));
+    this.#delivery = new AckedDelivery({
+      connection,
+      clock: this.#clock,
+      ackTimeoutMs: cfg.ackTimeoutMs,
+      inFlightLimit: cfg.inFlightLimit,
+      resend: cfg.reconnect,
+      errors: {
+        ackTimeout: (id, ms) => new SocketCommunicationError(path, `no ack for event ${id} within ${ms} ms`, { eventId: id }),
+        sendFailed: (_id, cause) => brokenError(path, cause),
+        linkLost: () => new SocketBrokenPipeError(path, { message: `broken pipe on ${path}: the agent closed the connection with events unacknowledged` }),
+        closed: (reason) =>
+          new SocketNotConnectedError(path, {
+            message: {
+              closed: `edge client for ${path} is closed`,
+              failed: `gave up reconnecting to ${path}`,
+              lost: `the agent at ${path} closed the connection`,
+              gone: `edge client for ${path} is closed`,
+            }[reason],
+          }),
+      },
+    });
+    this.#opened = new Promise<void>((resolve, reject) => {
+      let connects = 0;
+      this.#subs.push(
+        connection.data$.subscribe((chunk) => this.#onData(chunk)),
+        connection.events$.subscribe((e) => {
+          if (e.type === 'EVENT_RECONNECT_FAILED') {
+            const error = connection.lastError as Error | undefined;
+            logger.error(`edge client: connect to ${path} failed: ${error?.message}`, { attempt: e.data.attempt });
+            if (connects === 0) reject(error);
+          } else if (e.type === 'EVENT_RECONNECT_START') {
+            logger.info(`edge client: reconnecting to ${path} (attempt ${String(e.data.attempt)})`);
+          } else if (e.type === 'EVENT_STATE_CHANGE') {
+            if (e.data.to === 'connected') {
+              logger.info(`edge client: connected to ${path}`, { session: this.sessionId });
+              // A new link is a new byte stream: no partial line carries over.
+              if (connects++ > 0) this.#decoder = new LineDecoder(cfg.maxFrameBytes);
+              resolve();
+            } else if (e.data.from === 'connected') {
+              logger.error(`edge client: lost the connection to ${path}`, { error: e.data.error });
+            }
+          }
+        }),
+      );
     });
     this.#opened.catch(() => void this.#release());
   }
 
   /** Events sent and not yet acknowledged. */
   get inFlight(): number {
-    return this.#pending.size;
+    return this.#delivery.inFlight;
   }
 
   /**
@@ -186,46 +196,22 @@ export class EdgeClient {
     checkEventType(eventType);
     checkSeverity(severity);
     checkDetails(payload);
-    this.#assertOpen();
-    while (this.#pending.size >= this.#cfg.inFlightLimit) {
-      await new Promise<void>((r) => this.#slots.push(r));
-      try {
-        this.#assertOpen();
-      } catch (e) {
-        this.#slots.wakeOne(); // pass the wake-up on: the next waiter must learn it too
-        throw e;
+    const { maxFrameBytes, logger } = this.#cfg;
+    const timestamp = new Date(this.#clock.now?.() ?? Date.now()).toISOString();
+    return this.#delivery.deliver((id) => {
+      const line = `${JSON.stringify({ id, event_type: eventType, severity, details: payload, timestamp })}\n`;
+      if (line.length * 3 > maxFrameBytes && Buffer.byteLength(line) > maxFrameBytes) {
+        throw new RangeError(`payload makes a frame of ${Buffer.byteLength(line)} bytes, over maxFrameBytes (${maxFrameBytes})`);
       }
-    }
-    const id = ++this.#nextId;
-    const frame = { id, event_type: eventType, severity, details: payload, timestamp: new Date().toISOString() };
-    const line = `${JSON.stringify(frame)}\n`;
-    if (line.length * 3 > this.#cfg.maxFrameBytes && Buffer.byteLength(line) > this.#cfg.maxFrameBytes) {
-      throw new RangeError(`payload makes a frame of ${Buffer.byteLength(line)} bytes, over maxFrameBytes (${this.#cfg.maxFrameBytes})`);
-    }
-    if (this.#cfg.logger !== silentLogger) this.#cfg.logger.debug(`edge client: prepared event ${id} (${eventType}, ${severity}, ${line.length} bytes)`, { id });
-    return new Promise<void>((resolve, reject) => {
-      const entry: Entry = { id, line, resolve, reject };
-      this.#pending.set(id, entry);
-      this.#write(entry);
+      if (logger !== silentLogger) logger.debug(`edge client: prepared event ${id} (${eventType}, ${severity}, ${line.length} bytes)`, { id });
+      return line;
     });
   }
 
   /** Wait (at most `ackTimeoutMs`) for events in flight, then close the connection. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#closed ??= new SocketNotConnectedError(this.socketPath, { message: `edge client for ${this.socketPath} is closed` });
-      this.#slots.wakeAll();
-      const inFlight = [...this.#pending.values()].map((e) => new Promise<void>((r) => {
-        const { resolve, reject } = e;
-        e.resolve = () => (resolve(), r());
-        e.reject = (x) => (reject(x), r());
-      }));
-      if (inFlight.length) {
-        let t: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([Promise.all(inFlight), new Promise<void>((r) => (t = setTimeout(r, this.#cfg.ackTimeoutMs)))]);
-        clearTimeout(t);
-      }
-      this.#failAll(this.#closed);
+      await this.#delivery.close();
       await this.#release();
     })();
     return this.#closing;
@@ -239,99 +225,7 @@ export class EdgeClient {
   async #release() {
     for (const s of this.#subs.splice(0)) s.unsubscribe();
     if (this.#ownsSupervisor) await this.supervisor.shutdown();
-    else if (this.supervisor.child(this.#child)) await this.supervisor.stopChild(this.#child).catch(() => {});
-  }
-
-  #assertOpen() {
-    if (this.#closed) throw this.#closed;
-    if (!this.#cfg.reconnect && !this.#linkUp()) throw new SocketNotConnectedError(this.socketPath);
-  }
-
-  /** Whether the connection actor is connected right now (events$ may lag a turn behind). */
-  #linkUp(): boolean {
-    const snapshot = this.supervisor.child(this.#child)?.getSnapshot();
-    return snapshot?.status === 'active' && topState(snapshot) === 'connected';
-  }
-
-  /**
-   * Queue `entry` for writing. Writes made in the same turn (a burst of
-   * sendEvent calls, or the senders woken by a batch of acks) go out as one
-   * socket write, after the turn's microtasks: one syscall for many frames.
-   */
-  #write(entry: Entry) {
-    entry.resend = false;
-    this.#batch.push(entry);
-    if (this.#batch.length === 1) setImmediate(() => this.#flush());
-    else if (this.#batch.length >= WRITE_SLICE) this.#flush(); // keep the agent busy while we prepare the rest
-  }
-
-  #flush() {
-    if (this.#batch.length === 0) return;
-    const batch = this.#batch;
-    this.#batch = [];
-    const live = batch.filter((e) => this.#pending.has(e.id));
-    if (live.length === 0) return;
-    const payload = live.length === 1 ? live[0]!.line : live.map((e) => e.line).join('');
-    this.supervisor.send(this.#child, payload).then(
-      () => {
-        const gen = this.#gen;
-        for (const e of live) e.writtenGen = gen;
-        // One timer per write: each event must be acked within ackTimeoutMs of it.
-        const write: Write = {
-          left: 0,
-          timer: setTimeout(() => {
-            for (const e of live) {
-              if (e.write === write) this.#settle(e, new SocketCommunicationError(this.socketPath, `no ack for event ${e.id} within ${this.#cfg.ackTimeoutMs} ms`, { eventId: e.id }));
-            }
-          }, this.#cfg.ackTimeoutMs),
-        };
-        for (const e of live) {
-          if (!this.#pending.has(e.id)) continue; // acked before the write callback
-          if (e.write && --e.write.left === 0) clearTimeout(e.write.timer); // written again (a resend)
-          e.write = write;
-          write.left++;
-        }
-        if (write.left === 0) clearTimeout(write.timer);
-      },
-      (error: unknown) => {
-        const reconnecting = this.#cfg.reconnect && !this.#closed && this.supervisor.child(this.#child);
-        // Without reconnect a failed write ends the connection: later sends are told at once.
-        if (!reconnecting) this.#closed ??= new SocketNotConnectedError(this.socketPath, { message: `the connection to ${this.socketPath} is broken`, cause: error });
-        for (const e of live) {
-          if (!this.#pending.has(e.id)) continue;
-          if (reconnecting) e.resend = true; // the link went down under it: sent again after the reconnect
-          else this.#settle(e, this.supervisor.child(this.#child) ? this.#brokenError(error) : new SocketNotConnectedError(this.socketPath, { cause: error }));
-        }
-      },
-    );
-  }
-
-  #brokenError(cause: unknown): Error {
-    if (cause instanceof UnixSocketError) return cause;
-    const inner = (cause as { cause?: unknown } | undefined)?.cause;
-    if (inner instanceof SocketBrokenPipeError) return inner;
-    return new SocketBrokenPipeError(this.socketPath, { cause });
-  }
-
-  #settle(entry: Entry, error?: Error) {
-    if (!this.#pending.delete(entry.id)) return;
-    const write = entry.write;
-    entry.write = undefined;
-    // A write's timer stays for the other events of that write; the last one clears it.
-    if (write && --write.left === 0) clearTimeout(write.timer);
-    if (error) {
-      this.#cfg.logger.error(`edge client: event ${entry.id} failed: ${error.message}`, { id: entry.id, code: (error as { code?: string }).code });
-      entry.reject(error);
-    } else {
-      if (this.#cfg.logger !== silentLogger) this.#cfg.logger.debug(`edge client: event ${entry.id} acked`, { id: entry.id });
-      entry.resolve();
-    }
-    this.#slots.wakeOne();
-  }
-
-  #failAll(error: Error) {
-    for (const entry of [...this.#pending.values()]) this.#settle(entry, error);
-    if (this.#closed) this.#slots.wakeAll();
+    else await this.connection.stop().catch(() => {});
   }
 
   #onData(chunk: string | Uint8Array) {
@@ -339,7 +233,7 @@ export class EdgeClient {
     try {
       lines = this.#decoder.push(chunk);
     } catch (e) {
-      this.#failAll(new SocketCommunicationError(this.socketPath, `agent sent an oversized frame: ${(e as Error).message}`, { cause: e }));
+      this.#fail(`agent sent an oversized frame: ${(e as Error).message}`, e);
       return;
     }
     for (const line of lines) {
@@ -348,58 +242,32 @@ export class EdgeClient {
         msg = JSON.parse(line);
       } catch (e) {
         // The stream is corrupt: no later ack can be trusted to match.
-        this.#failAll(new SocketCommunicationError(this.socketPath, `agent sent a frame that does not parse: ${JSON.stringify(line.slice(0, 80))}`, { cause: e }));
+        this.#fail(`agent sent a frame that does not parse: ${JSON.stringify(line.slice(0, 80))}`, e);
         continue;
       }
       if (msg && typeof msg.ack === 'number') {
-        const entry = this.#pending.get(msg.ack);
-        if (entry) this.#settle(entry);
+        if (this.#delivery.ack(msg.ack) && this.#cfg.logger !== silentLogger) this.#cfg.logger.debug(`edge client: event ${msg.ack} acked`, { id: msg.ack });
       } else if (msg && typeof msg.nack === 'number') {
-        const entry = this.#pending.get(msg.nack);
-        if (entry) this.#settle(entry, new SocketCommunicationError(this.socketPath, `agent refused event ${msg.nack}: ${String(msg.error ?? 'no reason given')}`, { eventId: msg.nack }));
+        const error = new SocketCommunicationError(this.path, `agent refused event ${msg.nack}: ${String(msg.error ?? 'no reason given')}`, { eventId: msg.nack });
+        if (this.#delivery.nack(msg.nack, error)) this.#cfg.logger.error(`edge client: event ${msg.nack} failed: ${error.message}`, { id: msg.nack, code: error.code });
       } else {
-        this.#failAll(new SocketCommunicationError(this.socketPath, `agent sent an unexpected frame: ${JSON.stringify(line.slice(0, 80))}`));
+        this.#fail(`agent sent an unexpected frame: ${JSON.stringify(line.slice(0, 80))}`);
       }
     }
   }
 
-  #onEvent(e: ConnectionLogEvent, first: { resolve(): void; reject(e: unknown): void }) {
-    const { logger } = this.#cfg;
-    if (e.type === 'EVENT_RECONNECT_FAILED') {
-      const error = this.supervisor.child(this.#child)?.getSnapshot().context.lastError;
-      logger.error(`edge client: connect to ${this.socketPath} failed: ${(error as Error | undefined)?.message}`, { attempt: e.data.attempt });
-      if (this.#gen === 0) first.reject(error);
-      return;
-    }
-    if (e.type === 'EVENT_RECONNECT_START') {
-      logger.info(`edge client: reconnecting to ${this.socketPath} (attempt ${String(e.data.attempt)})`);
-      return;
-    }
-    if (e.type !== 'EVENT_STATE_CHANGE') return;
-    const to = e.data.to;
-    if (to === 'connected') {
-      this.#gen++;
-      logger.info(`edge client: connected to ${this.socketPath}`, { session: this.sessionId });
-      if (this.#gen === 1) return first.resolve();
-      this.#decoder = new LineDecoder(this.#cfg.maxFrameBytes);
-      // Events written on the lost link and not acked, and writes that failed: again, in id order.
-      const again = [...this.#pending.values()].filter((x) => x.resend || (x.writtenGen !== undefined && x.writtenGen < this.#gen)).sort((a, b) => a.id - b.id);
-      if (again.length) logger.info(`edge client: re-sending ${again.length} unacknowledged event(s)`);
-      for (const entry of again) this.#write(entry);
-      return;
-    }
-    if (e.data.from === 'connected') {
-      logger.error(`edge client: lost the connection to ${this.socketPath}`, { error: e.data.error });
-      if (!this.#cfg.reconnect) {
-        this.#closed ??= new SocketNotConnectedError(this.socketPath, { message: `the agent at ${this.socketPath} closed the connection` });
-        this.#failAll(new SocketBrokenPipeError(this.socketPath, { message: `broken pipe on ${this.socketPath}: the agent closed the connection with events unacknowledged` }));
-      }
-    }
-    if (to === 'failed') {
-      this.#closed ??= new SocketNotConnectedError(this.socketPath, { message: `gave up reconnecting to ${this.socketPath}` });
-      this.#failAll(this.#closed);
-    }
+  #fail(message: string, cause?: unknown) {
+    const error = new SocketCommunicationError(this.path, message, cause === undefined ? {} : { cause });
+    this.#cfg.logger.error(`edge client: ${message}`, { code: error.code });
+    this.#delivery.failAll(error);
   }
+}
+
+function brokenError(path: string, cause: unknown): Error {
+  if (cause instanceof UnixSocketError) return cause;
+  const inner = (cause as { cause?: unknown } | undefined)?.cause;
+  if (inner instanceof SocketBrokenPipeError) return inner;
+  return new SocketBrokenPipeError(path, { cause });
 }
 
 /** Open a client, run `fn` with it, and close it whatever happens (the seed's context manager). */
