@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { createServer as createHttpServer } from 'node:http';
 import { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { createSupervisor, type SupervisorOptions } from '../actors/index.js';
@@ -29,7 +30,8 @@ fault injector, and the visualizer in your browser. Ctrl-C stops it.
   --port <n>           visualizer port (default: PORT or 4400; 0 picks a free one)
   --faults-every <ms>  time between injected faults (default 4000)
   --inspect            also stream to the Stately inspector through a local
-                       @statelyai/inspect server (http://127.0.0.1:<inspect-port>)
+                       bridge on 127.0.0.1 (http://127.0.0.1:<inspect-port>);
+                       needs the optional package @statelyai/inspect
   --inspect-port <n>   port of that local inspector server (default 4401)
   --quiet              do not print state changes
   -h, --help           this text`;
@@ -56,19 +58,97 @@ if (!(every > 0)) throw new RangeError(`--faults-every must be a number of ms > 
 if (!Number.isInteger(inspectPort) || inspectPort < 1 || inspectPort > 65535) throw new RangeError(`--inspect-port must be within 1..65535`);
 
 // Optional: the Stately inspector, through a local bridge server (never the Sky inspector).
+// @statelyai/inspect is an optional peer dependency: it is loaded only here.
 let inspectOption: Pick<SupervisorOptions, 'inspect'> = {};
-let stopInspector = () => {};
+let stopInspector = async () => {};
 if (values.inspect) {
-  const { createInspectorServer } = await import('@statelyai/inspect/server');
-  const { createWebSocketInspector } = await import('@statelyai/inspect');
-  const server = createInspectorServer({ port: inspectPort, autoOpen: false });
-  const inspector = createWebSocketInspector({ url: `ws://127.0.0.1:${inspectPort}` });
+  let inspectLib: typeof import('@statelyai/inspect');
+  try {
+    inspectLib = await import('@statelyai/inspect');
+  } catch (error) {
+    const e = error as { code?: unknown; message?: unknown };
+    if (e?.code !== 'ERR_MODULE_NOT_FOUND' || !String(e.message).includes("'@statelyai/inspect'")) throw error;
+    console.error('--inspect needs @statelyai/inspect: npm install @statelyai/inspect');
+    process.exit(2);
+  }
+  const bridge = await startInspectorBridge(inspectPort).catch((error: NodeJS.ErrnoException) => {
+    console.error(`--inspect-port ${inspectPort}: ${error.code === 'EADDRINUSE' ? 'address already in use' : error.message}`);
+    process.exit(2);
+  });
+  const inspector = inspectLib.createWebSocketInspector({ url: `ws://127.0.0.1:${inspectPort}` });
   inspectOption = { inspect: inspector.inspect };
-  stopInspector = () => {
+  stopInspector = async () => {
     inspector.stop();
-    server.stop();
+    await bridge.close();
   };
   console.log(`Stately inspector bridge: open http://127.0.0.1:${inspectPort} (it embeds https://stately.ai/inspect in your browser)`);
+}
+
+/**
+ * The bridge @statelyai/inspect's `createInspectorServer` starts (an HTTP page
+ * that embeds the Stately inspector UI, and a WebSocket relay that replays the
+ * newest 200 messages to each new page), but listening on 127.0.0.1 only:
+ * `createInspectorServer` has no host option and listens on every interface.
+ * Browser pages from other origins are refused (the inspection events carry
+ * the machines' context).
+ */
+async function startInspectorBridge(port: number): Promise<{ close(): Promise<void> }> {
+  const page = `<!DOCTYPE html>
+<html><head><title>Stately Inspector (statewire)</title>
+<style>* { margin: 0; padding: 0; } html, body { height: 100%; } iframe { width: 100%; height: 100%; border: none; }</style>
+</head><body>
+<iframe id="inspector" src="https://stately.ai/inspect"></iframe>
+<script>
+  const iframe = document.getElementById('inspector');
+  const buffer = [];
+  let connected = false;
+  window.addEventListener('message', (e) => {
+    if (e.data && e.data.type === '@statelyai.connected') {
+      connected = true;
+      for (const event of buffer.splice(0)) iframe.contentWindow.postMessage(event, '*');
+    }
+  });
+  const ws = new WebSocket('ws://' + location.host);
+  ws.onmessage = (event) => {
+    const data = JSON.parse(event.data);
+    if (connected) iframe.contentWindow.postMessage(data, '*');
+    else buffer.push(data);
+  };
+</script></body></html>`;
+  const http = createHttpServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(page);
+  });
+  const origins = new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
+  // No Origin header: a Node client (the app's inspector, a test). Otherwise only the bridge's own page.
+  const wss = new WebSocketServer({ server: http, verifyClient: ({ origin }: { origin?: string }) => !origin || origins.has(origin) });
+  wss.on('error', () => {}); // ws re-emits the HTTP server's errors; listen() below reports them
+  const replay: string[] = [];
+  wss.on('connection', (ws) => {
+    ws.on('error', () => {});
+    for (const msg of replay) ws.send(msg);
+    ws.on('message', (data) => {
+      const msg = String(data);
+      replay.push(msg);
+      if (replay.length > 200) replay.shift();
+      for (const client of wss.clients) if (client !== ws && client.readyState === client.OPEN) client.send(msg);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, '127.0.0.1', () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    close: async () => {
+      for (const c of wss.clients) c.terminate();
+      await new Promise((r) => wss.close(r));
+      http.closeAllConnections();
+      await new Promise((r) => http.close(r));
+    },
+  };
 }
 
 const supervisor = createSupervisor({ id: 'demo', maxRestarts: 50, periodMs: 60_000, ...inspectOption });
@@ -150,7 +230,7 @@ process.on('SIGINT', () => {
     await agent.close();
     for (const c of echo.clients) c.terminate();
     await new Promise((r) => echo.close(r));
-    stopInspector();
+    await stopInspector();
     rmSync(dir, { recursive: true, force: true });
     console.log('shut down cleanly');
   })();

@@ -1,6 +1,8 @@
 /** Examples run as users run them: spawned, watched, stopped with Ctrl-C. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { WebSocket } from 'ws';
 import { freePort, until } from './helpers/net.js';
 import { spawnLines, tsxArgs } from './helpers/spawn.js';
@@ -78,8 +80,49 @@ test('npm start -- --inspect: the local @statelyai/inspect bridge receives the s
   await until(() => got.some((m) => m.includes('@xstate.snapshot')), 'inspection events at the bridge', 30_000).catch(() => {});
   assert.ok(got.some((m) => m.includes('@xstate.snapshot') && m.includes('ws-echo')), `bridge got ${got.length} messages; ${child.stderr()}`);
   ws.terminate();
+  // Loopback only: nothing answers on the machine's other addresses.
+  const others = Object.values(networkInterfaces()).flat().filter((a) => a && !a.internal).map((a) => a!.address);
+  for (const host of [...others, '::1']) {
+    const reached = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host, port }, () => (socket.destroy(), resolve(true)));
+      socket.on('error', () => resolve(false));
+    });
+    assert.not.ok(reached, `the bridge answered on ${host}`);
+  }
+  // A page from another origin cannot read the events.
+  const foreign = new WebSocket(`ws://127.0.0.1:${port}`, { origin: 'https://elsewhere.example' });
+  const refused = await new Promise<number>((resolve) => {
+    foreign.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    foreign.on('open', () => resolve(101));
+    foreign.on('error', () => {});
+  });
+  foreign.terminate();
+  assert.is(refused, 401);
   assert.is(await child.kill('SIGINT'), 0, child.stderr());
   assert.match(child.stdout(), /shut down cleanly/);
+});
+
+test('npm start -- --inspect with the inspector port taken: one line, exit code 2', async () => {
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+  const port = (taken.address() as AddressInfo).port;
+  const child = example('demo.ts', '--port', '0', '--inspect', '--inspect-port', String(port), '--quiet');
+  assert.is(await child.exited, 2, child.stderr());
+  assert.is(child.stderr(), `--inspect-port ${port}: address already in use\n`);
+  await new Promise((r) => taken.close(r));
+});
+
+test('npm start -- --inspect without @statelyai/inspect installed: one line saying how to install it, exit code 2', async () => {
+  // A resolve hook makes the package unresolvable, as in an app that did not install the optional peer.
+  const hooks = `export async function resolve(specifier, context, next) {
+    if (specifier === '@statelyai/inspect' || specifier.startsWith('@statelyai/inspect/')) return next(specifier, { ...context, parentURL: 'file:///nonexistent/app.js' });
+    return next(specifier, context);
+  }`;
+  const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
+  const child = spawnLines(process.execPath, ['--import', 'tsx', '--import', `data:text/javascript,${encodeURIComponent(register)}`, 'examples/demo.ts', '--port', '0', '--inspect', '--quiet']);
+  assert.is(await child.exited, 2, child.stderr());
+  assert.is(child.stderr(), '--inspect needs @statelyai/inspect: npm install @statelyai/inspect\n');
+  assert.is(child.stdout(), '');
 });
 
 test.run();

@@ -9,11 +9,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { createSupervisor } from '../../../actors/supervisor.js';
-import { ConnectTimeoutError, ConnectionError, ConnectionFailedError } from '../../../machines/ports/errors.js';
+import { ConnectTimeoutError, ConnectionError, ConnectionFailedError, LinkClosedError } from '../../../machines/ports/errors.js';
 import { WebSocketHandshakeError } from '../../../transports/websocket/errors.js';
 import type { ConnectionLogEvent } from '../../../machines/events.js';
 import { webSocketTransport } from '../../../transports/websocket/websocket.transport.js';
-import { closeWss, freePort, startSilentServer, startWsServer, until } from '../../helpers/net.js';
+import { closeWss, freePort, sleep, startSilentServer, startWsServer, until } from '../../helpers/net.js';
 
 const test = suite('websocket client');
 const never = () => new AbortController().signal;
@@ -181,6 +181,157 @@ test('machine: 401 is not retried forever: failed after 2 identical rejections, 
   assert.instance(await queued, ConnectionFailedError, 'the queued message is rejected, not lost');
   void sent;
   await sup.shutdown();
+  await server.close();
+});
+
+// Issue 10, item 9: a URL, headers or token refreshed before each reconnect.
+
+test('url/headers functions: accepted as options, checked for their type; url is undefined until the first attempt', () => {
+  const t = webSocketTransport({ url: () => 'ws://127.0.0.1:1', headers: () => ({}) });
+  assert.is(t.url, undefined);
+  assert.is(webSocketTransport({ url: new URL('ws://127.0.0.1:1/feed') }).url, 'ws://127.0.0.1:1/feed', 'a static url is there from the start');
+  assert.throws(() => webSocketTransport({ url: 'ws://x', headers: 5 as never }), (e: Error) => e instanceof TypeError && /options\.headers/.test(e.message));
+  assert.throws(() => webSocketTransport({ url: 42 as never }), (e: Error) => e instanceof TypeError && /options\.url/.test(e.message));
+});
+
+test('url function: a result that is not a ws:// URL rejects the attempt with a TypeError naming options.url()', async () => {
+  for (const bad of ['http://127.0.0.1:1', 'nope', 7]) {
+    const err = await webSocketTransport({ url: () => bad as string }).connect({ signal: never() }).then(() => undefined, (e: unknown) => e);
+    assert.instance(err, TypeError);
+    assert.match((err as Error).message, /^options\.url\(\) must return a ws:\/\/ or wss:\/\/ URL, got /);
+  }
+});
+
+test('headers function: a result that is not an object of strings rejects with a TypeError naming options.headers(), without the values', async () => {
+  const url = `ws://127.0.0.1:${await freePort()}`;
+  const err = await webSocketTransport({ url, headers: () => ({ Authorization: 12345 }) as never }).connect({ signal: never() }).then(() => undefined, (e: unknown) => e);
+  assert.instance(err, TypeError);
+  assert.match((err as Error).message, /options\.headers\(\) must return an object of string values, got number at "Authorization"/);
+  assert.not.match((err as Error).message, /12345/);
+});
+
+test('url/headers functions: called once per attempt, with the attempt signal; sync and async results', async () => {
+  const server = await startWsServer();
+  const auth: Array<string | undefined> = [];
+  server.wss.on('connection', (_ws, req) => auth.push(req.headers.authorization));
+  const signals: AbortSignal[] = [];
+  let n = 0;
+  const t = webSocketTransport({
+    url: ({ signal }) => (signals.push(signal), server.url),
+    headers: async () => ({ Authorization: `Bearer t${++n}` }),
+  });
+  const ac = new AbortController();
+  const first = await t.connect({ signal: ac.signal });
+  const second = await t.connect({ signal: never() });
+  assert.equal(auth, ['Bearer t1', 'Bearer t2']);
+  assert.is(signals.length, 2);
+  assert.is(signals[0], ac.signal);
+  assert.is(t.url, `${server.url}/`);
+  await first.close();
+  await second.close();
+  await server.close();
+});
+
+test('url function: a throw fails that attempt with a ConnectionError whose cause is what it threw; the next attempt calls it again', async () => {
+  const server = await startWsServer();
+  const boom = new Error('discovery unavailable');
+  let calls = 0;
+  const t = webSocketTransport({ url: () => (calls++ === 0 ? Promise.reject(boom) : server.url) });
+  const err = (await t.connect({ signal: never() }).then(() => undefined, (e: unknown) => e)) as ConnectionError;
+  assert.instance(err, ConnectionError);
+  assert.is(err.cause, boom);
+  assert.is(err.code, 'ERR_CONNECTION');
+  assert.match(err.message, /options\.url\(\) failed: discovery unavailable/);
+  const link = await t.connect({ signal: never() });
+  assert.is(calls, 2);
+  await link.close();
+  await server.close();
+});
+
+test('url/headers functions: an abort while one is pending rejects with a canceled LinkClosedError and opens no socket', async () => {
+  const server = await startWsServer();
+  let connections = 0;
+  server.wss.on('connection', () => connections++);
+  let release!: (url: string) => void;
+  let seen: AbortSignal | undefined;
+  const t = webSocketTransport({
+    url: ({ signal }) => {
+      seen = signal;
+      return new Promise<string>((r) => (release = r));
+    },
+  });
+  const ac = new AbortController();
+  const pending = t.connect({ signal: ac.signal }).then(() => undefined, (e: unknown) => e);
+  await until(() => seen !== undefined, 'the url function called');
+  ac.abort();
+  const err = await pending;
+  assert.instance(err, LinkClosedError);
+  assert.is((err as LinkClosedError).canceled, true);
+  assert.is(seen!.aborted, true, 'the function saw the abort');
+  release(server.url); // a late answer is ignored
+  await sleep(50);
+  assert.is(t.url, undefined, 'no attempt was made with the late URL');
+  assert.is(connections, 0);
+  await server.close();
+
+  // The same for a headers function, and for a function that throws after the abort.
+  const ac2 = new AbortController();
+  const t2 = webSocketTransport({ url: server.url, headers: ({ signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('late')))) });
+  const p2 = t2.connect({ signal: ac2.signal }).then(() => undefined, (e: unknown) => e);
+  ac2.abort();
+  assert.is(((await p2) as LinkClosedError).canceled, true);
+});
+
+test('machine: a token refreshed before each attempt: the first is answered 401, the retry with the new token connects', async () => {
+  const auth: Array<string | undefined> = [];
+  const server = await startWsServer({
+    verifyClient: (info, done) => {
+      auth.push(info.req.headers.authorization);
+      done(info.req.headers.authorization === 'Bearer fresh-2', 401, 'Unauthorized');
+    },
+  });
+  let n = 0;
+  const s = supervise(server.url, { headers: async () => ({ Authorization: `Bearer fresh-${++n}` }) });
+  await until(() => s.state() === 'connected', 'connected');
+  assert.equal(auth, ['Bearer fresh-1', 'Bearer fresh-2']);
+  const failed = s.events.find((e) => e.type === 'EVENT_RECONNECT_FAILED');
+  assert.match((failed?.data.error as { message: string }).message, /HTTP 401/);
+  assert.ok(s.events.some((e) => e.type === 'EVENT_RECONNECT_OK'));
+  await s.sup.shutdown();
+  await server.close();
+});
+
+test('machine: a url function that gives another port on the second call: refused, then connected there', async () => {
+  const server = await startWsServer();
+  const dead = `ws://127.0.0.1:${await freePort()}`;
+  let calls = 0;
+  const transport = webSocketTransport({ url: () => (calls++ === 0 ? dead : new URL(server.url)) });
+  const sup = createSupervisor();
+  const events: ConnectionLogEvent[] = [];
+  sup.events$.subscribe((e) => events.push(e));
+  sup.startChild({ id: 'ws', transport, restart: 'temporary', policy: fast });
+  await until(() => sup.whichChildren()[0]?.state === 'connected', 'connected');
+  assert.is(calls, 2);
+  assert.is(transport.url, `${server.url}/`, 'transport.url is the URL of the latest attempt');
+  const failed = events.find((e) => e.type === 'EVENT_RECONNECT_FAILED');
+  assert.is((failed?.data.error as { code: string }).code, 'ERR_CONNECTION_REFUSED');
+  await sup.shutdown();
+  await server.close();
+});
+
+test('machine: a headers function that throws once fails that attempt only; the retry connects', async () => {
+  const server = await startWsServer();
+  let calls = 0;
+  const s = supervise(server.url, {
+    headers: () => {
+      if (calls++ === 0) throw new Error('token service down');
+      return { Authorization: 'Bearer ok' };
+    },
+  });
+  await until(() => s.state() === 'connected', 'connected');
+  const failed = s.events.find((e) => e.type === 'EVENT_RECONNECT_FAILED');
+  assert.equal(failed?.data.error, { name: 'ConnectionError', code: 'ERR_CONNECTION', message: 'options.headers() failed: token service down' });
+  await s.sup.shutdown();
   await server.close();
 });
 
