@@ -26,9 +26,12 @@ export {
   type ConnectionCommand,
   type ConnectionDataEvent,
   type ConnectionEmitted,
+  type ConnectionEventData,
   type ConnectionInput,
   type ConnectionLogEvent,
+  type LogEventOf,
   type LogEventType,
+  type NoData,
   type OutboxEntry,
   type SendTicket,
 } from '../machines/events.js';
@@ -72,5 +75,6 @@ export {
   type DropReason,
   type ErrorCode,
   type ErrorCodes,
+  type ErrorDescription,
   type SupervisorReport,
 } from '../machines/ports/errors.js';

@@ -220,7 +220,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         return;
       }
       if (event.type === 'EVENT_STATE_CHANGE') {
-        const to = event.data.to as ConnectionState;
+        const { to } = event.data;
         if (childRef(id) === ref) {
           states[id] = to;
           publishStates();

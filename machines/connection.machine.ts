@@ -12,9 +12,12 @@ import {
   type ConnectionCommand,
   type ConnectionEmitted,
   type ConnectionInput,
+  type ConnectionEventData,
   type ConnectionState,
   type LinkReport,
+  type LogEventOf,
   type LogEventType,
+  type NoData,
   type OutboxEntry,
 } from './events.js';
 import { enqueue, resolveOutbox, type OverflowPolicy } from './outbox.js';
@@ -103,13 +106,12 @@ export const connectionMachine = setup({
       // The error only when this change is because of it.
       const becauseOfError =
         params.state === 'reconnecting' || params.state === 'failed' || (params.state === 'disconnected' && event.type === 'LINK_DOWN');
-      const data: Record<string, unknown> = { from, to: params.state };
+      const data: ConnectionEventData['EVENT_STATE_CHANGE'] = { from, to: params.state };
       if (becauseOfError && context.lastError !== undefined) data.error = describeError(context.lastError);
       enqueue.emit(logEvent(self, { ...context, state: params.state }, LogEvent.STATE_CHANGE, data));
     }),
-    log: emit(({ context, self }, params: { type: LogEventType; data?: Record<string, unknown> }) =>
-      logEvent(self, context, params.type, params.data ?? {}),
-    ),
+    /** An event that carries nothing but its type. */
+    log: emit(({ context, self }, params: { type: NoDataEvent }) => logEvent(self, context, params.type, {})),
     openLink: enqueueActions(({ context, enqueue }) => {
       const gen = context.gen + 1;
       enqueue.assign({ gen });
@@ -352,7 +354,10 @@ function enqueue_(context: ConnectionContext, entry: OutboxEntry) {
   return enqueue(context.outbox, entry, { limit: context.outboxLimit, overflow: context.overflow });
 }
 
-function logEvent(self: unknown, context: ConnectionContext, type: LogEventType, data: Record<string, unknown>) {
+/** The types whose `data` is empty (the `log` action's). */
+type NoDataEvent = { [K in LogEventType]: ConnectionEventData[K] extends NoData ? K : never }[LogEventType];
+
+function logEvent<K extends LogEventType>(self: unknown, context: ConnectionContext, type: K, data: ConnectionEventData[K]): LogEventOf<K> {
   return {
     type,
     connectionId: context.id,

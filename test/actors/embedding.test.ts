@@ -62,7 +62,7 @@ test('embedding: spawnChild many connections and react to their emitted events',
   const actor = createActor(parent, { inspect: recordCoverage }).start();
   for (const id of ['c0', 'c1']) {
     const child = actor.getSnapshot().children[id]!;
-    child.on('EVENT_STATE_CHANGE', (e: { data: Record<string, unknown> }) => {
+    child.on('EVENT_STATE_CHANGE', (e) => {
       if (e.data.to === 'connected') actor.send({ type: 'UP' });
     });
   }
