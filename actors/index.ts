@@ -35,7 +35,7 @@ export {
   type OutboxEntry,
   type SendTicket,
 } from '../machines/events.js';
-export { topState } from '../machines/state.js';
+export { inState, topState } from '../machines/state.js';
 export { clockNow, realClock, type Clock } from '../machines/ports/clock.js';
 
 // Actors (the supervisor handle, RxJS bridges)

@@ -248,7 +248,7 @@ export const connectionMachine = setup({
       states: {
         idle: {
           entry: 'dropLink',
-          always: { guard: 'autoConnectPending', target: '#connection.connecting', actions: 'clearAutoConnect' },
+          always: { guard: 'autoConnectPending', target: '#connection.active.connecting', actions: 'clearAutoConnect' },
         },
         // DISCONNECT while a link existed: wait until it is really closed.
         closing: {
@@ -256,55 +256,86 @@ export const connectionMachine = setup({
         },
       },
       on: {
-        CONNECT: { target: 'connecting', actions: 'resetRetries' },
+        CONNECT: { target: 'active.connecting', actions: 'resetRetries' },
       },
     },
-    connecting: {
-      entry: [{ type: 'enterState', params: { state: 'connecting' } }, 'dropLink', 'openLink'],
-      after: {
-        connectTimeout: { target: 'reconnecting', actions: [{ type: 'recordTimeout', params: { ms: 'connect' } }, 'countPermanent', 'emitAttemptFailed'] },
-      },
+    /**
+     * The states with a link, or one on its way: what they share is here, once.
+     * `active` is a grouping, not a state name (the six names are a public
+     * contract: `topState`, EVENT_STATE_CHANGE); it has no entry or exit of its own.
+     */
+    active: {
+      // Drawn as a frame around its children, not as a state (visualizer/graph.ts).
+      meta: { group: true },
+      // Only named because XState requires one: every transition into `active` names its child.
+      initial: 'connecting',
       on: {
-        LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: ['linkOpened', { type: 'emitReconnectOk', params: { fastPath: false } }] },
-        LINK_FAILED: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'countPermanent', 'emitAttemptFailed'] },
         DISCONNECT: { target: '#connection.disconnected.closing', actions: 'closeLink' },
-        TX_DROP: 'tx_dropped',
-        RECONNECT: [{ guard: 'isFastPath', target: 'tx_dropped' }, { target: 'reconnecting' }],
+        // A transition of `active` to one of its children exits the current
+        // child first, even when it is that child: in tx_dropped, TX_DROP and
+        // RECONNECT {fastPath} re-enter it (a new attempt, the timer restarted).
+        TX_DROP: '.tx_dropped',
+        RECONNECT: [{ guard: 'isFastPath', target: '.tx_dropped' }, { target: 'reconnecting' }],
+        // An attempt that fails (connecting, tx_dropped); `connected` handles it its own way.
+        LINK_FAILED: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'countPermanent', 'emitAttemptFailed'] },
       },
-    },
-    connected: {
-      entry: [{ type: 'enterState', params: { state: 'connected' } }, 'flushOutbox'],
-      // Targetless, so it fires once per entry and never re-enters the state.
-      after: {
-        stableAfter: { actions: [{ type: 'log', params: { type: LogEvent.CONNECTION_STABLE } }, 'resetRetries'] },
-      },
-      initial: 'checking',
       states: {
-        // Stale-link detection: a resettable timer, only when staleAfterMs is set.
-        checking: { always: [{ guard: 'staleCheckOff', target: 'unwatched' }, { target: 'watching' }] },
-        unwatched: {},
-        watching: {
-          after: { staleAfter: { actions: 'raiseStale' } },
+        connecting: {
+          entry: [{ type: 'enterState', params: { state: 'connecting' } }, 'dropLink', 'openLink'],
+          after: {
+            connectTimeout: { target: '#connection.reconnecting', actions: [{ type: 'recordTimeout', params: { ms: 'connect' } }, 'countPermanent', 'emitAttemptFailed'] },
+          },
           on: {
-            DATA_RECEIVED: { target: 'watching', reenter: true },
-            LINK_DATA: { guard: 'isCurrentLink', target: 'watching', reenter: true, actions: 'emitData' },
+            LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: ['linkOpened', { type: 'emitReconnectOk', params: { fastPath: false } }] },
           },
         },
-      },
-      on: {
-        SEND: { actions: 'forward' },
-        LINK_DATA: { guard: 'isCurrentLink', actions: 'emitData' },
-        LINK_LOST: { guard: 'isCurrentLink', actions: 'raiseDown' },
-        // The transport actor crashed (a transport broke the contract): the link is as good as lost.
-        LINK_FAILED: { guard: 'isCurrentLink', actions: 'raiseDown' },
-        // A lost link: retry, or (server-side links, `reconnect: false`) just end.
-        LINK_DOWN: [
-          { guard: 'reconnectEnabled', target: 'reconnecting', actions: 'recordError' },
-          { target: 'disconnected', actions: 'recordError' },
-        ],
-        DISCONNECT: { target: '#connection.disconnected.closing', actions: 'closeLink' },
-        TX_DROP: 'tx_dropped',
-        RECONNECT: [{ guard: 'isFastPath', target: 'tx_dropped' }, { target: 'reconnecting' }],
+        connected: {
+          entry: [{ type: 'enterState', params: { state: 'connected' } }, 'flushOutbox'],
+          // Targetless, so it fires once per entry and never re-enters the state.
+          after: {
+            stableAfter: { actions: [{ type: 'log', params: { type: LogEvent.CONNECTION_STABLE } }, 'resetRetries'] },
+          },
+          initial: 'checking',
+          states: {
+            // Stale-link detection: a resettable timer, only when staleAfterMs is set.
+            checking: { always: [{ guard: 'staleCheckOff', target: 'unwatched' }, { target: 'watching' }] },
+            unwatched: {},
+            watching: {
+              after: { staleAfter: { actions: 'raiseStale' } },
+              on: {
+                DATA_RECEIVED: { target: 'watching', reenter: true },
+                LINK_DATA: { guard: 'isCurrentLink', target: 'watching', reenter: true, actions: 'emitData' },
+              },
+            },
+          },
+          on: {
+            SEND: { actions: 'forward' },
+            LINK_DATA: { guard: 'isCurrentLink', actions: 'emitData' },
+            LINK_LOST: { guard: 'isCurrentLink', actions: 'raiseDown' },
+            // The transport actor crashed (a transport broke the contract): the link is as good as lost.
+            LINK_FAILED: { guard: 'isCurrentLink', actions: 'raiseDown' },
+            // A lost link: retry, or (server-side links, `reconnect: false`) just end.
+            LINK_DOWN: [
+              { guard: 'reconnectEnabled', target: '#connection.reconnecting', actions: 'recordError' },
+              { target: '#connection.disconnected', actions: 'recordError' },
+            ],
+          },
+        },
+        tx_dropped: {
+          entry: [
+            { type: 'enterState', params: { state: 'tx_dropped' } },
+            { type: 'log', params: { type: LogEvent.TX_DROP_DETECTED } },
+            { type: 'log', params: { type: LogEvent.FAST_PATH_ACTIVE } },
+            'dropLink',
+            'openLink',
+          ],
+          after: {
+            fastPathTimeout: { target: '#connection.reconnecting', actions: [{ type: 'recordTimeout', params: { ms: 'fastPath' } }, 'countPermanent', 'emitAttemptFailed'] },
+          },
+          on: {
+            LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: ['linkOpened', { type: 'emitReconnectOk', params: { fastPath: true } }] },
+          },
+        },
       },
     },
     reconnecting: {
@@ -315,32 +346,13 @@ export const connectionMachine = setup({
         { guard: 'permanentRepeated', target: 'failed' },
       ],
       after: {
-        backoff: { target: 'connecting', actions: 'startRetry' },
+        backoff: { target: 'active.connecting', actions: 'startRetry' },
       },
       on: {
-        CONNECT: { target: 'connecting', actions: 'startRetry' },
+        CONNECT: { target: 'active.connecting', actions: 'startRetry' },
         DISCONNECT: 'disconnected',
-        TX_DROP: 'tx_dropped',
-        RECONNECT: [{ guard: 'isFastPath', target: 'tx_dropped' }],
-      },
-    },
-    tx_dropped: {
-      entry: [
-        { type: 'enterState', params: { state: 'tx_dropped' } },
-        { type: 'log', params: { type: LogEvent.TX_DROP_DETECTED } },
-        { type: 'log', params: { type: LogEvent.FAST_PATH_ACTIVE } },
-        'dropLink',
-        'openLink',
-      ],
-      after: {
-        fastPathTimeout: { target: 'reconnecting', actions: [{ type: 'recordTimeout', params: { ms: 'fastPath' } }, 'countPermanent', 'emitAttemptFailed'] },
-      },
-      on: {
-        LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: ['linkOpened', { type: 'emitReconnectOk', params: { fastPath: true } }] },
-        LINK_FAILED: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'countPermanent', 'emitAttemptFailed'] },
-        DISCONNECT: { target: '#connection.disconnected.closing', actions: 'closeLink' },
-        TX_DROP: { target: 'tx_dropped', reenter: true },
-        RECONNECT: [{ guard: 'isFastPath', target: 'tx_dropped', reenter: true }, { target: 'reconnecting' }],
+        TX_DROP: 'active.tx_dropped',
+        RECONNECT: [{ guard: 'isFastPath', target: 'active.tx_dropped' }],
       },
     },
     failed: {

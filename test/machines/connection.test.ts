@@ -9,6 +9,7 @@ import { WebSocketHandshakeError } from '../../transports/websocket/errors.js';
 import { seededRandom, backoffDelay } from '../../machines/backoff.js';
 import { LogEvent, ConnectionState } from '../../machines/events.js';
 import { defaultPolicy } from '../../machines/policy.js';
+import { inState, topState } from '../../machines/state.js';
 import { startConnection } from '../helpers/connection.js';
 import { mockTransport } from '../../transports/mock/mock.transport.js';
 import type { Link, Transport } from '../../machines/ports/transport.js';
@@ -39,7 +40,10 @@ test('disconnected --CONNECT--> connecting --link opened--> connected', async ()
   assert.is(c.state(), 'connecting');
   await c.advance(0);
   assert.is(c.state(), 'connected');
-  assert.ok(c.actor.getSnapshot().matches('connected'));
+  // Three ways to ask; `connected` sits inside the `active` group.
+  assert.ok(c.actor.getSnapshot().matches({ active: 'connected' }));
+  assert.ok(inState(c.actor.getSnapshot(), 'connected'));
+  assert.is(topState(c.actor.getSnapshot()), 'connected');
   assert.equal(c.types(), ['EVENT_STATE_CHANGE', 'EVENT_STATE_CHANGE'], 'no RECONNECT_OK on a first connect');
   const [first] = c.emitted;
   assert.equal(

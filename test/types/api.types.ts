@@ -7,6 +7,7 @@ import { connectionMachine } from '../../machines/connection.machine.js';
 import { createSupervisor } from '../../actors/supervisor.js';
 import { mockTransport } from '../../transports/mock/mock.transport.js';
 import { ConnectionState, LogEvent, type ConnectionLogEvent, type LogEventType } from '../../machines/events.js';
+import { inState, topState } from '../../machines/state.js';
 
 // A transport adds its own structured events the way it adds error codes: by declaration merging.
 declare module '../../machines/events.js' {
@@ -52,8 +53,17 @@ const ev: LogEventType = LogEvent.STATE_CHANGE;
 void LogEvent.POWER_WARNING;
 void [state, bad, ev];
 
-// Snapshots match the state names.
-actor.getSnapshot().matches('tx_dropped');
+// The six names through topState/inState; `active` only groups connecting, connected and tx_dropped.
+const snapshot = actor.getSnapshot();
+const top: ConnectionState = topState(snapshot);
+inState(snapshot, 'connected');
+// @ts-expect-error `active` is not a state name
+inState(snapshot, 'active');
+snapshot.matches({ active: 'tx_dropped' });
+snapshot.matches('reconnecting');
+// @ts-expect-error connected sits inside `active`
+snapshot.matches('connected');
+void top;
 
 // Structured events: `data` is typed by `type`, no casts.
 sup.events$.subscribe((e) => {
