@@ -36,6 +36,7 @@ export {
   type SendTicket,
 } from '../machines/events.js';
 export { inState, topState } from '../machines/state.js';
+export type { LinkRegistry } from '../machines/link-registry.js';
 export { clockNow, realClock, type Clock } from '../machines/ports/clock.js';
 
 // Actors (the supervisor handle, RxJS bridges)

@@ -20,10 +20,11 @@ import {
   type NoData,
   type OutboxEntry,
 } from './events.js';
+import type { LinkRegistry } from './link-registry.js';
 import { enqueue, resolveOutbox, type OverflowPolicy } from './outbox.js';
 import { resolvePolicy, type ReconnectPolicy } from './policy.js';
 import { transportActor } from './transport.actor.js';
-import type { Link, Transport } from './ports/transport.js';
+import type { Transport } from './ports/transport.js';
 
 export interface ConnectionContext {
   id: string;
@@ -37,15 +38,11 @@ export interface ConnectionContext {
   reconnectCount: number;
   /** Attempt number of the current transport actor; older reports are ignored. */
   gen: number;
-  /** Last top-level state entered (for EVENT_STATE_CHANGE's `from`). */
+  /** Last of the six named states entered (for EVENT_STATE_CHANGE's `from`). */
   state: ConnectionState;
   lastError: unknown;
-  /**
-   * The open link while `connected` (undefined in every other state). The
-   * supervisor writes to it directly when a SEND would only be forwarded
-   * (see `directSend` in actors/supervisor.ts).
-   */
-  link: Link | undefined;
+  /** Passed on to each transport actor; the live link itself is never kept here. */
+  links: LinkRegistry | undefined;
   /** Identity of the last permanent failure and how many times in a row it happened. */
   permanentKey: string | undefined;
   permanentCount: number;
@@ -69,6 +66,10 @@ function validateInput(input: ConnectionInput): void {
     throw new TypeError('input.transport must be a Transport ({ kind: string, connect(opts): Promise<Link> })');
   }
   if (input.random !== undefined && typeof input.random !== 'function') throw new TypeError('input.random must be a function');
+  const l = input.links as Partial<LinkRegistry> | undefined;
+  if (l !== undefined && (typeof l?.opened !== 'function' || typeof l.closed !== 'function')) {
+    throw new TypeError('input.links must be a LinkRegistry ({ opened(id, gen, link), closed(id, gen) })');
+  }
 }
 
 export const connectionMachine = setup({
@@ -101,7 +102,6 @@ export const connectionMachine = setup({
     enterState: enqueueActions(({ context, event, enqueue, self }, params: { state: ConnectionState }) => {
       const from = context.state;
       enqueue.assign({ state: params.state });
-      if (params.state !== 'connected' && context.link) enqueue.assign({ link: undefined });
       if (from === params.state) return;
       // The error only when this change is because of it.
       const becauseOfError =
@@ -115,7 +115,10 @@ export const connectionMachine = setup({
     openLink: enqueueActions(({ context, enqueue }) => {
       const gen = context.gen + 1;
       enqueue.assign({ gen });
-      enqueue.spawnChild('transport', { id: LINK, input: { transport: context.transport, gen, connectionId: context.id } });
+      enqueue.spawnChild('transport', {
+        id: LINK,
+        input: { transport: context.transport, gen, connectionId: context.id, links: context.links },
+      });
     }),
     dropLink: stopChild(LINK),
     closeLink: sendTo(LINK, { type: 'LINK_CLOSE' }),
@@ -144,12 +147,8 @@ export const connectionMachine = setup({
       if (key === undefined) return { permanentKey: undefined, permanentCount: 0 };
       return { permanentKey: key, permanentCount: key === context.permanentKey ? context.permanentCount + 1 : 1 };
     }),
-    /** The link opened: forget earlier permanent failures, keep the link for direct sends. */
-    linkOpened: assign(({ event }) => ({
-      permanentKey: undefined,
-      permanentCount: 0,
-      link: (event as Extract<LinkReport, { type: 'LINK_OPEN' }>).link,
-    })),
+    /** The link opened: forget earlier permanent failures. */
+    linkOpened: assign({ permanentKey: undefined, permanentCount: 0 }),
     clearAutoConnect: assign({ autoConnect: false }),
     emitReconnectOk: enqueueActions(({ context, enqueue, self }, params: { fastPath: boolean }) => {
       if (params.fastPath || context.reconnectCount > 0) {
@@ -228,7 +227,7 @@ export const connectionMachine = setup({
       gen: 0,
       state: 'disconnected',
       lastError: undefined,
-      link: undefined,
+      links: input.links,
       permanentKey: undefined,
       permanentCount: 0,
       autoConnect: input.autoConnect === true,

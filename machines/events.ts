@@ -6,6 +6,7 @@ import type { DropReason, ErrorDescription } from './ports/errors.js';
 import type { Link, Payload, Transport } from './ports/transport.js';
 import type { ReconnectPolicy } from './policy.js';
 import type { OutboxOptions, OverflowPolicy } from './outbox.js';
+import type { LinkRegistry } from './link-registry.js';
 
 /** Top-level states of `connectionMachine`, exactly these names. */
 export const ConnectionState = {
@@ -124,6 +125,12 @@ export interface ConnectionInput {
   autoConnect?: boolean;
   /** Source of jitter (0..1). Default Math.random; pass `seededRandom(n)` for deterministic tests. */
   random?: () => number;
+  /**
+   * Told of every link this connection opens and when it ends (see
+   * `LinkRegistry`). The supervisor passes one to write to open links
+   * directly; a bare machine needs none.
+   */
+  links?: LinkRegistry;
 }
 
 /** Events a user may send to a connection. */

@@ -17,6 +17,7 @@ import type { Transport } from './ports/transport.js';
 import { clockNow } from './ports/clock.js';
 import { connectionMachine } from './connection.machine.js';
 import type { OutboxEntry } from './events.js';
+import type { LinkRegistry } from './link-registry.js';
 import type { OutboxOptions } from './outbox.js';
 import type { ReconnectPolicy } from './policy.js';
 
@@ -43,6 +44,8 @@ export interface SupervisorInput {
   strategy: Strategy;
   maxRestarts: number;
   periodMs: number;
+  /** Passed in every child's input (see `LinkRegistry`); the handle's data path reads it. */
+  links?: LinkRegistry;
 }
 
 /**
@@ -106,6 +109,7 @@ function spawnInto(enqueue: Enqueue, spec: ResolvedChildSpec, restarted: boolean
           // on its own would emit its first events before anyone listens.
           autoConnect: false,
           ...(spec.random ? { random: spec.random } : {}),
+          links: context.links,
         },
       });
     return { refs: context.refs };

@@ -77,6 +77,33 @@ test('supervisor: the data path keeps order across queued, direct and broadcast 
   await s.sup.shutdown();
 });
 
+test('supervisor: the data path writes to the current attempt\'s link without a SEND event, also after a restart (issue 10)', async () => {
+  const s = startSupervisor();
+  const events: string[] = [];
+  const sub = s.sup.inspection$.subscribe((e) => {
+    if (e.type === '@xstate.event' && e.event.type === 'SEND') events.push(String((e.event as { data?: unknown }).data));
+  });
+  s.sup.startChild({ id: 'a', transport: s.transport('a') });
+  await s.flush();
+  await s.sup.send('a', 'one');
+  const first = s.mocks.a!.link;
+  s.sup.restartChild('a'); // a new actor, whose attempts count from 1 again
+  await s.flush();
+  assert.is.not(s.mocks.a!.link, first);
+  await s.sup.send('a', 'two');
+  assert.equal((await s.sup.broadcast('three')).delivered, ['a']);
+  assert.equal(s.mocks.a!.written, ['one', 'two', 'three']);
+  assert.equal(events, [], 'written straight to the link');
+  // Not connected (a fast path under way): the event path.
+  s.mocks.a!.hangNextConnects(1);
+  s.sup.child('a')!.send({ type: 'TX_DROP' });
+  const queued = s.sup.send('a', 'four').catch((e: unknown) => e);
+  assert.equal(events, ['four']);
+  sub.unsubscribe();
+  await s.sup.shutdown();
+  assert.instance(await queued, MessageDroppedError);
+});
+
 test('supervisor: a message queued on a child that fails rejects with ConnectionFailedError', async () => {
   const s = startSupervisor();
   const t = s.transport('a');
