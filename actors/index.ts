@@ -26,13 +26,17 @@ export {
   type ConnectionCommand,
   type ConnectionDataEvent,
   type ConnectionEmitted,
+  type ConnectionEventData,
   type ConnectionInput,
   type ConnectionLogEvent,
+  type LogEventOf,
   type LogEventType,
+  type NoData,
   type OutboxEntry,
   type SendTicket,
 } from '../machines/events.js';
-export { topState } from '../machines/state.js';
+export { inState, topState } from '../machines/state.js';
+export type { LinkRegistry } from '../machines/link-registry.js';
 export { clockNow, realClock, type Clock } from '../machines/ports/clock.js';
 
 // Actors (the supervisor handle, RxJS bridges)
@@ -76,5 +80,6 @@ export {
   type DropReason,
   type ErrorCode,
   type ErrorCodes,
+  type ErrorDescription,
   type SupervisorReport,
 } from '../machines/ports/errors.js';

@@ -34,7 +34,7 @@ export function connectionData$(actor: AnyActorRef): Observable<ConnectionDataEv
 export function connectionState$(actor: AnyActorRef): Observable<ConnectionState> {
   // XState actors emit only new snapshots; a state stream starts with the current one.
   return defer(() => from(actor).pipe(startWith(actor.getSnapshot()))).pipe(
-    map((snapshot) => topState(snapshot as { value: unknown })),
+    map((snapshot) => topState(snapshot)),
     distinctUntilChanged(),
   );
 }

@@ -10,9 +10,10 @@ import { ConnectionFailedError, SupervisorFailedError, UnknownConnectionError, t
 import { realClock, type Clock } from '../machines/ports/clock.js';
 import { connectionMachine } from '../machines/connection.machine.js';
 import type { ConnectionDataEvent, ConnectionEmitted, ConnectionLogEvent, ConnectionState } from '../machines/events.js';
+import type { LinkRegistry } from '../machines/link-registry.js';
 import { resolveOutbox, type OutboxOptions } from '../machines/outbox.js';
 import { resolvePolicy, type ReconnectPolicy } from '../machines/policy.js';
-import { topState } from '../machines/state.js';
+import { inState, topState } from '../machines/state.js';
 import {
   supervisorMachine,
   type ConnectionRef,
@@ -172,11 +173,38 @@ const RESTARTS: readonly RestartType[] = ['permanent', 'transient', 'temporary']
  * XState event per message per child. Children running a custom `machine`
  * (which may change what SEND does) and every other state take the event path.
  * Trade-off: the inspector does not see these SEND events.
+ *
+ * The link comes from `links`, which every child's transport actor tells of
+ * its link; it is used only when it belongs to the child's current attempt
+ * (`gen`), so a late report from an older attempt is never written to.
  */
-function directSend(ref: ConnectionRef, snapshot: ReturnType<ConnectionRef['getSnapshot']>, data: Payload): Promise<void> | undefined {
-  const link = snapshot.context.link;
-  if (!link || (ref as unknown as { logic: unknown }).logic !== connectionMachine) return undefined;
-  return link.send(data);
+function directSend(
+  links: ReadonlyMap<string, { gen: number; link: Link }>,
+  ref: ConnectionRef,
+  snapshot: ReturnType<ConnectionRef['getSnapshot']>,
+  data: Payload,
+): Promise<void> | undefined {
+  const entry = links.get(snapshot.context.id);
+  if (!entry || entry.gen !== snapshot.context.gen || !inState(snapshot, 'connected')) return undefined;
+  if ((ref as unknown as { logic: unknown }).logic !== connectionMachine) return undefined;
+  return entry.link.send(data);
+}
+
+/** One registry per supervisor: child id → the link of its current attempt. */
+function linkRegistry(): { links: Map<string, { gen: number; link: Link }>; registry: LinkRegistry } {
+  const links = new Map<string, { gen: number; link: Link }>();
+  return {
+    links,
+    registry: {
+      opened(id, gen, link) {
+        links.set(id, { gen, link });
+      },
+      closed(id, gen) {
+        // Only its own entry: a restarted child's new actor may have registered since.
+        if (links.get(id)?.gen === gen) links.delete(id);
+      },
+    },
+  };
 }
 
 export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
@@ -189,6 +217,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   const listeners = new Map<string, { unsubscribe(): void }>();
   /** Handles given out by `connection(id)`, by child id. */
   const feeds = new Map<string, HandleFeed>();
+  const { links, registry } = linkRegistry();
   let shuttingDown: Promise<void> | undefined;
 
   // Changes in one turn of the event loop are published together: copying the
@@ -205,7 +234,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   };
 
   const actor = createActor(supervisorMachine, {
-    input: { id: opts.id, strategy: opts.strategy, maxRestarts: opts.maxRestarts, periodMs: opts.periodMs },
+    input: { id: opts.id, strategy: opts.strategy, maxRestarts: opts.maxRestarts, periodMs: opts.periodMs, links: registry },
     clock: opts.clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),
   });
@@ -258,7 +287,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         return;
       }
       if (event.type === 'EVENT_STATE_CHANGE') {
-        const to = event.data.to as ConnectionState;
+        const { to } = event.data;
         if (childRef(id) === ref) {
           states[id] = to;
           publishStates();
@@ -441,7 +470,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       if (snapshot.status !== 'active') {
         return Promise.reject(new ConnectionFailedError(id, snapshot.context.reconnectCount, { cause: snapshot.context.lastError }));
       }
-      return directSend(ref, snapshot, data) ?? new Promise<void>((resolve, reject) => {
+      return directSend(links, ref, snapshot, data) ?? new Promise<void>((resolve, reject) => {
         ref.send({ type: 'SEND', data, volatile: sendOptions.volatile === true, ticket: { resolve, reject } });
       });
     },
@@ -469,7 +498,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         const snapshot = ref?.getSnapshot();
         if (ref && snapshot!.status === 'active') {
           // The data path (directSend): one link write per child, no event.
-          const direct = directSend(ref, snapshot!, data);
+          const direct = directSend(links, ref, snapshot!, data);
           if (direct) {
             directIds.push(spec.id);
             directSends.push(direct);

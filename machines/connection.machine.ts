@@ -12,15 +12,19 @@ import {
   type ConnectionCommand,
   type ConnectionEmitted,
   type ConnectionInput,
+  type ConnectionEventData,
   type ConnectionState,
   type LinkReport,
+  type LogEventOf,
   type LogEventType,
+  type NoData,
   type OutboxEntry,
 } from './events.js';
+import type { LinkRegistry } from './link-registry.js';
 import { enqueue, resolveOutbox, type OverflowPolicy } from './outbox.js';
 import { resolvePolicy, type ReconnectPolicy } from './policy.js';
 import { transportActor } from './transport.actor.js';
-import type { Link, Transport } from './ports/transport.js';
+import type { Transport } from './ports/transport.js';
 
 export interface ConnectionContext {
   id: string;
@@ -34,15 +38,11 @@ export interface ConnectionContext {
   reconnectCount: number;
   /** Attempt number of the current transport actor; older reports are ignored. */
   gen: number;
-  /** Last top-level state entered (for EVENT_STATE_CHANGE's `from`). */
+  /** Last of the six named states entered (for EVENT_STATE_CHANGE's `from`). */
   state: ConnectionState;
   lastError: unknown;
-  /**
-   * The open link while `connected` (undefined in every other state). The
-   * supervisor writes to it directly when a SEND would only be forwarded
-   * (see `directSend` in actors/supervisor.ts).
-   */
-  link: Link | undefined;
+  /** Passed on to each transport actor; the live link itself is never kept here. */
+  links: LinkRegistry | undefined;
   /** Identity of the last permanent failure and how many times in a row it happened. */
   permanentKey: string | undefined;
   permanentCount: number;
@@ -66,6 +66,10 @@ function validateInput(input: ConnectionInput): void {
     throw new TypeError('input.transport must be a Transport ({ kind: string, connect(opts): Promise<Link> })');
   }
   if (input.random !== undefined && typeof input.random !== 'function') throw new TypeError('input.random must be a function');
+  const l = input.links as Partial<LinkRegistry> | undefined;
+  if (l !== undefined && (typeof l?.opened !== 'function' || typeof l.closed !== 'function')) {
+    throw new TypeError('input.links must be a LinkRegistry ({ opened(id, gen, link), closed(id, gen) })');
+  }
 }
 
 export const connectionMachine = setup({
@@ -98,22 +102,23 @@ export const connectionMachine = setup({
     enterState: enqueueActions(({ context, event, enqueue, self }, params: { state: ConnectionState }) => {
       const from = context.state;
       enqueue.assign({ state: params.state });
-      if (params.state !== 'connected' && context.link) enqueue.assign({ link: undefined });
       if (from === params.state) return;
       // The error only when this change is because of it.
       const becauseOfError =
         params.state === 'reconnecting' || params.state === 'failed' || (params.state === 'disconnected' && event.type === 'LINK_DOWN');
-      const data: Record<string, unknown> = { from, to: params.state };
+      const data: ConnectionEventData['EVENT_STATE_CHANGE'] = { from, to: params.state };
       if (becauseOfError && context.lastError !== undefined) data.error = describeError(context.lastError);
       enqueue.emit(logEvent(self, { ...context, state: params.state }, LogEvent.STATE_CHANGE, data));
     }),
-    log: emit(({ context, self }, params: { type: LogEventType; data?: Record<string, unknown> }) =>
-      logEvent(self, context, params.type, params.data ?? {}),
-    ),
+    /** An event that carries nothing but its type. */
+    log: emit(({ context, self }, params: { type: NoDataEvent }) => logEvent(self, context, params.type, {})),
     openLink: enqueueActions(({ context, enqueue }) => {
       const gen = context.gen + 1;
       enqueue.assign({ gen });
-      enqueue.spawnChild('transport', { id: LINK, input: { transport: context.transport, gen, connectionId: context.id } });
+      enqueue.spawnChild('transport', {
+        id: LINK,
+        input: { transport: context.transport, gen, connectionId: context.id, links: context.links },
+      });
     }),
     dropLink: stopChild(LINK),
     closeLink: sendTo(LINK, { type: 'LINK_CLOSE' }),
@@ -142,12 +147,8 @@ export const connectionMachine = setup({
       if (key === undefined) return { permanentKey: undefined, permanentCount: 0 };
       return { permanentKey: key, permanentCount: key === context.permanentKey ? context.permanentCount + 1 : 1 };
     }),
-    /** The link opened: forget earlier permanent failures, keep the link for direct sends. */
-    linkOpened: assign(({ event }) => ({
-      permanentKey: undefined,
-      permanentCount: 0,
-      link: (event as Extract<LinkReport, { type: 'LINK_OPEN' }>).link,
-    })),
+    /** The link opened: forget earlier permanent failures. */
+    linkOpened: assign({ permanentKey: undefined, permanentCount: 0 }),
     clearAutoConnect: assign({ autoConnect: false }),
     emitReconnectOk: enqueueActions(({ context, enqueue, self }, params: { fastPath: boolean }) => {
       if (params.fastPath || context.reconnectCount > 0) {
@@ -226,7 +227,7 @@ export const connectionMachine = setup({
       gen: 0,
       state: 'disconnected',
       lastError: undefined,
-      link: undefined,
+      links: input.links,
       permanentKey: undefined,
       permanentCount: 0,
       autoConnect: input.autoConnect === true,
@@ -246,7 +247,7 @@ export const connectionMachine = setup({
       states: {
         idle: {
           entry: 'dropLink',
-          always: { guard: 'autoConnectPending', target: '#connection.connecting', actions: 'clearAutoConnect' },
+          always: { guard: 'autoConnectPending', target: '#connection.active.connecting', actions: 'clearAutoConnect' },
         },
         // DISCONNECT while a link existed: wait until it is really closed.
         closing: {
@@ -254,55 +255,86 @@ export const connectionMachine = setup({
         },
       },
       on: {
-        CONNECT: { target: 'connecting', actions: 'resetRetries' },
+        CONNECT: { target: 'active.connecting', actions: 'resetRetries' },
       },
     },
-    connecting: {
-      entry: [{ type: 'enterState', params: { state: 'connecting' } }, 'dropLink', 'openLink'],
-      after: {
-        connectTimeout: { target: 'reconnecting', actions: [{ type: 'recordTimeout', params: { ms: 'connect' } }, 'countPermanent', 'emitAttemptFailed'] },
-      },
+    /**
+     * The states with a link, or one on its way: what they share is here, once.
+     * `active` is a grouping, not a state name (the six names are a public
+     * contract: `topState`, EVENT_STATE_CHANGE); it has no entry or exit of its own.
+     */
+    active: {
+      // Drawn as a frame around its children, not as a state (visualizer/graph.ts).
+      meta: { group: true },
+      // Only named because XState requires one: every transition into `active` names its child.
+      initial: 'connecting',
       on: {
-        LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: ['linkOpened', { type: 'emitReconnectOk', params: { fastPath: false } }] },
-        LINK_FAILED: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'countPermanent', 'emitAttemptFailed'] },
         DISCONNECT: { target: '#connection.disconnected.closing', actions: 'closeLink' },
-        TX_DROP: 'tx_dropped',
-        RECONNECT: [{ guard: 'isFastPath', target: 'tx_dropped' }, { target: 'reconnecting' }],
+        // A transition of `active` to one of its children exits the current
+        // child first, even when it is that child: in tx_dropped, TX_DROP and
+        // RECONNECT {fastPath} re-enter it (a new attempt, the timer restarted).
+        TX_DROP: '.tx_dropped',
+        RECONNECT: [{ guard: 'isFastPath', target: '.tx_dropped' }, { target: 'reconnecting' }],
+        // An attempt that fails (connecting, tx_dropped); `connected` handles it its own way.
+        LINK_FAILED: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'countPermanent', 'emitAttemptFailed'] },
       },
-    },
-    connected: {
-      entry: [{ type: 'enterState', params: { state: 'connected' } }, 'flushOutbox'],
-      // Targetless, so it fires once per entry and never re-enters the state.
-      after: {
-        stableAfter: { actions: [{ type: 'log', params: { type: LogEvent.CONNECTION_STABLE } }, 'resetRetries'] },
-      },
-      initial: 'checking',
       states: {
-        // Stale-link detection: a resettable timer, only when staleAfterMs is set.
-        checking: { always: [{ guard: 'staleCheckOff', target: 'unwatched' }, { target: 'watching' }] },
-        unwatched: {},
-        watching: {
-          after: { staleAfter: { actions: 'raiseStale' } },
+        connecting: {
+          entry: [{ type: 'enterState', params: { state: 'connecting' } }, 'dropLink', 'openLink'],
+          after: {
+            connectTimeout: { target: '#connection.reconnecting', actions: [{ type: 'recordTimeout', params: { ms: 'connect' } }, 'countPermanent', 'emitAttemptFailed'] },
+          },
           on: {
-            DATA_RECEIVED: { target: 'watching', reenter: true },
-            LINK_DATA: { guard: 'isCurrentLink', target: 'watching', reenter: true, actions: 'emitData' },
+            LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: ['linkOpened', { type: 'emitReconnectOk', params: { fastPath: false } }] },
           },
         },
-      },
-      on: {
-        SEND: { actions: 'forward' },
-        LINK_DATA: { guard: 'isCurrentLink', actions: 'emitData' },
-        LINK_LOST: { guard: 'isCurrentLink', actions: 'raiseDown' },
-        // The transport actor crashed (a transport broke the contract): the link is as good as lost.
-        LINK_FAILED: { guard: 'isCurrentLink', actions: 'raiseDown' },
-        // A lost link: retry, or (server-side links, `reconnect: false`) just end.
-        LINK_DOWN: [
-          { guard: 'reconnectEnabled', target: 'reconnecting', actions: 'recordError' },
-          { target: 'disconnected', actions: 'recordError' },
-        ],
-        DISCONNECT: { target: '#connection.disconnected.closing', actions: 'closeLink' },
-        TX_DROP: 'tx_dropped',
-        RECONNECT: [{ guard: 'isFastPath', target: 'tx_dropped' }, { target: 'reconnecting' }],
+        connected: {
+          entry: [{ type: 'enterState', params: { state: 'connected' } }, 'flushOutbox'],
+          // Targetless, so it fires once per entry and never re-enters the state.
+          after: {
+            stableAfter: { actions: [{ type: 'log', params: { type: LogEvent.CONNECTION_STABLE } }, 'resetRetries'] },
+          },
+          initial: 'checking',
+          states: {
+            // Stale-link detection: a resettable timer, only when staleAfterMs is set.
+            checking: { always: [{ guard: 'staleCheckOff', target: 'unwatched' }, { target: 'watching' }] },
+            unwatched: {},
+            watching: {
+              after: { staleAfter: { actions: 'raiseStale' } },
+              on: {
+                DATA_RECEIVED: { target: 'watching', reenter: true },
+                LINK_DATA: { guard: 'isCurrentLink', target: 'watching', reenter: true, actions: 'emitData' },
+              },
+            },
+          },
+          on: {
+            SEND: { actions: 'forward' },
+            LINK_DATA: { guard: 'isCurrentLink', actions: 'emitData' },
+            LINK_LOST: { guard: 'isCurrentLink', actions: 'raiseDown' },
+            // The transport actor crashed (a transport broke the contract): the link is as good as lost.
+            LINK_FAILED: { guard: 'isCurrentLink', actions: 'raiseDown' },
+            // A lost link: retry, or (server-side links, `reconnect: false`) just end.
+            LINK_DOWN: [
+              { guard: 'reconnectEnabled', target: '#connection.reconnecting', actions: 'recordError' },
+              { target: '#connection.disconnected', actions: 'recordError' },
+            ],
+          },
+        },
+        tx_dropped: {
+          entry: [
+            { type: 'enterState', params: { state: 'tx_dropped' } },
+            { type: 'log', params: { type: LogEvent.TX_DROP_DETECTED } },
+            { type: 'log', params: { type: LogEvent.FAST_PATH_ACTIVE } },
+            'dropLink',
+            'openLink',
+          ],
+          after: {
+            fastPathTimeout: { target: '#connection.reconnecting', actions: [{ type: 'recordTimeout', params: { ms: 'fastPath' } }, 'countPermanent', 'emitAttemptFailed'] },
+          },
+          on: {
+            LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: ['linkOpened', { type: 'emitReconnectOk', params: { fastPath: true } }] },
+          },
+        },
       },
     },
     reconnecting: {
@@ -313,32 +345,13 @@ export const connectionMachine = setup({
         { guard: 'permanentRepeated', target: 'failed' },
       ],
       after: {
-        backoff: { target: 'connecting', actions: 'startRetry' },
+        backoff: { target: 'active.connecting', actions: 'startRetry' },
       },
       on: {
-        CONNECT: { target: 'connecting', actions: 'startRetry' },
+        CONNECT: { target: 'active.connecting', actions: 'startRetry' },
         DISCONNECT: 'disconnected',
-        TX_DROP: 'tx_dropped',
-        RECONNECT: [{ guard: 'isFastPath', target: 'tx_dropped' }],
-      },
-    },
-    tx_dropped: {
-      entry: [
-        { type: 'enterState', params: { state: 'tx_dropped' } },
-        { type: 'log', params: { type: LogEvent.TX_DROP_DETECTED } },
-        { type: 'log', params: { type: LogEvent.FAST_PATH_ACTIVE } },
-        'dropLink',
-        'openLink',
-      ],
-      after: {
-        fastPathTimeout: { target: 'reconnecting', actions: [{ type: 'recordTimeout', params: { ms: 'fastPath' } }, 'countPermanent', 'emitAttemptFailed'] },
-      },
-      on: {
-        LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: ['linkOpened', { type: 'emitReconnectOk', params: { fastPath: true } }] },
-        LINK_FAILED: { guard: 'isCurrentLink', target: 'reconnecting', actions: ['recordError', 'countPermanent', 'emitAttemptFailed'] },
-        DISCONNECT: { target: '#connection.disconnected.closing', actions: 'closeLink' },
-        TX_DROP: { target: 'tx_dropped', reenter: true },
-        RECONNECT: [{ guard: 'isFastPath', target: 'tx_dropped', reenter: true }, { target: 'reconnecting' }],
+        TX_DROP: 'active.tx_dropped',
+        RECONNECT: [{ guard: 'isFastPath', target: 'active.tx_dropped' }],
       },
     },
     failed: {
@@ -352,7 +365,10 @@ function enqueue_(context: ConnectionContext, entry: OutboxEntry) {
   return enqueue(context.outbox, entry, { limit: context.outboxLimit, overflow: context.overflow });
 }
 
-function logEvent(self: unknown, context: ConnectionContext, type: LogEventType, data: Record<string, unknown>) {
+/** The types whose `data` is empty (the `log` action's). */
+type NoDataEvent = { [K in LogEventType]: ConnectionEventData[K] extends NoData ? K : never }[LogEventType];
+
+function logEvent<K extends LogEventType>(self: unknown, context: ConnectionContext, type: K, data: ConnectionEventData[K]): LogEventOf<K> {
   return {
     type,
     connectionId: context.id,

@@ -2,9 +2,11 @@
  * Names shared by the machines and their users: the states, the events a
  * connection accepts, and the structured events it emits.
  */
+import type { DropReason, ErrorDescription } from './ports/errors.js';
 import type { Link, Payload, Transport } from './ports/transport.js';
 import type { ReconnectPolicy } from './policy.js';
-import type { OutboxOptions } from './outbox.js';
+import type { OutboxOptions, OverflowPolicy } from './outbox.js';
+import type { LinkRegistry } from './link-registry.js';
 
 /** Top-level states of `connectionMachine`, exactly these names. */
 export const ConnectionState = {
@@ -17,7 +19,46 @@ export const ConnectionState = {
 } as const;
 export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
 
-/** Structured event types, with the seed's names. */
+/**
+ * What each structured event carries in `data`, keyed by its type. Open to
+ * extension the way `ErrorCodes` is: a transport adds its own events by
+ * declaration merging, in its own folder, without editing this file:
+ *
+ * ```ts
+ * declare module '../../machines/events.js' {
+ *   interface ConnectionEventData { EVENT_POWER_WARNING: { watts: number } }
+ * }
+ * ```
+ * `ConnectionLogEvent` is then a union that includes it, so `events$`
+ * subscribers narrow on `type` and read `data` without casts.
+ */
+export interface ConnectionEventData {
+  /** Every change of top-level state; `error` only when the change is because of one (reconnecting, failed, a lost server-side link). */
+  EVENT_STATE_CHANGE: { from: ConnectionState; to: ConnectionState; error?: ErrorDescription };
+  /** A retry starts; `attempt` counts retries since the last stable connection. */
+  EVENT_RECONNECT_START: { attempt: number };
+  /** Connected again after retries, or through the fast path. */
+  EVENT_RECONNECT_OK: { attempt: number; fastPath: boolean };
+  /** One attempt failed (open failed or timed out). */
+  EVENT_RECONNECT_FAILED: { attempt: number; error?: ErrorDescription };
+  EVENT_TX_DROP_DETECTED: NoData;
+  EVENT_FAST_PATH_ACTIVE: NoData;
+  /** Connected for `stableAfterMs` without loss: the retry count was reset. */
+  EVENT_CONNECTION_STABLE: NoData;
+  EVENT_MAX_RETRIES_EXCEEDED: NoData;
+  /** Not in the seed: a message left the outbox unsent because it was full (`droppedNew`: the new one, not a queued one). */
+  EVENT_OUTBOX_OVERFLOW: { limit: number; overflow: OverflowPolicy; droppedNew: boolean };
+  /** Not in the seed: messages dropped for another reason (volatile, failed, stopped). */
+  EVENT_MESSAGE_DROPPED: { reason: DropReason; count: number };
+}
+
+/** `data` of the events that carry nothing but their type. */
+export type NoData = Record<string, never>;
+
+/** Every structured event type: the core's and those transports added to `ConnectionEventData`. */
+export type LogEventType = keyof ConnectionEventData;
+
+/** The core's structured event types, with the seed's names. */
 export const LogEvent = {
   STATE_CHANGE: 'EVENT_STATE_CHANGE',
   RECONNECT_START: 'EVENT_RECONNECT_START',
@@ -27,18 +68,13 @@ export const LogEvent = {
   FAST_PATH_ACTIVE: 'EVENT_FAST_PATH_ACTIVE',
   CONNECTION_STABLE: 'EVENT_CONNECTION_STABLE',
   MAX_RETRIES_EXCEEDED: 'EVENT_MAX_RETRIES_EXCEEDED',
-  POWER_WARNING: 'EVENT_POWER_WARNING',
-  POWER_CRITICAL: 'EVENT_POWER_CRITICAL',
-  /** Not in the seed: a message left the outbox unsent because it was full. */
   OUTBOX_OVERFLOW: 'EVENT_OUTBOX_OVERFLOW',
-  /** Not in the seed: messages dropped for another reason (volatile, failed, stopped). */
   MESSAGE_DROPPED: 'EVENT_MESSAGE_DROPPED',
-} as const;
-export type LogEventType = (typeof LogEvent)[keyof typeof LogEvent];
+} as const satisfies Record<string, LogEventType>;
 
-/** The shape of every structured event (`events$`). */
-export interface ConnectionLogEvent {
-  type: LogEventType;
+/** One structured event of type `K` (`events$`). */
+export interface LogEventOf<K extends LogEventType> {
+  type: K;
   connectionId: string;
   /** ms since the epoch, read from the actor system's clock. */
   timestamp: number;
@@ -46,8 +82,11 @@ export interface ConnectionLogEvent {
   state: ConnectionState;
   /** Retries since the last stable connection. */
   reconnectCount: number;
-  data: Record<string, unknown>;
+  data: ConnectionEventData[K];
 }
+
+/** Every structured event (`events$`): a union discriminated by `type`. */
+export type ConnectionLogEvent = { [K in LogEventType]: LogEventOf<K> }[LogEventType];
 
 /** Inbound data from the link, emitted as `DATA` (kept apart from the log events). */
 export interface ConnectionDataEvent {
@@ -86,6 +125,12 @@ export interface ConnectionInput {
   autoConnect?: boolean;
   /** Source of jitter (0..1). Default Math.random; pass `seededRandom(n)` for deterministic tests. */
   random?: () => number;
+  /**
+   * Told of every link this connection opens and when it ends (see
+   * `LinkRegistry`). The supervisor passes one to write to open links
+   * directly; a bare machine needs none.
+   */
+  links?: LinkRegistry;
 }
 
 /** Events a user may send to a connection. */

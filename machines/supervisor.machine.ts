@@ -17,6 +17,7 @@ import type { Transport } from './ports/transport.js';
 import { clockNow } from './ports/clock.js';
 import { connectionMachine } from './connection.machine.js';
 import type { OutboxEntry } from './events.js';
+import type { LinkRegistry } from './link-registry.js';
 import type { OutboxOptions } from './outbox.js';
 import type { ReconnectPolicy } from './policy.js';
 
@@ -43,6 +44,8 @@ export interface SupervisorInput {
   strategy: Strategy;
   maxRestarts: number;
   periodMs: number;
+  /** Passed in every child's input (see `LinkRegistry`); the handle's data path reads it. */
+  links?: LinkRegistry;
 }
 
 /**
@@ -81,40 +84,6 @@ export type SupervisorEmitted =
 
 export type ConnectionRef = ActorRefFrom<typeof connectionMachine>;
 
-// The slice of XState's enqueuer the helpers below use (its full generic type
-// does not survive being passed to a helper).
-interface Enqueue {
-  assign(assigner: (args: { context: SupervisorContext; spawn: (logic: AnyStateMachine, options: object) => AnyActorRef }) => Partial<SupervisorContext>): void;
-  emit(emitter: (args: { context: SupervisorContext }) => SupervisorEmitted): void;
-  stopChild(ref: AnyActorRef): void;
-  sendTo(to: (args: { context: SupervisorContext }) => AnyActorRef, event: { type: 'CONNECT' }): void;
-}
-
-function spawnInto(enqueue: Enqueue, spec: ResolvedChildSpec, restarted: boolean) {
-  // The registries are updated in place (see SupervisorContext): copying them
-  // per start made starting n children O(n²).
-  enqueue.assign(({ context, spawn }) => {
-    context.refs[spec.id] = spawn(spec.machine, {
-        id: spec.id,
-        input: {
-          id: spec.id,
-          transport: spec.transport,
-          policy: spec.policy,
-          outbox: spec.outbox,
-          // Connected below, after CHILD_STARTED: XState defers emitted events
-          // until after the spawned child has started, so a child connecting
-          // on its own would emit its first events before anyone listens.
-          autoConnect: false,
-          ...(spec.random ? { random: spec.random } : {}),
-        },
-      });
-    return { refs: context.refs };
-  });
-  // A separate action, so it sees the ref the assign above spawned.
-  enqueue.emit(({ context }) => ({ type: 'CHILD_STARTED' as const, id: spec.id, ref: context.refs[spec.id]!, restarted }));
-  if (spec.autoConnect) enqueue.sendTo(({ context }) => context.refs[spec.id]!, { type: 'CONNECT' });
-}
-
 /** A stopped or crashed child's queued messages will never go out: tell their senders. */
 export function rejectOutboxOf(ref: AnyActorRef | undefined, reason: DropReason): number {
   const context = (ref?.getSnapshot() as { context?: { id?: string; outbox?: OutboxEntry[] } } | undefined)?.context;
@@ -130,45 +99,109 @@ function dropSpec(context: SupervisorContext, id: string) {
   if (index >= 0) context.specs.splice(index, 1);
 }
 
-function stopInto(enqueue: Enqueue, ref: AnyActorRef | undefined, reason: DropReason) {
-  if (!ref) return;
-  rejectOutboxOf(ref, reason);
-  enqueue.stopChild(ref);
-}
+/**
+ * The named actions and their params, spelled out and passed to `setup`
+ * (rather than inferred from the implementations) so that actions can enqueue
+ * one another with their params type-checked: TypeScript cannot infer the
+ * action names from the very object that defines them.
+ */
+// A type, not an interface: XState needs it to have an implicit index signature.
+type SupervisorActions = {
+  rejectOutbox: { ref: AnyActorRef; reason: DropReason };
+  stopOne: { ref: AnyActorRef | undefined; reason: DropReason };
+  spawnOne: { spec: ResolvedChildSpec; restarted: boolean };
+  startChild: undefined;
+  restartChild: undefined;
+  releaseChild: undefined;
+  removeChild: undefined;
+  handleExit: undefined;
+  stopAll: undefined;
+  emitFailed: undefined;
+};
 
-export const supervisorMachine = setup({
-  types: {
-    context: {} as SupervisorContext,
-    events: {} as SupervisorEvent,
-    input: {} as SupervisorInput,
-    emitted: {} as SupervisorEmitted,
-    output: {} as SupervisorReport | { reason: 'shutdown' },
-  },
+export type SupervisorOutput = SupervisorReport | { reason: 'shutdown' };
+
+export const supervisorMachine = setup<
+  SupervisorContext,
+  SupervisorEvent,
+  // No actor is named: each child runs the machine its spec names
+  // (`connectionMachine` or a `.provide()`d variant of it).
+  Record<string, AnyStateMachine>,
+  Record<never, string>,
+  SupervisorActions,
+  { gaveUp: undefined },
+  never,
+  string,
+  SupervisorInput,
+  SupervisorOutput,
+  SupervisorEmitted
+>({
+  actors: {},
   guards: {
     gaveUp: ({ context }) => context.report !== undefined,
   },
   actions: {
+    /** Tell the senders of a child's queued messages that they will not go out. */
+    rejectOutbox: (_, params) => {
+      rejectOutboxOf(params.ref, params.reason);
+    },
+    /**
+     * Stop one child. Its senders are told by an action of their own, queued
+     * before the stop: nothing observable happens while XState computes the
+     * transition (a pure `transition()` returns both as actions to run).
+     */
+    stopOne: enqueueActions(({ enqueue }, params) => {
+      if (!params.ref) return;
+      enqueue({ type: 'rejectOutbox', params: { ref: params.ref, reason: params.reason } });
+      enqueue.stopChild(params.ref);
+    }),
+    /** Spawn the actor for `spec`, announce it, and connect it when the spec says so. */
+    spawnOne: enqueueActions(({ enqueue }, params) => {
+      const { spec, restarted } = params;
+      // The registries are updated in place (see SupervisorContext): copying them
+      // per start made starting n children O(n²).
+      enqueue.assign(({ context, spawn }) => {
+        context.refs[spec.id] = spawn(spec.machine, {
+          id: spec.id,
+          input: {
+            id: spec.id,
+            transport: spec.transport,
+            policy: spec.policy,
+            outbox: spec.outbox,
+            // Connected below, after CHILD_STARTED: XState defers emitted events
+            // until after the spawned child has started, so a child connecting
+            // on its own would emit its first events before anyone listens.
+            autoConnect: false,
+            ...(spec.random ? { random: spec.random } : {}),
+            links: context.links,
+          },
+        });
+        return { refs: context.refs };
+      });
+      // A separate action, so it sees the ref the assign above spawned.
+      enqueue.emit(({ context }) => ({ type: 'CHILD_STARTED' as const, id: spec.id, ref: context.refs[spec.id]!, restarted }));
+      if (spec.autoConnect) enqueue.sendTo(({ context }) => context.refs[spec.id]!, { type: 'CONNECT' });
+    }),
     startChild: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'START_CHILD' || event.spec.id in context.refs) return;
       context.specs.push(event.spec);
       context.restarts[event.spec.id] = 0;
-      spawnInto(enqueue as unknown as Enqueue, event.spec, false);
+      enqueue({ type: 'spawnOne', params: { spec: event.spec, restarted: false } });
     }),
     restartChild: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'RESTART_CHILD') return;
       const spec = context.specs.find((s) => s.id === event.id);
       if (!spec) return;
-      stopInto(enqueue as unknown as Enqueue, context.refs[event.id], 'stopped');
+      enqueue({ type: 'stopOne', params: { ref: context.refs[event.id], reason: 'stopped' } });
       context.restarts[event.id] = (context.restarts[event.id] ?? 0) + 1;
-      spawnInto(enqueue as unknown as Enqueue, spec, true);
+      enqueue({ type: 'spawnOne', params: { spec, restarted: true } });
     }),
     releaseChild: enqueueActions(({ context, event }) => {
       if (event.type === 'RELEASE_CHILD') dropSpec(context, event.id);
     }),
     removeChild: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'REMOVE_CHILD') return;
-      const ref = context.refs[event.id];
-      stopInto(enqueue as unknown as Enqueue, ref, 'stopped');
+      enqueue({ type: 'stopOne', params: { ref: context.refs[event.id], reason: 'stopped' } });
       delete context.refs[event.id];
       delete context.restarts[event.id];
       dropSpec(context, event.id);
@@ -204,14 +237,16 @@ export const supervisorMachine = setup({
       const index = context.specs.indexOf(spec);
       const affected =
         context.strategy === 'one_for_all' ? context.specs : context.strategy === 'rest_for_one' ? context.specs.slice(index) : [spec];
-      for (const s of [...affected].reverse()) stopInto(enqueue as unknown as Enqueue, context.refs[s.id], s.id === exit.id ? 'failed' : 'stopped');
+      for (const s of [...affected].reverse()) {
+        enqueue({ type: 'stopOne', params: { ref: context.refs[s.id], reason: s.id === exit.id ? 'failed' : 'stopped' } });
+      }
       for (const s of affected) context.restarts[s.id] = (context.restarts[s.id] ?? 0) + 1;
       enqueue.assign({ restartLog });
-      for (const s of affected) spawnInto(enqueue as unknown as Enqueue, s, true);
+      for (const s of affected) enqueue({ type: 'spawnOne', params: { spec: s, restarted: true } });
     }),
     /** Escalation: every child stopped in reverse start order. */
     stopAll: enqueueActions(({ context, enqueue }) => {
-      for (const s of [...context.specs].reverse()) stopInto(enqueue as unknown as Enqueue, context.refs[s.id], 'stopped');
+      for (const s of [...context.specs].reverse()) enqueue({ type: 'stopOne', params: { ref: context.refs[s.id], reason: 'stopped' } });
       enqueue.assign({ refs: {} });
     }),
     emitFailed: emit(({ context }) => ({ type: 'SUPERVISOR_FAILED' as const, report: context.report! })),
@@ -261,7 +296,7 @@ export const supervisorMachine = setup({
       entry: 'stopAll',
     },
   },
-  output: ({ context }) => context.report ?? { reason: 'shutdown' as const },
+  output: ({ context }): SupervisorOutput => context.report ?? { reason: 'shutdown' },
 });
 
 function toExit(

@@ -15,17 +15,26 @@ import { fromCallback } from 'xstate';
 import { LinkClosedError } from './ports/errors.js';
 import type { Link, Transport } from './ports/transport.js';
 import type { LinkCommand, LinkReport } from './events.js';
+import type { LinkRegistry } from './link-registry.js';
 
 export interface TransportActorInput {
   transport: Transport;
   gen: number;
   connectionId: string;
+  /** Told when the link opens and when it closes or ends (see `LinkRegistry`). */
+  links?: LinkRegistry;
 }
 
 export const transportActor = fromCallback<LinkCommand, TransportActorInput>(({ input, sendBack, receive }) => {
-  const { transport, gen, connectionId } = input;
+  const { transport, gen, connectionId, links } = input;
   const abort = new AbortController();
   let link: Link | undefined;
+  let registered = false;
+  const unregister = () => {
+    if (!registered) return;
+    registered = false;
+    links?.closed(connectionId, gen);
+  };
   let stopped = false;
   let closing: Promise<void> | undefined;
   let unsubscribe: (() => void) | undefined;
@@ -40,6 +49,12 @@ export const transportActor = fromCallback<LinkCommand, TransportActorInput>(({ 
       return;
     }
     link = opened;
+    // Registered before it is reported, so the link is known by the time the
+    // machine is `connected` (a subscriber may send from that very snapshot).
+    if (links) {
+      registered = true;
+      links.opened(connectionId, gen, opened);
+    }
     report({ type: 'LINK_OPEN', gen, link: opened });
     try {
       const sub = opened.incoming$.subscribe({ next: (data) => report({ type: 'LINK_DATA', gen, data }) });
@@ -50,9 +65,13 @@ export const transportActor = fromCallback<LinkCommand, TransportActorInput>(({ 
     }
     opened.closed.then(
       (info) => {
+        unregister();
         if (!info.initiatedLocally) report({ type: 'LINK_LOST', gen, error: info.error ?? info });
       },
-      (error) => report({ type: 'LINK_LOST', gen, error }),
+      (error) => {
+        unregister();
+        report({ type: 'LINK_LOST', gen, error });
+      },
     );
   };
 
@@ -69,6 +88,7 @@ export const transportActor = fromCallback<LinkCommand, TransportActorInput>(({ 
     if (!closing) {
       abort.abort(new LinkClosedError('connection closed', { canceled: true, connectionId }));
       unsubscribe?.();
+      unregister();
       closing = link ? link.close().catch(() => {}) : Promise.resolve();
     }
     return closing;

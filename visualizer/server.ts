@@ -23,6 +23,7 @@ import type { AnyStateMachine, InspectionEvent } from 'xstate';
 import type { Supervisor } from '../actors/supervisor.js';
 import { describeError } from '../machines/ports/errors.js';
 import { connectionMachine } from '../machines/connection.machine.js';
+import { topState } from '../machines/state.js';
 import { machineGraph } from './graph.js';
 
 export interface VisualizerOptions {
@@ -85,6 +86,8 @@ export function toWire(e: InspectionEvent): Record<string, unknown> | undefined 
         machine: 'connection',
         actorId: ref.id,
         value: snap.value,
+        // The state name (`connected` for `{ active: { connected: ... } }`): the page does not know about `active`.
+        state: topState(snap),
         status: snap.status,
         context: { kind: c.kind, state: c.state, reconnectCount: c.reconnectCount, outbox: (c.outbox as unknown[]).length, lastError: describeError(c.lastError) },
       };

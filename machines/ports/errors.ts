@@ -88,7 +88,15 @@ export function isStatewireError(err: unknown): err is StatewireError {
 }
 
 /** A plain, serializable description of an error, for event data and the visualizer. */
-export function describeError(error: unknown): { name: string; code?: string; message: string } | undefined {
+export interface ErrorDescription {
+  name: string;
+  /** The error's `code` when it has a string one: an `ErrorCode`, or an OS code such as `'ECONNREFUSED'`. */
+  code?: string;
+  message: string;
+}
+
+/** `error` as an `ErrorDescription` (undefined for undefined). */
+export function describeError(error: unknown): ErrorDescription | undefined {
   if (error === undefined) return undefined;
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;

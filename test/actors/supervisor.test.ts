@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { toPromise } from 'xstate';
 import { ConnectionFailedError, MessageDroppedError, OutboxOverflowError, SupervisorFailedError, UnknownConnectionError } from '../../machines/ports/errors.js';
 import { connectionMachine } from '../../machines/connection.machine.js';
+import { inState, topState } from '../../machines/state.js';
 import { startSupervisor } from '../helpers/supervisor.js';
 
 const test = suite('supervisor');
@@ -13,7 +14,7 @@ test('supervisor: startChild connects, whichChildren lists it, duplicates throw'
   const s = startSupervisor();
   const ref = s.sup.startChild({ id: 'a', transport: s.transport('a') });
   await s.flush();
-  assert.ok(ref.getSnapshot().matches('connected'));
+  assert.ok(inState(ref.getSnapshot(), 'connected'));
   assert.equal(s.sup.whichChildren(), [{ id: 'a', kind: 'mock', state: 'connected', restart: 'permanent', restarts: 0 }]);
   assert.is(s.sup.child('a'), ref);
   assert.throws(() => s.sup.startChild({ id: 'a', transport: s.transport('a2') }), /already exists/);
@@ -76,6 +77,33 @@ test('supervisor: the data path keeps order across queued, direct and broadcast 
   await s.sup.shutdown();
 });
 
+test('supervisor: the data path writes to the current attempt\'s link without a SEND event, also after a restart (issue 10)', async () => {
+  const s = startSupervisor();
+  const events: string[] = [];
+  const sub = s.sup.inspection$.subscribe((e) => {
+    if (e.type === '@xstate.event' && e.event.type === 'SEND') events.push(String((e.event as { data?: unknown }).data));
+  });
+  s.sup.startChild({ id: 'a', transport: s.transport('a') });
+  await s.flush();
+  await s.sup.send('a', 'one');
+  const first = s.mocks.a!.link;
+  s.sup.restartChild('a'); // a new actor, whose attempts count from 1 again
+  await s.flush();
+  assert.is.not(s.mocks.a!.link, first);
+  await s.sup.send('a', 'two');
+  assert.equal((await s.sup.broadcast('three')).delivered, ['a']);
+  assert.equal(s.mocks.a!.written, ['one', 'two', 'three']);
+  assert.equal(events, [], 'written straight to the link');
+  // Not connected (a fast path under way): the event path.
+  s.mocks.a!.hangNextConnects(1);
+  s.sup.child('a')!.send({ type: 'TX_DROP' });
+  const queued = s.sup.send('a', 'four').catch((e: unknown) => e);
+  assert.equal(events, ['four']);
+  sub.unsubscribe();
+  await s.sup.shutdown();
+  assert.instance(await queued, MessageDroppedError);
+});
+
 test('supervisor: a message queued on a child that fails rejects with ConnectionFailedError', async () => {
   const s = startSupervisor();
   const t = s.transport('a');
@@ -100,7 +128,7 @@ test('supervisor: one_for_one restarts only the child that failed', async () => 
   assert.is.not(a2, a, 'a new actor for a');
   assert.is(s.sup.child('b'), b, 'b untouched');
   await s.flush();
-  assert.ok(a2.getSnapshot().matches('connected'));
+  assert.ok(inState(a2.getSnapshot(), 'connected'));
   assert.equal(s.sup.whichChildren().map((c) => [c.id, c.restarts]), [['a', 1], ['b', 0]]);
   await s.sup.shutdown();
 });
@@ -118,7 +146,7 @@ test('supervisor: one_for_all stops all in reverse start order and restarts all 
   assert.equal(s.closes, ['b', 'c', 'a'], 'b lost its link first, then c and a were stopped in reverse order');
   assert.equal(started, ['a', 'b', 'c']);
   ['a', 'b', 'c'].forEach((id, i) => assert.is.not(s.sup.child(id), before[i]));
-  assert.ok(['a', 'b', 'c'].every((id) => s.sup.child(id)!.getSnapshot().matches('connected')));
+  assert.ok(['a', 'b', 'c'].every((id) => topState(s.sup.child(id)!.getSnapshot()) === 'connected'));
   await s.sup.shutdown();
 });
 
@@ -146,7 +174,7 @@ test('supervisor: permanent restarts after a normal exit (DISCONNECT), transient
   t.send({ type: 'DISCONNECT' });
   await s.flush();
   assert.is.not(s.sup.child('p'), p, 'permanent: restarted');
-  assert.ok(s.sup.child('p')!.getSnapshot().matches('connected'));
+  assert.ok(inState(s.sup.child('p')!.getSnapshot(), 'connected'));
   assert.is(s.sup.child('t'), t, 'transient: same actor');
   assert.is(s.sup.whichChildren().find((c) => c.id === 't')!.state, 'disconnected');
   await s.sup.shutdown();
@@ -243,8 +271,8 @@ test('supervisor: a child that throws inside an action crashes only itself and i
   assert.is(s.sup.actor.getSnapshot().status, 'active');
   const a2 = s.sup.child('a')!;
   assert.is.not(a2, a);
-  assert.ok(a2.getSnapshot().matches('connected'));
-  assert.ok(s.sup.child('b')!.getSnapshot().matches('connected'));
+  assert.ok(inState(a2.getSnapshot(), 'connected'));
+  assert.ok(inState(s.sup.child('b')!.getSnapshot(), 'connected'));
   await s.sup.shutdown();
 });
 
@@ -292,7 +320,7 @@ test('supervisor: restartChild gives a fresh actor', async () => {
   const a2 = s.sup.restartChild('a');
   assert.is.not(a2, a);
   await s.flush();
-  assert.ok(a2.getSnapshot().matches('connected'));
+  assert.ok(inState(a2.getSnapshot(), 'connected'));
   assert.is(s.mocks.a!.openLinks, 1);
   assert.throws(() => s.sup.restartChild('nope'), (e: Error) => e instanceof UnknownConnectionError);
   await s.sup.shutdown();

@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConnectionFailedError, MessageDroppedError, OutboxOverflowError } from '../../machines/ports/errors.js';
 import { enqueue, resolveOutbox } from '../../machines/outbox.js';
-import type { ConnectionLogEvent, SendTicket } from '../../machines/events.js';
+import type { SendTicket } from '../../machines/events.js';
 import { startConnection } from '../helpers/connection.js';
 
 const test = suite('outbox');
@@ -87,7 +87,7 @@ test('outbox: reject refuses the new message and leaves the queue alone', async 
     return t;
   });
   assert.instance(ts[2]!.settled, OutboxOverflowError);
-  const ev = (c.emitted as ConnectionLogEvent[]).find((e) => e.type === 'EVENT_OUTBOX_OVERFLOW')!;
+  const ev = c.emitted.find((e) => e.type === 'EVENT_OUTBOX_OVERFLOW')!;
   assert.equal(ev.data, { limit: 2, overflow: 'reject', droppedNew: true });
   await c.send({ type: 'CONNECT' });
   assert.equal(c.mock.written, ['a', 'b']);
@@ -120,7 +120,7 @@ test('outbox: entering failed rejects every queued message with ConnectionFailed
   await c.advance(1000);
   assert.is(c.state(), 'failed');
   assert.instance(t.settled, ConnectionFailedError);
-  const drop = (c.emitted as ConnectionLogEvent[]).find((e) => e.type === 'EVENT_MESSAGE_DROPPED')!;
+  const drop = c.emitted.find((e) => e.type === 'EVENT_MESSAGE_DROPPED')!;
   assert.equal(drop.data, { reason: 'failed', count: 1 });
 });
 

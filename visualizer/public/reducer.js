@@ -45,7 +45,7 @@ export function reduce(view, msg) {
           restart: prev?.restart,
           restarts: prev?.restarts ?? 0,
           kind: c.kind,
-          state: msg.status === 'done' ? 'failed' : topState(msg.value),
+          state: msg.status === 'done' ? 'failed' : (msg.state ?? topState(msg.value)),
           value: msg.value,
           reconnectCount: c.reconnectCount,
           outbox: c.outbox,
