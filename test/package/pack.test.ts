@@ -99,11 +99,9 @@ test.before(async () => {
         join(packDir, tarball),
         pinned('xstate'),
         pinned('rxjs'),
-        // For the type checks: a Node library's consumer has @types/node. @types/ws
-        // too, for now: the statewire/websocket declarations import from 'ws'
-        // while @types/ws is only a devDependency of statewire.
+        // For the type checks: a Node library's consumer has @types/node. (@types/ws
+        // comes with statewire: the statewire/websocket declarations import from 'ws'.)
         pinned('@types/node'),
-        pinned('@types/ws'),
       ],
       appDir,
     );
@@ -170,7 +168,7 @@ test('package: every source map is self-contained (sources inlined), none points
  */
 const EMBED_MJS = `import { createActor, setup, spawnChild, waitFor } from 'xstate';
 import { filter, firstValueFrom, timeout } from 'rxjs';
-import { connectionMachine, createSupervisor } from 'statewire';
+import { connectionMachine, createSupervisor, inState, topState } from 'statewire';
 import { mockTransport } from 'statewire/testing';
 
 const seen = { embedded: [], events$: [], embeddedState: null, supervisedState: null };
@@ -183,8 +181,8 @@ const app = setup({ actors: { conn: connectionMachine } }).createMachine({
 const actor = createActor(app).start();
 const radio = actor.getSnapshot().children.radio;
 radio.on('*', (e) => seen.embedded.push(brief(e)));
-await waitFor(radio, (s) => s.matches('connected'), { timeout: 5000 });
-seen.embeddedState = radio.getSnapshot().value;
+await waitFor(radio, (s) => inState(s, 'connected'), { timeout: 5000 });
+seen.embeddedState = { value: radio.getSnapshot().value, top: topState(radio.getSnapshot()), matches: radio.getSnapshot().matches({ active: 'connected' }) };
 
 const supervisor = createSupervisor();
 const sub = supervisor.events$.subscribe((e) => seen.events$.push(brief(e)));
@@ -196,7 +194,7 @@ const connected = firstValueFrom(
 );
 supervisor.startChild({ id: 'link', transport: mockTransport() });
 await connected;
-seen.supervisedState = supervisor.child('link')?.getSnapshot().value ?? null;
+seen.supervisedState = supervisor.connection('link').state;
 
 sub.unsubscribe();
 actor.stop();
@@ -222,8 +220,9 @@ test('package: plain node runs a machine that embeds connectionMachine, and a su
     seen.events$.some((e) => e.type === 'EVENT_STATE_CHANGE' && e.connectionId === 'link' && e.to === 'connected'),
     `supervisor.events$ saw EVENT_STATE_CHANGE to connected: ${stdout}`,
   );
-  assert.equal(Object.keys(seen.embeddedState as object), ['connected']);
-  assert.equal(Object.keys(seen.supervisedState as object), ['connected']);
+  // The six state names are the contract; connecting, connected and tx_dropped sit inside `active`.
+  assert.equal(seen.embeddedState, { value: { active: { connected: 'unwatched' } }, top: 'connected', matches: true });
+  assert.is(seen.supervisedState, 'connected');
 });
 
 test('package: npx statewire export-machine connection runs the installed bin', async () => {
@@ -233,13 +232,14 @@ test('package: npx statewire export-machine connection runs the installed bin', 
   const config = JSON.parse(stdout) as { id: string; initial: string; states: Record<string, unknown> };
   assert.is(config.id, 'connection');
   assert.is(config.initial, 'disconnected');
-  assert.equal(Object.keys(config.states).sort(), ['connected', 'connecting', 'disconnected', 'failed', 'reconnecting', 'tx_dropped']);
+  assert.equal(Object.keys(config.states).sort(), ['active', 'disconnected', 'failed', 'reconnecting']);
+  assert.equal(Object.keys((config.states.active as { states: object }).states).sort(), ['connected', 'connecting', 'tx_dropped']);
 });
 
 /** A TypeScript user of every entry point. Each `@ts-expect-error` fails the check if its line compiles (an `any` would). */
 const CONSUMER = `
 import { createActor, setup, spawnChild, type ActorRefFrom } from 'xstate';
-import { ConnectionError, connectionMachine, createSupervisor, type ConnectionLogEvent, type Supervisor } from 'statewire';
+import { ConnectionError, connectionMachine, createSupervisor, inState, type ConnectionLogEvent, type Supervisor } from 'statewire';
 import { mockTransport, type MockTransport } from 'statewire/testing';
 import { webSocketTransport, TaskLogHub } from 'statewire/websocket';
 import { unixSocketTransport, EdgeClient } from 'statewire/unix';
@@ -255,7 +255,7 @@ const app = setup({ actors: { conn: connectionMachine } }).createMachine({
   entry: spawnChild('conn', { id: 'c', input: { id: 'c', transport: mock, autoConnect: true } }),
 });
 const ref = createActor(app).start().getSnapshot().children.c as ActorRefFrom<typeof connectionMachine>;
-const connected: boolean = ref.getSnapshot().matches('connected');
+const connected: boolean = inState(ref.getSnapshot(), 'connected') && ref.getSnapshot().matches({ active: 'connected' });
 const error = new ConnectionError('refused');
 const code: string = error.code;
 const config: object = machineConfig(connectionMachine);

@@ -1,7 +1,14 @@
 /**
  * `statewire/websocket`: the WebSocket client transport and the TaskLogHub.
  */
-export { webSocketTransport, type WebSocketTransportOptions } from './websocket.transport.js';
+export {
+  webSocketTransport,
+  type WebSocketTransport,
+  type WebSocketTransportOptions,
+  type WebSocketProviderContext,
+  type WebSocketUrlProvider,
+  type WebSocketHeadersProvider,
+} from './websocket.transport.js';
 export { wrapWebSocket, type WebSocketLink, type WebSocketLinkOptions } from './link.js';
 export {
   TaskLogHub,
