@@ -11,6 +11,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { MessageDroppedError } from '../../../machines/ports/errors.js';
 import { TaskLogHub, type TaskLogHubEvent, type TaskLogMessage } from '../../../transports/websocket/task-logs/task-log-hub.js';
 import { sleep, until } from '../../helpers/net.js';
+import { createSupervisor } from '../../../actors/supervisor.js';
 
 const test = suite('task log hub');
 test.before.each((ctx) => { if (process.env.TRACE) console.log('>>', (ctx as any).__test__); });
@@ -290,6 +291,22 @@ test('an upgrade without a task id is refused with 1008', async () => {
   const code = await new Promise<number>((r) => ws.on('close', (c) => r(c)));
   assert.is(code, 1008);
   await h.close();
+});
+
+test('hub: under a supervisor you pass, viewers are its children; a viewer that leaves is forgotten; close() leaves your supervisor running', async () => {
+  const supervisor = createSupervisor({ id: 'app' });
+  const h = await startHub({ supervisor });
+  assert.is(h.hub.supervisor, supervisor);
+  const v = await viewer(h.url('t1'));
+  await until(() => h.hub.isConnected('t1'));
+  assert.equal(supervisor.whichChildren().map((c) => [c.id, c.kind, c.restart, c.state]), [['t1#1', 'websocket', 'temporary', 'connected']]);
+  v.ws.close();
+  await until(() => !h.hub.isConnected('t1'));
+  await until(() => supervisor.whichChildren().length === 0);
+  assert.ok(h.events.some((e) => e.type === 'disconnected' && e.reason === 'closed'));
+  await h.close();
+  assert.is(supervisor.actor.getSnapshot().status, 'active', 'the hub did not shut down a supervisor it does not own');
+  await supervisor.shutdown();
 });
 
 test.run();

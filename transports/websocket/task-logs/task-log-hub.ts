@@ -2,8 +2,9 @@
  * `TaskLogHub`: per-task live logs over WebSocket that wait for their viewer.
  *
  * The seed's task-log connection manager, built on the framework: each viewer
- * socket is a connection actor (`reconnect: false`, restart `temporary`)
- * under the hub's own supervisor. Logs for a task with no viewer are queued
+ * socket is adopted by a supervisor (`supervisor.adopt`: a `temporary` child
+ * that never reconnects), yours when you pass `supervisor`, and followed
+ * through its connection handle. Logs for a task with no viewer are queued
  * and sent, in order, when one connects.
  *
  * Rules (README, "TaskLogHub"):
@@ -26,11 +27,16 @@ import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { Subject, type Observable } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
-import { createSupervisor, type BroadcastResult, type Logger, type Supervisor } from '../../../actors/supervisor.js';
-import { realClock, type Clock } from '../../../machines/ports/clock.js';
-import { MessageDroppedError } from '../../../machines/ports/errors.js';
+import {
+  MessageDroppedError,
+  createSupervisor,
+  type BroadcastResult,
+  type Clock,
+  type ConnectionHandle,
+  type Logger,
+  type Supervisor,
+} from '../../../actors/index.js';
 import { HubClosedError, SocketNotOpenError } from '../errors.js';
-import { acceptedTransport } from '../../../actors/acceptor.js';
 import { DEFAULT_PING_INTERVAL_MS, DEFAULT_PONG_TIMEOUT_MS, checkMs, wrapWebSocket, type WebSocketLink } from '../link.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
@@ -69,9 +75,14 @@ export interface TaskLogHubOptions {
   pingIntervalMs?: number;
   /** No pong within this many ms: the viewer is gone. Default 20000. */
   pongTimeoutMs?: number;
-  /** Clock for timestamps and the supervisor. Default real time. */
+  /**
+   * Supervise viewer connections here (yours, e.g. the one the visualizer
+   * watches). Default: a supervisor of the hub's own, shut down by `close()`.
+   */
+  supervisor?: Supervisor;
+  /** Clock for timestamps and the liveness timers. Default: the supervisor's clock. */
   clock?: Clock;
-  /** Supervision and viewer logs. Default silent. */
+  /** Supervision and viewer logs of the hub's own supervisor. Default silent. */
   logger?: Logger;
 }
 
@@ -95,6 +106,7 @@ export type SendLogResult = 'sent' | 'queued';
 interface Viewer {
   childId: string;
   link: WebSocketLink;
+  connection: ConnectionHandle;
 }
 
 interface TaskState {
@@ -129,13 +141,13 @@ function checkCount(value: unknown, name: string, min: number): number {
 }
 
 export class TaskLogHub {
-  /** The hub's supervisor: one temporary child per connected viewer. */
+  /** The supervisor of the viewer connections: one temporary child per connected viewer. */
   readonly supervisor: Supervisor;
   readonly events$: Observable<TaskLogHubEvent>;
   readonly #events = new Subject<TaskLogHubEvent>();
   readonly #tasks = new Map<string, TaskState>();
-  readonly #byChild = new Map<string, string>();
   readonly #detach: Array<() => void> = [];
+  readonly #ownsSupervisor: boolean;
   readonly #clock: Clock;
   readonly #maxQueued: number;
   readonly #keep: number;
@@ -153,17 +165,14 @@ export class TaskLogHub {
     checkMs(options.pongTimeoutMs, 'pongTimeoutMs', false);
     this.#ping = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
     this.#pong = options.pongTimeoutMs ?? DEFAULT_PONG_TIMEOUT_MS;
-    this.#clock = options.clock ?? realClock;
-    this.supervisor = createSupervisor({ id: 'task-log-hub', clock: this.#clock, logger: options.logger });
+    if (options.supervisor !== undefined && typeof options.supervisor?.adopt !== 'function') throw new TypeError('options.supervisor must be a Supervisor (createSupervisor())');
+    if (options.clock !== undefined && (typeof options.clock?.setTimeout !== 'function' || typeof options.clock.clearTimeout !== 'function')) {
+      throw new TypeError('options.clock must have setTimeout and clearTimeout (e.g. XState SimulatedClock)');
+    }
+    this.#ownsSupervisor = options.supervisor === undefined;
+    this.supervisor = options.supervisor ?? createSupervisor({ id: 'task-log-hub', logger: options.logger, ...(options.clock ? { clock: options.clock } : {}) });
+    this.#clock = options.clock ?? this.supervisor.clock;
     this.events$ = this.#events.asObservable();
-    // A viewer's link ended (the tab closed, the network went): forget it.
-    const sub = this.supervisor.events$.subscribe((e) => {
-      if (e.type !== 'EVENT_STATE_CHANGE' || e.data.to !== 'disconnected') return;
-      const taskId = this.#byChild.get(e.connectionId);
-      const task = taskId === undefined ? undefined : this.#tasks.get(taskId);
-      if (taskId !== undefined && task?.viewer?.childId === e.connectionId) this.#forget(taskId, task, 'closed');
-    });
-    this.#detach.push(() => sub.unsubscribe());
   }
 
   /**
@@ -244,21 +253,19 @@ export class TaskLogHub {
       }
       if (task.viewer) await this.#drop(taskId, task, 'replaced', 4000, 'replaced by a newer viewer');
       const childId = `${taskId}#${++this.#viewers}`;
-      this.supervisor.startChild({
-        id: childId,
-        transport: acceptedTransport(link, 'websocket'),
-        restart: 'temporary',
-        policy: { reconnect: false },
-        outbox: { limit: Math.max(this.#maxQueued * 2, 1000) },
+      const connection = this.supervisor.adopt(link, { id: childId, kind: 'websocket', outbox: { limit: Math.max(this.#maxQueued * 2, 1000) } });
+      const viewer: Viewer = { childId, link, connection };
+      task.viewer = viewer;
+      // The viewer's link ended by itself (the tab closed, the network went): forget it.
+      void connection.closed.then(() => {
+        if (task.viewer === viewer) this.#forget(taskId, task, 'closed');
       });
-      task.viewer = { childId, link };
-      this.#byChild.set(childId, taskId);
       this.#emit({ type: 'connected', taskId, viewer: childId });
       const replay = lastSeq === undefined ? [] : task.sent.filter((m) => m.seq > lastSeq);
       const pending = [...replay, ...task.queue];
       task.queue = [];
       if (pending.length === 0) return;
-      const results = await Promise.allSettled(pending.map((m) => this.supervisor.send(childId, JSON.stringify(m))));
+      const results = await Promise.allSettled(pending.map((m) => connection.send(JSON.stringify(m))));
       const failedAt = results.findIndex((r) => r.status === 'rejected');
       const sentNow = failedAt === -1 ? pending : pending.slice(0, failedAt);
       this.#remember(task, sentNow.slice(replay.length));
@@ -301,7 +308,7 @@ export class TaskLogHub {
       const viewer = task.viewer;
       if (viewer) {
         try {
-          await this.supervisor.send(viewer.childId, JSON.stringify(entry)); // queued lines are encoded when flushed, once
+          await viewer.connection.send(JSON.stringify(entry)); // queued lines are encoded when flushed, once
           this.#remember(task, [entry]);
           return 'sent';
         } catch {
@@ -334,7 +341,7 @@ export class TaskLogHub {
     return this.supervisor.broadcast(text, { volatile: true });
   }
 
-  /** Close every viewer (1001), stop accepting, stop the supervisor. Queued messages are discarded. */
+  /** Close every viewer (1001), stop accepting, and stop the supervisor when it is the hub's own. Queued messages are discarded. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -342,7 +349,7 @@ export class TaskLogHub {
     const tasks = [...this.#tasks];
     this.#tasks.clear();
     await Promise.all(tasks.map(([id, task]) => (task.viewer ? this.#drop(id, task, 'hub-closed', 1001, 'task log hub closed') : undefined)));
-    await this.supervisor.shutdown();
+    if (this.#ownsSupervisor) await this.supervisor.shutdown();
     this.#events.complete();
   }
 
@@ -405,7 +412,6 @@ export class TaskLogHub {
   #forget(taskId: string, task: TaskState, reason: DisconnectReason) {
     const viewer = task.viewer!;
     task.viewer = undefined;
-    this.#byChild.delete(viewer.childId);
     this.#emit({ type: 'disconnected', taskId, viewer: viewer.childId, reason });
   }
 
@@ -414,9 +420,8 @@ export class TaskLogHub {
     const viewer = task.viewer;
     if (!viewer) return;
     task.viewer = undefined;
-    this.#byChild.delete(viewer.childId);
     await viewer.link.closeWith(code, text);
-    if (this.supervisor.child(viewer.childId)) await this.supervisor.stopChild(viewer.childId).catch(() => {});
+    await viewer.connection.stop().catch(() => {});
     this.#emit({ type: 'disconnected', taskId, viewer: viewer.childId, reason });
   }
 
