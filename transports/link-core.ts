@@ -6,7 +6,7 @@
  * says how to write, how to begin a close, and what ended the link.
  * A class with plain fields: `send` runs per message per connection.
  */
-import { Subject } from 'rxjs';
+import { Observable, Subject } from 'rxjs';
 import { LinkClosedError } from '../machines/ports/errors.js';
 import type { CloseInfo, Payload } from '../machines/ports/transport.js';
 
@@ -17,8 +17,46 @@ export interface LinkCoreOptions {
   writeError(err: Error): Error;
 }
 
+/**
+ * The inbound stream of a link: hot, except that what arrives before the
+ * first subscriber is held for it. A peer that speaks first (a welcome
+ * message, a snapshot on connect) writes between the handshake and the
+ * moment the link's owner subscribes; a plain Subject dropped those frames.
+ */
+export class InboundSubject<T> {
+  #subject = new Subject<T>();
+  #held: T[] | undefined = [];
+  #completed = false;
+  readonly observable = new Observable<T>((subscriber) => {
+    const held = this.#held;
+    this.#held = undefined;
+    if (held) for (const v of held) subscriber.next(v);
+    if (this.#completed) {
+      subscriber.complete();
+      return;
+    }
+    return this.#subject.subscribe(subscriber);
+  });
+
+  next(value: T): void {
+    if (this.#completed) return;
+    if (this.#held) this.#held.push(value);
+    else this.#subject.next(value);
+  }
+
+  complete(): void {
+    if (this.#completed) return;
+    this.#completed = true;
+    this.#subject.complete();
+  }
+
+  asObservable(): Observable<T> {
+    return this.observable;
+  }
+}
+
 export class LinkCore {
-  readonly incoming = new Subject<Payload>();
+  readonly incoming = new InboundSubject<Payload>();
   readonly closed: Promise<CloseInfo>;
   /** The link has ended (`end` ran). */
   ended = false;

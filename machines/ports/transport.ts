@@ -96,9 +96,13 @@ export interface Link {
   close(): Promise<void>;
 
   /**
-   * Inbound data, in arrival order. Completes when the link ends. It is hot:
-   * data that arrives with no subscriber is not buffered. Never errors: a
-   * failure ends the link and shows in `closed`.
+   * Inbound data, in arrival order. Completes when the link ends. Never
+   * errors: a failure ends the link and shows in `closed`.
+   *
+   * What arrives before the first subscriber is held for it (a peer may write
+   * the moment it accepts, before the owner of the link has subscribed: those
+   * frames must not be lost); after that it is hot, so a later second
+   * subscriber sees only what arrives after it subscribed.
    */
   readonly incoming$: Observable<Payload>;
 

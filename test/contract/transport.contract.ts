@@ -53,6 +53,23 @@ export function transportContract(name: string, makeHarness: () => Promise<Contr
     await h.close();
   });
 
+  test('contract: the peer writes immediately on accept: nothing is lost before the first subscriber', async () => {
+    const peer = h.nextPeer().then(async (p) => {
+      await p.send('welcome;');
+      return p;
+    });
+    const link = await h.transport.connect({ signal: new AbortController().signal });
+    links.push(link);
+    await peer;
+    await new Promise((r) => setTimeout(r, 30)); // the greeting has arrived; nobody has subscribed yet
+    let got = '';
+    link.incoming$.subscribe((d) => (got += text(d)));
+    await (await peer).send('second;');
+    const end = Date.now() + 2000;
+    while (got.length < 'welcome;second;'.length && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    assert.is(got, 'welcome;second;');
+  });
+
   test('contract: connect resolves with an open link of the transport kind', async () => {
     assert.type(h.transport.kind, 'string');
     const { link } = await open();

@@ -17,7 +17,7 @@
  * mock.written;                         // everything sent, in order
  * ```
  */
-import { Subject } from 'rxjs';
+import { InboundSubject } from '../link-core.js';
 import { ConnectionError, LinkClosedError } from '../../machines/ports/errors.js';
 import type { CloseInfo, ConnectOptions, Link, Payload, Transport } from '../../machines/ports/transport.js';
 
@@ -81,7 +81,7 @@ export function mockTransport(options: MockTransportOptions = {}): MockTransport
   }
 
   function openLink(): MockLink {
-    const incoming = new Subject<Payload>();
+    const incoming = new InboundSubject<Payload>();
     let resolveClosed!: (info: CloseInfo) => void;
     const closed = new Promise<CloseInfo>((r) => (resolveClosed = r));
     let ended = false;

@@ -9,6 +9,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { createSupervisor } from '../../../actors/supervisor.js';
+import { createActor } from 'xstate';
+import { connectionMachine } from '../../../machines/connection.machine.js';
 import { ConnectTimeoutError, ConnectionError, ConnectionFailedError, LinkClosedError } from '../../../machines/ports/errors.js';
 import { WebSocketHandshakeError } from '../../../transports/websocket/errors.js';
 import type { ConnectionLogEvent } from '../../../machines/events.js';
@@ -332,6 +334,30 @@ test('machine: a headers function that throws once fails that attempt only; the 
   const failed = s.events.find((e) => e.type === 'EVENT_RECONNECT_FAILED');
   assert.equal(failed?.data.error, { name: 'ConnectionError', code: 'ERR_CONNECTION', message: 'options.headers() failed: token service down' });
   await s.sup.shutdown();
+  await server.close();
+});
+
+test('machine: a server that speaks first (a welcome on connection): the frame reaches the supervisor and a bare machine (issue 11)', async () => {
+  const server = await startWsServer();
+  server.wss.on('connection', (ws) => {
+    ws.send('welcome');
+    ws.send('snapshot');
+  });
+  const sup = createSupervisor();
+  const seen: unknown[] = [];
+  sup.data$.subscribe((d) => seen.push(d.data));
+  sup.startChild({ id: 'feed', transport: webSocketTransport({ url: server.url, pingIntervalMs: 0 }) });
+  const bare = createActor(connectionMachine, { input: { id: 'bare', transport: webSocketTransport({ url: server.url, pingIntervalMs: 0 }), autoConnect: true } });
+  const bareSeen: unknown[] = [];
+  bare.on('DATA', (e) => bareSeen.push(e.data));
+  bare.start();
+  await until(() => seen.length >= 2 && bareSeen.length >= 2, 'both greetings at both');
+  assert.equal(seen, ['welcome', 'snapshot']);
+  assert.equal(bareSeen, ['welcome', 'snapshot']);
+  bare.send({ type: 'DISCONNECT' });
+  await until(() => bare.getSnapshot().matches({ disconnected: 'idle' }), 'bare closed');
+  bare.stop();
+  await sup.shutdown();
   await server.close();
 });
 

@@ -298,11 +298,11 @@ test('hub: under a supervisor you pass, viewers are its children; a viewer that 
   const h = await startHub({ supervisor });
   assert.is(h.hub.supervisor, supervisor);
   const v = await viewer(h.url('t1'));
-  await until(() => h.hub.isConnected('t1'));
+  await until(() => h.hub.isConnected("t1"), "viewer connected");
   assert.equal(supervisor.whichChildren().map((c) => [c.id, c.kind, c.restart, c.state]), [['t1#1', 'websocket', 'temporary', 'connected']]);
   v.ws.close();
-  await until(() => !h.hub.isConnected('t1'));
-  await until(() => supervisor.whichChildren().length === 0);
+  await until(() => !h.hub.isConnected("t1"), "viewer gone");
+  await until(() => supervisor.whichChildren().length === 0, "no children");
   assert.ok(h.events.some((e) => e.type === 'disconnected' && e.reason === 'closed'));
   await h.close();
   assert.is(supervisor.actor.getSnapshot().status, 'active', 'the hub did not shut down a supervisor it does not own');
