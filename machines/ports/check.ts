@@ -22,7 +22,7 @@
 /** What a member of a `shape` must be: `typeof` it, except that `'object'` also takes functions and never `null`. */
 export type MemberKind = 'function' | 'object' | 'string' | 'boolean';
 
-/** A short description of `value` for a message, without dumping objects: `describe(1.5) // '1.5'`, `describe({}) // 'an object'`. */
+/** `value` for a message, never dumping objects or long strings (they may hold secrets): `describe(1.5) // '1.5'`, `describe({}) // 'an object'`. */
 export function describe(value: unknown): string {
   if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
@@ -84,7 +84,7 @@ function rule(what: string, { min, exclusiveMin = false, max, allowInfinity = fa
 const isNumber = (value: unknown): value is number => typeof value === 'number' && !Number.isNaN(value);
 
 function inRange(n: number, { min, exclusiveMin, max }: NumberRange): boolean {
-  return !(min !== undefined && (exclusiveMin ? !(n > min) : n < min)) && !(max !== undefined && n > max);
+  return (min === undefined || (exclusiveMin ? n > min : n >= min)) && (max === undefined || n <= max);
 }
 
 /**
