@@ -6,8 +6,9 @@
  * connection shows in the supervisor's `events$`, `state$` and the visualizer.
  */
 import { Observable, Subject } from 'rxjs';
+import * as check from '../machines/ports/check.js';
 import { ConnectionError, LinkClosedError } from '../machines/ports/errors.js';
-import type { Accepted, ConnectOptions, Link, Listener, Transport } from '../machines/ports/transport.js';
+import { checkListener, type Accepted, type ConnectOptions, type Link, type Listener, type Transport } from '../machines/ports/transport.js';
 import type { OutboxOptions } from '../machines/outbox.js';
 import type { ConnectionHandle } from './connection-handle.js';
 import type { Supervisor } from './supervisor.js';
@@ -63,10 +64,10 @@ export interface Acceptor {
  * `connections$` before calling `listener.listen()`.
  */
 export function accept(listener: Listener, supervisor: Supervisor, options: AcceptOptions = {}): Acceptor {
-  if (!listener || typeof listener.listen !== 'function' || !listener.accepted$) throw new TypeError('listener must be a Listener ({ kind, accepted$, listen, close })');
-  if (!supervisor || typeof supervisor.adopt !== 'function') throw new TypeError('supervisor must be a Supervisor (createSupervisor())');
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-  if (options.id !== undefined && typeof options.id !== 'function') throw new TypeError('options.id must be a function (n, accepted) => string');
+  checkListener(listener, 'listener');
+  check.shape(supervisor, 'supervisor', { adopt: 'function' }, 'a Supervisor (createSupervisor())');
+  check.object(options, 'options');
+  if (options.id !== undefined) check.func(options.id, 'options.id', '(n, accepted) => string');
   const connections = new Subject<AcceptedConnection>();
   const live = new Map<string, ConnectionHandle>();
   let n = 0;

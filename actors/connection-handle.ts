@@ -18,6 +18,7 @@
  * ```
  */
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
+import * as check from '../machines/ports/check.js';
 import type { ConnectionLogEvent, ConnectionState } from '../machines/events.js';
 import type { Payload } from '../machines/ports/transport.js';
 
@@ -137,8 +138,8 @@ export class HandleFeed implements ConnectionHandle {
   }
 
   command(type: ConnectionCommandType, options: { fastPath?: boolean } = {}): void {
-    if (!COMMANDS.has(type)) throw new TypeError(`type must be one of ${[...COMMANDS].join(', ')}, got ${JSON.stringify(type)}`);
-    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    check.oneOf(type, 'type', COMMANDS);
+    check.object(options, 'options');
     if (this.#exit) return; // a gone child takes no commands; `closed` already said so
     this.host.command(type === 'RECONNECT' && options.fastPath === true ? { type, fastPath: true } : { type });
   }
@@ -180,4 +181,4 @@ export class HandleFeed implements ConnectionHandle {
   }
 }
 
-const COMMANDS = new Set<ConnectionCommandType>(['CONNECT', 'DISCONNECT', 'TX_DROP', 'RECONNECT', 'DATA_RECEIVED']);
+const COMMANDS: readonly ConnectionCommandType[] = ['CONNECT', 'DISCONNECT', 'TX_DROP', 'RECONNECT', 'DATA_RECEIVED'];

@@ -23,6 +23,7 @@
  *   pending frame and later `deliver()` rejects.
  */
 import type { Subscription } from 'rxjs';
+import * as check from '../machines/ports/check.js';
 import type { Clock } from '../machines/ports/clock.js';
 import type { Payload } from '../machines/ports/transport.js';
 import type { ConnectionState } from '../machines/events.js';
@@ -121,21 +122,16 @@ export class AckedDelivery {
   #closing: Promise<void> | undefined;
 
   constructor(options: AckedDeliveryOptions) {
-    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object { connection, clock, errors }');
-    const { connection, clock, errors } = options;
-    if (!connection || typeof connection.send !== 'function' || !connection.state$) throw new TypeError('options.connection must be a ConnectionHandle (supervisor.connection(id))');
-    if (!clock || typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function') throw new TypeError('options.clock must have setTimeout and clearTimeout');
-    if (!errors || typeof errors !== 'object') throw new TypeError('options.errors must be an object of error factories');
+    check.object(options, 'options', '{ connection, clock, errors }');
+    const connection = check.shape(options.connection, 'options.connection', { send: 'function', state$: 'object' }, 'a ConnectionHandle (supervisor.connection(id))');
     this.#c = connection;
-    this.#clock = clock;
-    this.#errors = errors;
-    this.#ackTimeoutMs = positive(options.ackTimeoutMs ?? 5000, 'options.ackTimeoutMs');
-    this.#limit = integer(options.inFlightLimit ?? 256, 'options.inFlightLimit');
-    this.#batchLimit = integer(options.batchLimit ?? 128, 'options.batchLimit');
-    this.#resend = options.resend ?? true;
-    if (typeof this.#resend !== 'boolean') throw new TypeError('options.resend must be a boolean');
-    this.#join = options.join ?? concat;
-    if (typeof this.#join !== 'function') throw new TypeError('options.join must be a function (frames) => payload');
+    this.#clock = check.hasMethods(options.clock, 'options.clock', ['setTimeout', 'clearTimeout'], '(e.g. XState SimulatedClock)');
+    this.#errors = check.object(options.errors, 'options.errors', 'of error factories');
+    this.#ackTimeoutMs = check.finiteNumber(options.ackTimeoutMs ?? 5000, 'options.ackTimeoutMs', { min: 0, exclusiveMin: true });
+    this.#limit = check.integer(options.inFlightLimit ?? 256, 'options.inFlightLimit', { min: 1 });
+    this.#batchLimit = check.integer(options.batchLimit ?? 128, 'options.batchLimit', { min: 1 });
+    this.#resend = check.boolean(options.resend ?? true, 'options.resend');
+    this.#join = check.func(options.join ?? concat, 'options.join', '(frames) => payload');
     this.#state = connection.state;
     if (this.#state === 'connected') this.#gen = 1;
     this.#sub = connection.state$.subscribe({ next: (s) => this.#onState(s), complete: () => this.#end('gone') });
@@ -308,14 +304,4 @@ export class AckedDelivery {
     else entry.resolve();
     this.#slots.wakeOne();
   }
-}
-
-function positive(v: unknown, name: string): number {
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new RangeError(`${name} must be a finite number > 0, got ${String(v)}`);
-  return v;
-}
-
-function integer(v: unknown, name: string): number {
-  if (!Number.isInteger(v) || (v as number) < 1) throw new RangeError(`${name} must be an integer >= 1, got ${String(v)}`);
-  return v as number;
 }

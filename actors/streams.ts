@@ -5,6 +5,7 @@
  */
 import { Observable, defer, distinctUntilChanged, filter, from, map, startWith } from 'rxjs';
 import type { AnyActorRef } from 'xstate';
+import * as check from '../machines/ports/check.js';
 import type { ConnectionDataEvent, ConnectionEmitted, ConnectionLogEvent, ConnectionState } from '../machines/events.js';
 import { topState } from '../machines/state.js';
 
@@ -13,7 +14,7 @@ import { topState } from '../machines/state.js';
  * the subscriber unsubscribes; listening costs nothing once unsubscribed.
  */
 export function emitted$<T extends { type: string } = ConnectionEmitted>(actor: AnyActorRef, type = '*'): Observable<T> {
-  if (!actor || typeof actor.on !== 'function') throw new TypeError('actor must be an XState actor ref');
+  check.shape(actor, 'actor', { on: 'function' }, 'an XState actor ref');
   return new Observable<T>((subscriber) => {
     const sub = actor.on(type, (event: T) => subscriber.next(event));
     return () => sub.unsubscribe();

@@ -6,7 +6,15 @@
  */
 import { BehaviorSubject, Observable, Subject } from 'rxjs';
 import { createActor, type Actor, type AnyActorRef, type AnyStateMachine, type InspectionEvent, type Observer } from 'xstate';
-import { ConnectionFailedError, SupervisorFailedError, UnknownConnectionError, type SupervisorReport } from '../machines/ports/errors.js';
+import {
+  ClosedError,
+  ConnectionFailedError,
+  DuplicateIdError,
+  SupervisorFailedError,
+  UnknownConnectionError,
+  type SupervisorReport,
+} from '../machines/ports/errors.js';
+import * as check from '../machines/ports/check.js';
 import { realClock, type Clock } from '../machines/ports/clock.js';
 import { connectionMachine } from '../machines/connection.machine.js';
 import type { ConnectionDataEvent, ConnectionEmitted, ConnectionLogEvent, ConnectionState } from '../machines/events.js';
@@ -21,7 +29,7 @@ import {
   type RestartType,
   type Strategy,
 } from '../machines/supervisor.machine.js';
-import type { Link, Payload, Transport } from '../machines/ports/transport.js';
+import { checkLink, checkPayload, checkTransport, type Link, type Payload, type Transport } from '../machines/ports/transport.js';
 import { acceptedTransport } from './acceptor.js';
 import { HandleFeed, type ConnectionExitReason, type ConnectionHandle } from './connection-handle.js';
 
@@ -124,6 +132,12 @@ export interface Supervisor {
   readonly id: string;
   /** The root actor: `from(supervisor.actor)` gives its snapshots; `toPromise(actor)` its final report. */
   readonly actor: Actor<typeof supervisorMachine>;
+  /**
+   * Start a child. Throws a TypeError/RangeError for a bad spec, a
+   * `DuplicateIdError` when the id is taken, a `ClosedError` (code
+   * `ERR_SUPERVISOR_STOPPED`) after `shutdown()`, a `SupervisorFailedError`
+   * once the supervisor gave up. `restartChild` and `adopt` throw the same.
+   */
   startChild(spec: ChildSpec): ConnectionRef;
   stopChild(id: string): Promise<void>;
   restartChild(id: string): ConnectionRef;
@@ -330,7 +344,9 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   function requireRunning(what: string) {
     const failed = failedError();
     if (failed) throw failed;
-    if (shuttingDown || actor.getSnapshot().status !== 'active') throw new Error(`supervisor "${opts.id}" is shut down: cannot ${what}`);
+    if (shuttingDown || actor.getSnapshot().status !== 'active') {
+      throw new ClosedError(`supervisor "${opts.id}"`, `supervisor "${opts.id}" is shut down: cannot ${what}`, 'ERR_SUPERVISOR_STOPPED');
+    }
   }
 
   /** DISCONNECT and wait (up to `ms`) until the link is really closed. */
@@ -389,7 +405,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     startChild(spec) {
       const resolved = resolveSpec(spec);
       requireRunning('start a child');
-      if (childRef(resolved.id) || specOf(resolved.id)) throw new Error(`a child with id "${resolved.id}" already exists`);
+      if (childRef(resolved.id) || specOf(resolved.id)) throw new DuplicateIdError(resolved.id);
       actor.send({ type: 'START_CHILD', spec: resolved });
       const ref = childRef(resolved.id);
       if (!ref) throw failedError() ?? new Error(`child "${resolved.id}" did not start`);
@@ -437,12 +453,10 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     },
 
     adopt(link, adoptOptions) {
-      if (adoptOptions === null || typeof adoptOptions !== 'object') throw new TypeError('options must be an object { id, kind }');
+      check.object(adoptOptions, 'options', '{ id, kind }');
       const { id, kind } = adoptOptions;
-      if (!link || typeof link.send !== 'function' || typeof link.close !== 'function' || !link.incoming$ || !link.closed) {
-        throw new TypeError('link must be a Link ({ send, close, incoming$, closed })');
-      }
-      if (typeof kind !== 'string' || kind === '') throw new TypeError(`options.kind must be a non-empty string, got ${JSON.stringify(kind)}`);
+      checkLink(link, 'link');
+      check.nonEmptyString(kind, 'options.kind');
       supervisor.startChild({
         id,
         transport: acceptedTransport(link, kind),
@@ -457,7 +471,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     send(id, data, sendOptions = {}) {
       try {
         checkId(id);
-        checkPayload(data);
+        checkPayload(data, 'data');
         checkSendOptions(sendOptions);
       } catch (err) {
         return Promise.reject(err);
@@ -476,14 +490,13 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     },
 
     async broadcast(data, broadcastOptions = {}) {
-      checkPayload(data);
-      if (broadcastOptions === null || typeof broadcastOptions !== 'object') throw new TypeError('options must be an object');
+      checkPayload(data, 'data');
       checkSendOptions(broadcastOptions);
       const { ids, filter } = broadcastOptions;
       if (ids !== undefined && (!Array.isArray(ids) || ids.some((i) => typeof i !== 'string'))) {
         throw new TypeError('options.ids must be an array of child ids');
       }
-      if (filter !== undefined && typeof filter !== 'function') throw new TypeError('options.filter must be a function');
+      if (filter !== undefined) check.func(filter, 'options.filter');
       const failed = failedError();
       if (failed) throw failed;
       const result: BroadcastResult = { delivered: [], queued: [], failed: [] };
@@ -533,11 +546,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     },
 
     shutdown(shutdownOptions = {}) {
-      if (shutdownOptions === null || typeof shutdownOptions !== 'object') throw new TypeError('options must be an object');
-      const { timeoutMs } = shutdownOptions;
-      if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) {
-        throw new RangeError(`options.timeoutMs must be a number > 0, got ${String(timeoutMs)}`);
-      }
+      check.object(shutdownOptions, 'options');
+      const timeoutMs = check.duration(shutdownOptions.timeoutMs, 'options.timeoutMs', { allowZero: false });
       shuttingDown ??= (async () => {
         if (actor.getSnapshot().status !== 'active') return;
         actor.send({ type: 'SHUTDOWN' });
@@ -565,62 +575,38 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
 }
 
 function validateOptions(o: SupervisorOptions) {
-  if (o === null || typeof o !== 'object') throw new TypeError('options must be an object');
-  const id = o.id ?? 'supervisor';
-  if (typeof id !== 'string' || id === '') throw new TypeError('options.id must be a non-empty string');
-  const strategy = o.strategy ?? 'one_for_one';
-  if (!STRATEGIES.includes(strategy)) throw new TypeError(`options.strategy must be one of ${STRATEGIES.join(', ')}, got ${String(strategy)}`);
-  const maxRestarts = o.maxRestarts ?? 3;
-  if (!Number.isInteger(maxRestarts) || maxRestarts < 0) throw new RangeError(`options.maxRestarts must be an integer >= 0, got ${String(maxRestarts)}`);
-  const periodMs = o.periodMs ?? 5000;
-  if (typeof periodMs !== 'number' || !(periodMs > 0)) throw new RangeError(`options.periodMs must be a number > 0, got ${String(periodMs)}`);
-  if (o.clock !== undefined && (typeof o.clock?.setTimeout !== 'function' || typeof o.clock.clearTimeout !== 'function')) {
-    throw new TypeError('options.clock must have setTimeout and clearTimeout (e.g. XState SimulatedClock)');
-  }
+  check.object(o, 'options');
+  const id = check.nonEmptyString(o.id ?? 'supervisor', 'options.id');
+  const strategy = check.oneOf(o.strategy ?? 'one_for_one', 'options.strategy', STRATEGIES);
+  const maxRestarts = check.integer(o.maxRestarts ?? 3, 'options.maxRestarts', { min: 0 });
+  // Only compared with clock readings, never a timer: Infinity (a window that never slides) is fine.
+  const periodMs = check.finiteNumber(o.periodMs ?? 5000, 'options.periodMs', { min: 0, exclusiveMin: true, allowInfinity: true });
+  if (o.clock !== undefined) check.hasMethods(o.clock, 'options.clock', ['setTimeout', 'clearTimeout'], '(e.g. XState SimulatedClock)');
   const logger = o.logger ?? silentLogger;
-  for (const m of ['debug', 'info', 'warn', 'error'] as const) {
-    if (typeof logger[m] !== 'function') throw new TypeError(`options.logger.${m} must be a function`);
-  }
-  if (o.inspect !== undefined && typeof o.inspect !== 'function' && (typeof o.inspect !== 'object' || o.inspect === null)) {
-    throw new TypeError('options.inspect must be an inspection observer or function');
-  }
+  for (const m of ['debug', 'info', 'warn', 'error'] as const) check.func(logger[m], `options.logger.${m}`);
+  if (o.inspect !== undefined) check.shape(o.inspect, 'options.inspect', {}, 'an inspection observer or function');
   const clock: Clock = o.clock ?? realClock;
   return { id, strategy, maxRestarts, periodMs, clock, logger };
 }
 
 function checkId(id: unknown): asserts id is string {
-  if (typeof id !== 'string' || id === '') throw new TypeError(`id must be a non-empty string, got ${JSON.stringify(id)}`);
-}
-
-function checkPayload(data: unknown): asserts data is Payload {
-  if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
-    throw new TypeError(`data must be a string or Uint8Array, got ${data === null ? 'null' : typeof data}`);
-  }
+  check.nonEmptyString(id, 'id');
 }
 
 function checkSendOptions(o: SendOptions) {
-  if (o === null || typeof o !== 'object') throw new TypeError('options must be an object');
-  if (o.volatile !== undefined && typeof o.volatile !== 'boolean') throw new TypeError('options.volatile must be a boolean');
+  check.object(o, 'options');
+  if (o.volatile !== undefined) check.boolean(o.volatile, 'options.volatile');
 }
 
 function resolveSpec(spec: ChildSpec): ResolvedChildSpec {
-  if (spec === null || typeof spec !== 'object') throw new TypeError('spec must be an object { id, transport, ... }');
+  check.object(spec, 'spec', '{ id, transport, ... }');
   checkId(spec.id);
-  const t = spec.transport as Partial<Transport> | undefined;
-  if (!t || typeof t.connect !== 'function' || typeof t.kind !== 'string') {
-    throw new TypeError('spec.transport must be a Transport ({ kind: string, connect(opts): Promise<Link> })');
-  }
-  const restart = spec.restart ?? 'permanent';
-  if (!RESTARTS.includes(restart)) throw new TypeError(`spec.restart must be one of ${RESTARTS.join(', ')}, got ${String(restart)}`);
-  const shutdownMs = spec.shutdownMs ?? 5000;
-  if (typeof shutdownMs !== 'number' || !(shutdownMs > 0) || !Number.isFinite(shutdownMs)) {
-    throw new RangeError(`spec.shutdownMs must be a finite number > 0, got ${String(shutdownMs)}`);
-  }
-  if (spec.autoConnect !== undefined && typeof spec.autoConnect !== 'boolean') throw new TypeError('spec.autoConnect must be a boolean');
-  if (spec.machine !== undefined && (typeof spec.machine !== 'object' || typeof spec.machine.provide !== 'function')) {
-    throw new TypeError('spec.machine must be a state machine (connectionMachine.provide(...))');
-  }
-  if (spec.random !== undefined && typeof spec.random !== 'function') throw new TypeError('spec.random must be a function');
+  checkTransport(spec.transport, 'spec.transport');
+  const restart = check.oneOf(spec.restart ?? 'permanent', 'spec.restart', RESTARTS);
+  const shutdownMs = check.finiteNumber(spec.shutdownMs ?? 5000, 'spec.shutdownMs', { min: 0, exclusiveMin: true });
+  if (spec.autoConnect !== undefined) check.boolean(spec.autoConnect, 'spec.autoConnect');
+  if (spec.machine !== undefined) check.shape(spec.machine, 'spec.machine', { provide: 'function' }, 'a state machine (connectionMachine.provide(...))');
+  if (spec.random !== undefined) check.func(spec.random, 'spec.random');
   resolvePolicy(spec.policy, 'spec.policy'); // validate now: errors belong to the caller, not to the child
   resolveOutbox(spec.outbox, 'spec.outbox');
   return {

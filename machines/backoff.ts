@@ -1,3 +1,4 @@
+import * as check from './ports/check.js';
 import { defaultPolicy, type ReconnectPolicy } from './policy.js';
 
 /**
@@ -17,10 +18,8 @@ export function backoffDelay(
   policy: Partial<Pick<ReconnectPolicy, 'initialBackoffMs' | 'maxBackoffMs' | 'factor' | 'jitter'>> = defaultPolicy,
   random: () => number = Math.random,
 ): number {
-  if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 1) {
-    throw new RangeError(`attempt must be an integer >= 1, got ${String(attempt)}`);
-  }
-  if (typeof random !== 'function') throw new TypeError(`random must be a function returning 0..1, got ${typeof random}`);
+  check.integer(attempt, 'attempt', { min: 1 });
+  check.func(random, 'random', 'returning 0..1');
   const initial = policy.initialBackoffMs ?? defaultPolicy.initialBackoffMs;
   const max = policy.maxBackoffMs ?? defaultPolicy.maxBackoffMs;
   const factor = policy.factor ?? defaultPolicy.factor;
@@ -37,7 +36,7 @@ export function backoffDelay(
  * tests and simulations: `backoffDelay(n, policy, seededRandom(42))`.
  */
 export function seededRandom(seed: number): () => number {
-  if (!Number.isInteger(seed)) throw new TypeError(`seed must be an integer, got ${seed}`);
+  check.integer(seed, 'seed');
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

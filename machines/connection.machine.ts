@@ -24,7 +24,8 @@ import type { LinkRegistry } from './link-registry.js';
 import { enqueue, resolveOutbox, type OverflowPolicy } from './outbox.js';
 import { resolvePolicy, type ReconnectPolicy } from './policy.js';
 import { transportActor } from './transport.actor.js';
-import type { Transport } from './ports/transport.js';
+import * as check from './ports/check.js';
+import { checkTransport, type Transport } from './ports/transport.js';
 
 export interface ConnectionContext {
   id: string;
@@ -59,16 +60,12 @@ export type ConnectionEvent =
 const LINK = 'link';
 
 function validateInput(input: ConnectionInput): void {
-  if (!input || typeof input !== 'object') throw new TypeError('input must be an object { id, transport }');
-  if (typeof input.id !== 'string' || input.id === '') throw new TypeError(`input.id must be a non-empty string, got ${JSON.stringify(input.id)}`);
-  const t = input.transport as Partial<Transport> | undefined;
-  if (!t || typeof t.connect !== 'function' || typeof t.kind !== 'string') {
-    throw new TypeError('input.transport must be a Transport ({ kind: string, connect(opts): Promise<Link> })');
-  }
-  if (input.random !== undefined && typeof input.random !== 'function') throw new TypeError('input.random must be a function');
-  const l = input.links as Partial<LinkRegistry> | undefined;
-  if (l !== undefined && (typeof l?.opened !== 'function' || typeof l.closed !== 'function')) {
-    throw new TypeError('input.links must be a LinkRegistry ({ opened(id, gen, link), closed(id, gen) })');
+  check.object(input, 'input', '{ id, transport }');
+  check.nonEmptyString(input.id, 'input.id');
+  checkTransport(input.transport, 'input.transport');
+  if (input.random !== undefined) check.func(input.random, 'input.random');
+  if (input.links !== undefined) {
+    check.shape(input.links, 'input.links', { opened: 'function', closed: 'function' }, 'a LinkRegistry ({ opened(id, gen, link), closed(id, gen) })');
   }
 }
 

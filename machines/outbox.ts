@@ -2,6 +2,8 @@
  * The outbox: SENDs made while not connected. Pure functions over arrays, so
  * the connection machine's context stays a plain value.
  */
+import * as check from './ports/check.js';
+
 export type OverflowPolicy = 'drop-oldest' | 'drop-newest' | 'reject';
 
 export interface OutboxOptions {
@@ -21,16 +23,11 @@ export interface OutboxOptions {
 export const OVERFLOW_POLICIES: readonly OverflowPolicy[] = ['drop-oldest', 'drop-newest', 'reject'];
 
 export function resolveOutbox(o: OutboxOptions | undefined, name = 'outbox'): Required<OutboxOptions> {
-  if (o !== undefined && (o === null || typeof o !== 'object')) throw new TypeError(`${name} must be an object`);
-  const limit = o?.limit ?? 1000;
-  const overflow = o?.overflow ?? 'drop-oldest';
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) {
-    throw new RangeError(`${name}.limit must be an integer >= 0, got ${String(limit)}`);
-  }
-  if (!OVERFLOW_POLICIES.includes(overflow)) {
-    throw new TypeError(`${name}.overflow must be one of ${OVERFLOW_POLICIES.join(', ')}, got ${String(overflow)}`);
-  }
-  return { limit, overflow };
+  if (o !== undefined) check.object(o, name);
+  return {
+    limit: check.integer(o?.limit ?? 1000, `${name}.limit`, { min: 0 }),
+    overflow: check.oneOf(o?.overflow ?? 'drop-oldest', `${name}.overflow`, OVERFLOW_POLICIES),
+  };
 }
 
 /** Add `item`; returns the new queue and the item dropped to make room, if any. */

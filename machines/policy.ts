@@ -2,6 +2,8 @@
  * Reconnect policy: every number that shapes a connection's lifecycle.
  * Defaults are the seed's (the CAT radio link): see ARCHITECTURE.md.
  */
+import * as check from './ports/check.js';
+
 export interface ReconnectPolicy {
   /** First retry delay, ms. Default 100. */
   initialBackoffMs: number;
@@ -28,7 +30,7 @@ export interface ReconnectPolicy {
   /**
    * A failure the transport marks `permanent` (an HTTP 401/403 on a WebSocket
    * handshake) that repeats identically this many times in a row ends in
-   * `failed` instead of retrying until `maxRetries`. Default 2.
+   * `failed` instead of retrying until `maxRetries`. `Infinity` turns this off. Default 2.
    */
   maxPermanentFailures: number;
   /** Retry after a lost link. False for server-side accepted links: a lost link ends in `disconnected`. Default true. */
@@ -49,48 +51,29 @@ export const defaultPolicy: Readonly<ReconnectPolicy> = Object.freeze({
   reconnect: true,
 });
 
-const nonNegative = ['initialBackoffMs', 'maxBackoffMs', 'maxRetries', 'staleAfterMs'] as const;
-const positive = ['connectTimeoutMs', 'fastPathTimeoutMs', 'stableAfterMs', 'maxPermanentFailures'] as const;
+/** Durations that must be > 0 (the others may be 0). */
+const positiveMs = ['connectTimeoutMs', 'fastPathTimeoutMs', 'stableAfterMs'] as const;
 
 /**
  * Merge a partial policy over the defaults, validating every field.
  * Throws TypeError/RangeError naming the field (`policy.factor`) on bad input.
  */
 export function resolvePolicy(partial: Partial<ReconnectPolicy> | undefined, name = 'policy'): ReconnectPolicy {
-  if (partial !== undefined && (partial === null || typeof partial !== 'object')) {
-    throw new TypeError(`${name} must be an object, got ${partial === null ? 'null' : typeof partial}`);
-  }
+  if (partial !== undefined) check.object(partial, name);
   const p: ReconnectPolicy = { ...defaultPolicy };
   for (const [key, value] of Object.entries(partial ?? {})) {
     if (value === undefined) continue;
     if (!(key in defaultPolicy)) throw new TypeError(`${name}.${key} is not a policy option`);
     (p as unknown as Record<string, unknown>)[key] = value;
   }
-  for (const key of [...nonNegative, ...positive, 'factor', 'jitter'] as const) {
-    if (typeof p[key] !== 'number' || Number.isNaN(p[key])) {
-      throw new TypeError(`${name}.${key} must be a number, got ${typeof p[key]}`);
-    }
-  }
-  for (const key of nonNegative) {
-    if (p[key] < 0) throw new RangeError(`${name}.${key} must be >= 0, got ${p[key]}`);
-  }
-  for (const key of positive) {
-    if (!(p[key] > 0) || !Number.isFinite(p[key])) {
-      throw new RangeError(`${name}.${key} must be a finite number > 0, got ${p[key]}`);
-    }
-  }
-  if (!Number.isFinite(p.initialBackoffMs) || !Number.isFinite(p.maxBackoffMs)) {
-    throw new RangeError(`${name}.initialBackoffMs and ${name}.maxBackoffMs must be finite`);
-  }
-  if (!Number.isFinite(p.staleAfterMs)) throw new RangeError(`${name}.staleAfterMs must be finite (0 turns it off)`);
-  if (!(p.factor >= 1) || !Number.isFinite(p.factor)) throw new RangeError(`${name}.factor must be a finite number >= 1, got ${p.factor}`);
-  if (!(p.jitter >= 0 && p.jitter <= 1)) throw new RangeError(`${name}.jitter must be within 0..1, got ${p.jitter}`);
-  if (p.maxRetries !== Infinity && !Number.isInteger(p.maxRetries)) {
-    throw new RangeError(`${name}.maxRetries must be an integer >= 0 or Infinity, got ${p.maxRetries}`);
-  }
-  if (p.maxPermanentFailures !== Infinity && !Number.isInteger(p.maxPermanentFailures)) {
-    throw new RangeError(`${name}.maxPermanentFailures must be an integer >= 1 or Infinity, got ${p.maxPermanentFailures}`);
-  }
-  if (typeof p.reconnect !== 'boolean') throw new TypeError(`${name}.reconnect must be a boolean, got ${typeof p.reconnect}`);
+  check.finiteNumber(p.initialBackoffMs, `${name}.initialBackoffMs`, { min: 0 });
+  check.finiteNumber(p.maxBackoffMs, `${name}.maxBackoffMs`, { min: 0 });
+  check.finiteNumber(p.factor, `${name}.factor`, { min: 1 });
+  check.finiteNumber(p.jitter, `${name}.jitter`, { min: 0, max: 1 });
+  check.integer(p.maxRetries, `${name}.maxRetries`, { min: 0, allowInfinity: true });
+  for (const key of positiveMs) check.finiteNumber(p[key], `${name}.${key}`, { min: 0, exclusiveMin: true });
+  check.finiteNumber(p.staleAfterMs, `${name}.staleAfterMs`, { min: 0 });
+  check.integer(p.maxPermanentFailures, `${name}.maxPermanentFailures`, { min: 1, allowInfinity: true });
+  check.boolean(p.reconnect, `${name}.reconnect`);
   return p;
 }

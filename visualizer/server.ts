@@ -21,6 +21,7 @@ import type { Observable } from 'rxjs';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { AnyStateMachine, InspectionEvent } from 'xstate';
 import type { Supervisor } from '../actors/supervisor.js';
+import * as check from '../machines/ports/check.js';
 import { describeError } from '../machines/ports/errors.js';
 import { connectionMachine } from '../machines/connection.machine.js';
 import { topState } from '../machines/state.js';
@@ -103,10 +104,9 @@ export function toWire(e: InspectionEvent): Record<string, unknown> | undefined 
 }
 
 export async function serveVisualizer(supervisor: Supervisor, options: VisualizerOptions = {}): Promise<Visualizer> {
-  if (!supervisor || typeof (supervisor as Supervisor).startChild !== 'function') throw new TypeError('supervisor must be a Supervisor (createSupervisor())');
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-  const port = options.port ?? 4400;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`options.port must be an integer within 0..65535, got ${String(options.port)}`);
+  check.shape(supervisor, 'supervisor', { startChild: 'function' }, 'a Supervisor (createSupervisor())');
+  check.object(options, 'options');
+  const port = check.integer(options.port ?? 4400, 'options.port', { min: 0, max: 65535 });
   const host = options.host ?? '127.0.0.1';
   const graph = machineGraph(options.machine ?? connectionMachine);
   const labels = options.labels ?? {};

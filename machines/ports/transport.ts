@@ -20,6 +20,7 @@
  * ```
  */
 import type { Observable } from 'rxjs';
+import * as check from './check.js';
 
 /** What a link carries. Text transports use strings, byte transports Uint8Array. */
 export type Payload = Uint8Array | string;
@@ -154,4 +155,28 @@ export interface Listener {
    * their owner's job (the supervisor's), not the listener's.
    */
   close(): Promise<void>;
+}
+
+// Argument checks for the contract's shapes (duck-typed: any object with these members passes).
+
+/** `value` if it is a `Transport`, else a TypeError naming `name`: `checkTransport(spec.transport, 'spec.transport')`. */
+export function checkTransport(value: unknown, name: string): Transport {
+  return check.shape(value as Transport, name, { kind: 'string', connect: 'function' }, 'a Transport ({ kind: string, connect(opts): Promise<Link> })');
+}
+
+/** `value` if it is a `Link`, else a TypeError naming `name`: `checkLink(link, 'link')`. */
+export function checkLink(value: unknown, name: string): Link {
+  const members = { send: 'function', close: 'function', incoming$: 'object', closed: 'object' } as const;
+  return check.shape(value as Link, name, members, 'a Link ({ send, close, incoming$, closed })');
+}
+
+/** `value` if it is a `Listener`, else a TypeError naming `name`: `checkListener(listener, 'listener')`. */
+export function checkListener(value: unknown, name: string): Listener {
+  return check.shape(value as Listener, name, { listen: 'function', accepted$: 'object' }, 'a Listener ({ kind, accepted$, listen, close })');
+}
+
+/** `value` if it is a `Payload`, else a TypeError naming `name`: `checkPayload(42, 'data')` throws "data must be a string or Uint8Array, got 42". */
+export function checkPayload(value: unknown, name: string): Payload {
+  if (typeof value !== 'string' && !(value instanceof Uint8Array)) throw new TypeError(`${name} must be a string or Uint8Array, got ${check.describe(value)}`);
+  return value;
 }

@@ -2,7 +2,15 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toPromise } from 'xstate';
-import { ConnectionFailedError, MessageDroppedError, OutboxOverflowError, SupervisorFailedError, UnknownConnectionError } from '../../machines/ports/errors.js';
+import {
+  ClosedError,
+  ConnectionFailedError,
+  DuplicateIdError,
+  MessageDroppedError,
+  OutboxOverflowError,
+  SupervisorFailedError,
+  UnknownConnectionError,
+} from '../../machines/ports/errors.js';
 import { connectionMachine } from '../../machines/connection.machine.js';
 import { inState, topState } from '../../machines/state.js';
 import { startSupervisor } from '../helpers/supervisor.js';
@@ -17,11 +25,30 @@ test('supervisor: startChild connects, whichChildren lists it, duplicates throw'
   assert.ok(inState(ref.getSnapshot(), 'connected'));
   assert.equal(s.sup.whichChildren(), [{ id: 'a', kind: 'mock', state: 'connected', restart: 'permanent', restarts: 0 }]);
   assert.is(s.sup.child('a'), ref);
-  assert.throws(() => s.sup.startChild({ id: 'a', transport: s.transport('a2') }), /already exists/);
+  assert.throws(
+    () => s.sup.startChild({ id: 'a', transport: s.transport('a2') }),
+    (e: Error) => e instanceof DuplicateIdError && e.code === 'ERR_DUPLICATE_ID' && e.connectionId === 'a' && /already exists/.test(e.message),
+  );
   s.sup.startChild({ id: 'b', transport: s.transport('b'), autoConnect: false });
   await s.flush();
   assert.is(s.sup.whichChildren()[1]!.state, 'disconnected');
   await s.sup.shutdown();
+});
+
+test('supervisor: startChild, restartChild and adopt after shutdown throw ClosedError ERR_SUPERVISOR_STOPPED (issue 10)', async () => {
+  const s = startSupervisor({ id: 'edge' });
+  s.sup.startChild({ id: 'a', transport: s.transport('a') });
+  await s.flush();
+  await s.sup.shutdown();
+  const stopped = (e: Error) =>
+    e instanceof ClosedError && e.code === 'ERR_SUPERVISOR_STOPPED' && e.resource === 'supervisor "edge"' && /is shut down/.test(e.message);
+  assert.throws(() => s.sup.startChild({ id: 'b', transport: s.transport('b') }), stopped);
+  const mock = s.transport('c');
+  const link = await mock.connect({ signal: new AbortController().signal });
+  assert.throws(() => s.sup.adopt(link, { id: 'c', kind: 'mock' }), stopped);
+  await link.close();
+  // The supervisor's state is checked before the id: the answer is "shut down", not "unknown connection".
+  assert.throws(() => s.sup.restartChild('a'), stopped);
 });
 
 test('supervisor: bad arguments are TypeError/RangeError naming the argument', async () => {
@@ -34,6 +61,7 @@ test('supervisor: bad arguments are TypeError/RangeError naming the argument', a
   await s.sup.send('x', 42 as never).then(() => assert.unreachable(), (e) => assert.instance(e, TypeError));
   assert.throws(() => startSupervisor({ strategy: 'one_for_some' as never }), (e: Error) => /options\.strategy/.test(e.message));
   assert.throws(() => startSupervisor({ maxRestarts: 1.5 }), (e: Error) => e instanceof RangeError && /options\.maxRestarts/.test(e.message));
+  assert.throws(() => s.sup.shutdown({ timeoutMs: Infinity }), (e: Error) => e instanceof RangeError && /options\.timeoutMs must be a finite number > 0/.test(e.message));
   assert.equal(s.sup.whichChildren(), [], 'nothing was started by the bad calls');
   await s.sup.shutdown();
 });

@@ -52,7 +52,9 @@ test('backoff: bad arguments are named', () => {
   assert.throws(() => backoffDelay(0), (e: Error) => e instanceof RangeError && /attempt/.test(e.message));
   assert.throws(() => backoffDelay(1.5), (e: Error) => e instanceof RangeError && /attempt/.test(e.message));
   assert.throws(() => backoffDelay(1, defaultPolicy, () => 2), (e: Error) => e instanceof RangeError && /random/.test(e.message));
-  assert.throws(() => seededRandom(0.5), TypeError);
+  // A number that is not an integer is out of range, as for every integer option (issue 10); a non-number is the wrong type.
+  assert.throws(() => seededRandom(0.5), (e: Error) => e instanceof RangeError && /seed must be an integer/.test(e.message));
+  assert.throws(() => seededRandom('1' as never), (e: Error) => e instanceof TypeError && /seed/.test(e.message));
 });
 
 test.run();

@@ -18,8 +18,9 @@
  * ```
  */
 import { InboundSubject } from '../link-core.js';
+import * as check from '../../machines/ports/check.js';
 import { ConnectionError, LinkClosedError } from '../../machines/ports/errors.js';
-import type { CloseInfo, ConnectOptions, Link, Payload, Transport } from '../../machines/ports/transport.js';
+import { checkPayload, type CloseInfo, type ConnectOptions, type Link, type Payload, type Transport } from '../../machines/ports/transport.js';
 
 export interface MockTransportOptions {
   /** `kind` reported by the transport. Default `'mock'`. */
@@ -56,9 +57,8 @@ export interface MockTransport extends Transport {
 }
 
 export function mockTransport(options: MockTransportOptions = {}): MockTransport {
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-  const kind = options.kind ?? 'mock';
-  if (typeof kind !== 'string' || kind === '') throw new TypeError('options.kind must be a non-empty string');
+  check.object(options, 'options');
+  const kind = check.nonEmptyString(options.kind ?? 'mock', 'options.kind');
   let failing: Error[] = [];
   let hanging = 0;
   let throwing = false;
@@ -69,10 +69,6 @@ export function mockTransport(options: MockTransportOptions = {}): MockTransport
   let openLinks = 0;
   const written: Payload[] = [];
   let current: MockLink | undefined;
-
-  const count = (n: number, name: string) => {
-    if (!Number.isInteger(n) || n < 0) throw new RangeError(`${name} must be an integer >= 0, got ${n}`);
-  };
 
   interface MockLink extends Link {
     lose(reason: string): void;
@@ -140,7 +136,7 @@ export function mockTransport(options: MockTransportOptions = {}): MockTransport
   return {
     kind,
     connect({ signal }: ConnectOptions): Promise<Link> {
-      if (!signal || typeof signal.aborted !== 'boolean') throw new TypeError('options.signal must be an AbortSignal');
+      check.shape(signal, 'options.signal', { aborted: 'boolean' }, 'an AbortSignal');
       if (throwing) throw new Error('mock transport: connect threw');
       connects++;
       if (signal.aborted) return Promise.reject(new LinkClosedError('connect aborted', { canceled: true }));
@@ -158,7 +154,7 @@ export function mockTransport(options: MockTransportOptions = {}): MockTransport
       return Promise.resolve(link);
     },
     failNextConnects(n, error) {
-      count(n, 'n');
+      check.integer(n, 'n', { min: 0 });
       for (let i = 0; i < n; i++) {
         failing.push(
           error ??
@@ -170,7 +166,7 @@ export function mockTransport(options: MockTransportOptions = {}): MockTransport
       }
     },
     hangNextConnects(n) {
-      count(n, 'n');
+      check.integer(n, 'n', { min: 0 });
       hanging += n;
     },
     throwOnConnect(on = true) {
@@ -182,7 +178,7 @@ export function mockTransport(options: MockTransportOptions = {}): MockTransport
       return true;
     },
     emit(data) {
-      if (typeof data !== 'string' && !(data instanceof Uint8Array)) throw new TypeError('data must be a string or Uint8Array');
+      checkPayload(data, 'data');
       if (!current) return false;
       current.push(data);
       return true;
@@ -195,7 +191,7 @@ export function mockTransport(options: MockTransportOptions = {}): MockTransport
       current?.release();
     },
     failNextSends(n) {
-      count(n, 'n');
+      check.integer(n, 'n', { min: 0 });
       failSends += n;
     },
     get written() {

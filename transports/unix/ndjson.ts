@@ -3,6 +3,7 @@
  * frame. The decoder keeps partial lines between chunks.
  */
 import { StringDecoder } from 'node:string_decoder';
+import * as check from '../../machines/ports/check.js';
 import { FrameTooLargeError } from './errors.js';
 
 export { FrameTooLargeError };
@@ -11,11 +12,20 @@ export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 
 /** Splits a byte stream into lines; `push` returns the complete ones. */
 export class LineDecoder {
+  /** The longest line allowed, in bytes. */
+  readonly maxFrameBytes: number;
   #text = new StringDecoder('utf8');
   #partial = '';
   #partialBytes = 0;
 
-  constructor(readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {}
+  /**
+   * `maxFrameBytes`: the longest line allowed, bytes, an integer >= 64. Default 1 MiB (`undefined` too).
+   * @example new LineDecoder(64 * 1024)
+   */
+  constructor(maxFrameBytes?: number) {
+    // NaN, Infinity or {} used to mean "no limit" and 0 or -1 "reject every line" (issue 11, item 10).
+    this.maxFrameBytes = checkMaxFrameBytes(maxFrameBytes, 'maxFrameBytes');
+  }
 
   /** Complete lines in `chunk` (without their newline). Throws FrameTooLargeError past the limit. */
   push(chunk: Uint8Array | string): string[] {
@@ -43,8 +53,7 @@ export class LineDecoder {
   }
 }
 
+/** A `maxFrameBytes` option: `undefined` is the default, anything else an integer >= 64. */
 export function checkMaxFrameBytes(value: unknown, name: string): number {
-  if (value === undefined) return DEFAULT_MAX_FRAME_BYTES;
-  if (!Number.isInteger(value) || (value as number) < 64) throw new RangeError(`${name} must be an integer >= 64 (bytes), got ${String(value)}`);
-  return value as number;
+  return value === undefined ? DEFAULT_MAX_FRAME_BYTES : check.integer(value, name, { min: 64 });
 }

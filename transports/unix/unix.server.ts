@@ -11,6 +11,7 @@
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
 import { Subject } from 'rxjs';
+import * as check from '../../machines/ports/check.js';
 import { ClosedError } from '../../machines/ports/errors.js';
 import type { Accepted, Listener } from '../../machines/ports/transport.js';
 import { wrapSocket } from '../stream/link.js';
@@ -55,7 +56,7 @@ export function checkMode(mode: unknown, name = 'options.mode'): number {
 }
 
 export function unixSocketServer(options: UnixSocketServerOptions): Listener & { readonly path: string } {
-  if (!options || typeof options !== 'object') throw new TypeError('options must be an object { path, mode? }');
+  check.object(options, 'options', '{ path, mode? }');
   checkSocketPath(options.path);
   const { path } = options;
   const mode = checkMode(options.mode);

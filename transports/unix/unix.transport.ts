@@ -8,6 +8,7 @@
  * anything else (ECONNREFUSED: a stale socket file) → `SocketConnectionError`.
  */
 import { createConnection } from 'node:net';
+import * as check from '../../machines/ports/check.js';
 import { LinkClosedError } from '../../machines/ports/errors.js';
 import { SocketBrokenPipeError, SocketConnectionError, SocketFileNotFoundError, SocketPermissionDeniedError, type UnixSocketError } from './errors.js';
 import { wrapSocket } from '../stream/link.js';
@@ -38,12 +39,12 @@ export function streamError(error: Error & { code?: string }, socketPath: string
 }
 
 export function checkSocketPath(path: unknown, name = 'options.path'): asserts path is string {
-  if (typeof path !== 'string' || path === '') throw new TypeError(`${name} must be a non-empty string (a socket file path), got ${JSON.stringify(path)}`);
-  if (Buffer.byteLength(path) > 107) throw new RangeError(`${name} must be at most 107 bytes (the UNIX socket path limit), got ${Buffer.byteLength(path)}`);
+  const bytes = Buffer.byteLength(check.nonEmptyString(path, name));
+  if (bytes > 107) throw new RangeError(`${name} must be at most 107 bytes (the UNIX socket path limit), got ${bytes}`);
 }
 
 export function unixSocketTransport(options: UnixSocketTransportOptions): Transport & { readonly path: string } {
-  if (!options || typeof options !== 'object') throw new TypeError('options must be an object { path }');
+  check.object(options, 'options', '{ path }');
   checkSocketPath(options.path);
   const path = options.path;
   return {

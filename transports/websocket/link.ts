@@ -9,6 +9,7 @@
  * link is lost with an `ERR_PONG_TIMEOUT` ConnectionError.
  */
 import { WebSocket, type RawData } from 'ws';
+import * as check from '../../machines/ports/check.js';
 import { realClock, type Clock } from '../../machines/ports/clock.js';
 import { LinkClosedError } from '../../machines/ports/errors.js';
 import { PongTimeoutError } from './errors.js';
@@ -19,13 +20,13 @@ import type { CloseInfo, Link, Payload } from '../../machines/ports/transport.js
 export const DEFAULT_PING_INTERVAL_MS = 25_000;
 export const DEFAULT_PONG_TIMEOUT_MS = 20_000;
 
-/** Validate an optional duration option (`options.<name>`), ms. */
+/**
+ * Validate an optional duration option (`options.<name>`), ms.
+ * @deprecated Use `check.duration(value, 'options.<name>', { allowZero })` (machines/ports/check.ts);
+ * kept only until TaskLogHub, its last user, is rewritten.
+ */
 export function checkMs(value: unknown, name: string, allowZero: boolean): void {
-  if (value === undefined) return;
-  if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`options.${name} must be a number, got ${typeof value}`);
-  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new RangeError(`options.${name} must be a finite number ${allowZero ? '>= 0' : '> 0'}, got ${value}`);
-  }
+  check.duration(value, `options.${name}`, { allowZero });
 }
 
 export interface WebSocketLinkOptions {

@@ -24,11 +24,12 @@ import type { ClientOptions } from 'ws';
 import { WebSocket } from 'ws';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
+import * as check from '../../machines/ports/check.js';
 import { realClock, type Clock } from '../../machines/ports/clock.js';
 import { ConnectTimeoutError, ConnectionError, LinkClosedError } from '../../machines/ports/errors.js';
 import { WebSocketHandshakeError } from './errors.js';
 import type { ConnectOptions, Transport } from '../../machines/ports/transport.js';
-import { DEFAULT_PING_INTERVAL_MS, DEFAULT_PONG_TIMEOUT_MS, checkMs, wrapWebSocket, type WebSocketLink } from './link.js';
+import { DEFAULT_PING_INTERVAL_MS, DEFAULT_PONG_TIMEOUT_MS, wrapWebSocket, type WebSocketLink } from './link.js';
 
 /** Context given to the `url` and `headers` functions: aborted when the attempt is given up. */
 export interface WebSocketProviderContext {
@@ -104,7 +105,7 @@ export type WebSocketTransport<U extends string | undefined = string | undefined
 export function webSocketTransport(options: WebSocketTransportOptions & { url: string | URL }): WebSocketTransport<string>;
 export function webSocketTransport(options: WebSocketTransportOptions): WebSocketTransport;
 export function webSocketTransport(options: WebSocketTransportOptions): WebSocketTransport {
-  if (!options || typeof options !== 'object') throw new TypeError('options must be an object { url, ... }');
+  check.object(options, 'options', '{ url, ... }');
   const urlOption = options.url;
   const urlProvider = typeof urlOption === 'function' ? urlOption : undefined;
   let lastHref: string | undefined = urlProvider ? undefined : parseWsUrl(urlOption, 'options.url');
@@ -116,14 +117,13 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
   if (headers !== undefined && !headersProvider && !isHeaders(headers)) {
     throw new TypeError('options.headers must be an object of string values, or a function returning one');
   }
-  if (options.tls !== undefined && (options.tls === null || typeof options.tls !== 'object')) throw new TypeError('options.tls must be an object');
-  checkMs(options.handshakeTimeoutMs, 'handshakeTimeoutMs', false);
-  checkMs(options.pingIntervalMs, 'pingIntervalMs', true);
-  checkMs(options.pongTimeoutMs, 'pongTimeoutMs', false);
-  checkMs(options.closeTimeoutMs, 'closeTimeoutMs', false);
-  if (options.maxPayload !== undefined && (!Number.isInteger(options.maxPayload) || options.maxPayload <= 0)) {
-    throw new RangeError(`options.maxPayload must be an integer > 0, got ${options.maxPayload}`);
-  }
+  if (options.tls !== undefined) check.object(options.tls, 'options.tls');
+  check.duration(options.handshakeTimeoutMs, 'options.handshakeTimeoutMs', { allowZero: false });
+  check.duration(options.pingIntervalMs, 'options.pingIntervalMs', { allowZero: true });
+  check.duration(options.pongTimeoutMs, 'options.pongTimeoutMs', { allowZero: false });
+  check.duration(options.closeTimeoutMs, 'options.closeTimeoutMs', { allowZero: false });
+  if (options.maxPayload !== undefined) check.integer(options.maxPayload, 'options.maxPayload', { min: 1 });
+  if (options.clock !== undefined) check.hasMethods(options.clock, 'options.clock', ['setTimeout', 'clearTimeout'], '(e.g. XState SimulatedClock)');
   const linkOptions = {
     pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
     pongTimeoutMs: options.pongTimeoutMs ?? DEFAULT_PONG_TIMEOUT_MS,

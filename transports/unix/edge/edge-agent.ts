@@ -14,6 +14,7 @@
  */
 import { Subject, type Observable } from 'rxjs';
 import { silentLogger, type Clock, type Logger, type Supervisor } from '../../../actors/index.js';
+import * as check from '../../../machines/ports/check.js';
 import { LineDecoder, FrameTooLargeError, checkMaxFrameBytes } from '../ndjson.js';
 import { parseEventFrame, type EdgeEvent } from './edge-protocol.js';
 import { unixSocketListener, type UnixSocketListener } from '../listener/listener.js';
@@ -58,7 +59,7 @@ export class EdgeAgentServer {
   readonly #logger: Logger;
 
   constructor(options: EdgeAgentServerOptions) {
-    if (!options || typeof options !== 'object') throw new TypeError('options must be an object { path, maxFrameBytes? }');
+    check.object(options, 'options', '{ path, maxFrameBytes? }');
     this.#maxFrameBytes = checkMaxFrameBytes(options.maxFrameBytes, 'options.maxFrameBytes');
     this.#logger = options.logger ?? silentLogger;
     this.listener = unixSocketListener({

@@ -28,6 +28,7 @@ import {
   type Supervisor,
   type Transport,
 } from '../../../actors/index.js';
+import * as check from '../../../machines/ports/check.js';
 import { SocketBrokenPipeError, SocketCommunicationError, SocketNotConnectedError, UnixSocketError } from '../errors.js';
 import { LineDecoder, checkMaxFrameBytes } from '../ndjson.js';
 import { checkSocketPath, unixSocketTransport } from '../unix.transport.js';
@@ -59,21 +60,18 @@ export interface EdgeConfig {
 }
 
 function resolveConfig(config: EdgeConfig) {
-  if (config === null || typeof config !== 'object') throw new TypeError('config must be an object');
+  check.object(config, 'config');
   const path = config.path ?? process.env.STATEWIRE_EDGE_SOCKET ?? DEFAULT_EDGE_SOCKET;
   checkSocketPath(path, 'config.path');
-  const reconnect = config.reconnect ?? true;
-  if (typeof reconnect !== 'boolean') throw new TypeError(`config.reconnect must be a boolean, got ${typeof reconnect}`);
-  const ackTimeoutMs = config.ackTimeoutMs ?? 5000;
-  if (typeof ackTimeoutMs !== 'number' || !(ackTimeoutMs > 0) || !Number.isFinite(ackTimeoutMs)) throw new RangeError(`config.ackTimeoutMs must be a finite number > 0, got ${String(ackTimeoutMs)}`);
-  const inFlightLimit = config.inFlightLimit ?? 256;
-  if (!Number.isInteger(inFlightLimit) || inFlightLimit < 1) throw new RangeError(`config.inFlightLimit must be an integer >= 1, got ${String(inFlightLimit)}`);
+  const reconnect = check.boolean(config.reconnect ?? true, 'config.reconnect');
+  // Checked here as well as in AckedDelivery, so a bad value is named as the caller wrote it (`config.*`).
+  const ackTimeoutMs = check.finiteNumber(config.ackTimeoutMs ?? 5000, 'config.ackTimeoutMs', { min: 0, exclusiveMin: true });
+  const inFlightLimit = check.integer(config.inFlightLimit ?? 256, 'config.inFlightLimit', { min: 1 });
   const maxFrameBytes = checkMaxFrameBytes(config.maxFrameBytes, 'config.maxFrameBytes');
-  const id = config.id ?? 'edge';
-  if (typeof id !== 'string' || id === '') throw new TypeError(`config.id must be a non-empty string, got ${JSON.stringify(id)}`);
+  const id = check.nonEmptyString(config.id ?? 'edge', 'config.id');
   const supervisor = config.supervisor;
-  if (supervisor !== undefined && (supervisor === null || typeof (supervisor as Supervisor).connection !== 'function')) throw new TypeError('config.supervisor must be a Supervisor (createSupervisor())');
-  if (config.clock !== undefined && (typeof config.clock?.setTimeout !== 'function' || typeof config.clock.clearTimeout !== 'function')) throw new TypeError('config.clock must have setTimeout and clearTimeout (e.g. XState SimulatedClock)');
+  if (supervisor !== undefined) check.shape(supervisor, 'config.supervisor', { connection: 'function' }, 'a Supervisor (createSupervisor())');
+  if (config.clock !== undefined) check.hasMethods(config.clock, 'config.clock', ['setTimeout', 'clearTimeout'], '(e.g. XState SimulatedClock)');
   return { path, reconnect, ackTimeoutMs, inFlightLimit, maxFrameBytes, logger: config.logger ?? silentLogger, policy: config.policy ?? {}, id, supervisor, clock: config.clock };
 }
 
@@ -272,7 +270,7 @@ function brokenError(path: string, cause: unknown): Error {
 
 /** Open a client, run `fn` with it, and close it whatever happens (the seed's context manager). */
 export async function withEdgeClient<T>(config: EdgeConfig, fn: (conn: EdgeClient) => Promise<T> | T): Promise<T> {
-  if (typeof fn !== 'function') throw new TypeError('fn must be a function (conn) => ...');
+  check.func(fn, 'fn', '(conn) => ...');
   const conn = await EdgeClient.open(config);
   try {
     return await fn(conn);

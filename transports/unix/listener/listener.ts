@@ -6,6 +6,7 @@
  */
 import type { Observable } from 'rxjs';
 import { accept, createSupervisor, type AcceptedConnection, type Clock, type Logger, type Supervisor } from '../../../actors/index.js';
+import * as check from '../../../machines/ports/check.js';
 import { checkMode, unixSocketServer } from '../unix.server.js';
 import { checkSocketPath } from '../unix.transport.js';
 
@@ -33,10 +34,10 @@ export interface UnixSocketListener {
 }
 
 export function unixSocketListener(options: UnixSocketListenerOptions): UnixSocketListener {
-  if (!options || typeof options !== 'object') throw new TypeError('options must be an object { path, mode? }');
+  check.object(options, 'options', '{ path, mode? }');
   checkSocketPath(options.path);
   checkMode(options.mode);
-  if (options.supervisor !== undefined && typeof options.supervisor?.adopt !== 'function') throw new TypeError('options.supervisor must be a Supervisor (createSupervisor())');
+  if (options.supervisor !== undefined) check.shape(options.supervisor, 'options.supervisor', { adopt: 'function' }, 'a Supervisor (createSupervisor())');
   const { path } = options;
   const owned = options.supervisor === undefined;
   const supervisor = options.supervisor ?? createSupervisor({ id: `unix:${path}`, logger: options.logger, clock: options.clock });
