@@ -29,6 +29,7 @@ export {
   type ConnectionEventData,
   type ConnectionInput,
   type ConnectionLogEvent,
+  type ConnectionOutput,
   type LogEventOf,
   type LogEventType,
   type NoData,
