@@ -7,29 +7,11 @@
  */
 import { Observable, Subject } from 'rxjs';
 import * as check from '../machines/ports/check.js';
-import { ConnectionError, LinkClosedError } from '../machines/ports/errors.js';
-import { checkListener, type Accepted, type ConnectOptions, type Link, type Listener, type Transport } from '../machines/ports/transport.js';
+import { checkListener, type Accepted, type Link, type Listener } from '../machines/ports/transport.js';
 import type { OutboxOptions } from '../machines/outbox.js';
 import type { ConnectionHandle } from './connection-handle.js';
 import type { Supervisor } from './supervisor.js';
 
-/**
- * A transport whose one link is a connection a server already accepted.
- * Server-side connection actors run with `reconnect: false`, so `connect()`
- * is called once; a second call rejects (an accepted socket cannot be reopened).
- */
-export function acceptedTransport(link: Link, kind: string): Transport {
-  let used = false;
-  return {
-    kind,
-    connect({ signal }: ConnectOptions): Promise<Link> {
-      if (signal?.aborted) return Promise.reject(new LinkClosedError('connect aborted', { canceled: true }));
-      if (used) return Promise.reject(new ConnectionError('an accepted connection cannot be reopened', { kind, code: 'ERR_NOT_REOPENABLE' }));
-      used = true;
-      return Promise.resolve(link);
-    },
-  };
-}
 
 export interface AcceptOptions {
   /** Child id for the n-th accepted link (from 1). Default `${kind}-${n}`. */

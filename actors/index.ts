@@ -29,6 +29,7 @@ export {
   type ConnectionEventData,
   type ConnectionInput,
   type ConnectionLogEvent,
+  type ConnectionOutput,
   type LogEventOf,
   type LogEventType,
   type NoData,
@@ -56,7 +57,8 @@ export {
 export { connectionData$, connectionEvents$, connectionState$, emitted$ } from './streams.js';
 export type { ConnectionCommandType, ConnectionExit, ConnectionExitReason, ConnectionHandle } from './connection-handle.js';
 export { AckedDelivery, type AckedDeliveryOptions, type DeliveryErrors } from './delivery.js';
-export { accept, acceptedTransport, type AcceptOptions, type AcceptedConnection, type Acceptor } from './acceptor.js';
+export { acceptedTransport } from './accepted-transport.js';
+export { accept, type AcceptOptions, type AcceptedConnection, type Acceptor } from './acceptor.js';
 
 // Transport contract
 export type { Accepted, CloseInfo, ConnectOptions, Link, Listener, Payload, Transport } from '../machines/ports/transport.js';

@@ -30,7 +30,7 @@ import {
   type Strategy,
 } from '../machines/supervisor.machine.js';
 import { checkLink, checkPayload, checkTransport, type Link, type Payload, type Transport } from '../machines/ports/transport.js';
-import { acceptedTransport } from './acceptor.js';
+import { acceptedTransport } from './accepted-transport.js';
 import { HandleFeed, type ConnectionExitReason, type ConnectionHandle } from './connection-handle.js';
 
 /** Console-compatible logger. Default: silent. */

@@ -4,7 +4,16 @@
  * actor clock; I/O from the injected transport through `transportActor`.
  */
 import { assign, emit, enqueueActions, raise, sendTo, setup, spawnChild, stopChild } from 'xstate';
-import { ConnectTimeoutError, ConnectionFailedError, ConnectionError, StaleLinkError, MessageDroppedError, OutboxOverflowError, describeError } from './ports/errors.js';
+import {
+  ConnectTimeoutError,
+  ConnectionFailedError,
+  ConnectionError,
+  StaleLinkError,
+  StatewireError,
+  MessageDroppedError,
+  OutboxOverflowError,
+  describeError,
+} from './ports/errors.js';
 import { backoffDelay } from './backoff.js';
 import { clockNow } from './ports/clock.js';
 import {
@@ -12,6 +21,7 @@ import {
   type ConnectionCommand,
   type ConnectionEmitted,
   type ConnectionInput,
+  type ConnectionOutput,
   type ConnectionEventData,
   type ConnectionState,
   type LinkReport,
@@ -49,6 +59,8 @@ export interface ConnectionContext {
   permanentCount: number;
   autoConnect: boolean;
   random: () => number;
+  /** Why it went to `failed`, set on the way there: the output's `reason`. */
+  failure: ConnectionOutput['reason'] | undefined;
 }
 
 export type ConnectionEvent =
@@ -74,6 +86,7 @@ export const connectionMachine = setup({
     context: {} as ConnectionContext,
     events: {} as ConnectionEvent,
     input: {} as ConnectionInput,
+    output: {} as ConnectionOutput,
     emitted: {} as ConnectionEmitted,
   },
   actors: { transport: transportActor },
@@ -147,6 +160,9 @@ export const connectionMachine = setup({
     /** The link opened: forget earlier permanent failures. */
     linkOpened: assign({ permanentKey: undefined, permanentCount: 0 }),
     clearAutoConnect: assign({ autoConnect: false }),
+    // Recorded by the transition rather than read back from the guards in
+    // `output`: a guard swapped with provide() cannot make the reason lie.
+    recordFailure: assign({ failure: (_, params: { reason: ConnectionOutput['reason'] }) => params.reason }),
     emitReconnectOk: enqueueActions(({ context, enqueue, self }, params: { fastPath: boolean }) => {
       if (params.fastPath || context.reconnectCount > 0) {
         enqueue.emit(logEvent(self, context, LogEvent.RECONNECT_OK, { attempt: context.reconnectCount, fastPath: params.fastPath }));
@@ -229,6 +245,7 @@ export const connectionMachine = setup({
       permanentCount: 0,
       autoConnect: input.autoConnect === true,
       random: input.random ?? Math.random,
+      failure: undefined,
     };
   },
   initial: 'disconnected',
@@ -337,9 +354,13 @@ export const connectionMachine = setup({
     reconnecting: {
       entry: [{ type: 'enterState', params: { state: 'reconnecting' } }, 'dropLink'],
       always: [
-        { guard: 'retriesExhausted', target: 'failed', actions: { type: 'log', params: { type: LogEvent.MAX_RETRIES_EXCEEDED } } },
+        {
+          guard: 'retriesExhausted',
+          target: 'failed',
+          actions: [{ type: 'recordFailure', params: { reason: 'retries_exhausted' } }, { type: 'log', params: { type: LogEvent.MAX_RETRIES_EXCEEDED } }],
+        },
         // The same permanent failure again (credentials rejected twice): retrying will not help.
-        { guard: 'permanentRepeated', target: 'failed' },
+        { guard: 'permanentRepeated', target: 'failed', actions: { type: 'recordFailure', params: { reason: 'permanent_failure' } } },
       ],
       after: {
         backoff: { target: 'active.connecting', actions: 'startRetry' },
@@ -356,6 +377,8 @@ export const connectionMachine = setup({
       entry: [{ type: 'enterState', params: { state: 'failed' } }, 'dropLink', 'rejectOutbox'],
     },
   },
+  // What a parent gets in onDone / xstate.done.actor.<id> and toPromise resolves with (`ConnectionOutput`).
+  output: ({ context }) => failureOutput(context),
 });
 
 function enqueue_(context: ConnectionContext, entry: OutboxEntry) {
@@ -383,11 +406,26 @@ function permanentKey(error: unknown): string | undefined {
   return `${error.code}|${String(status ?? '')}|${error.message}`;
 }
 
-function toConnectionError(error: unknown, context: ConnectionContext): unknown {
-  if (error instanceof Error && (error as { code?: unknown }).code && error.name !== 'Error') return error;
+function failureOutput(context: ConnectionContext): ConnectionOutput {
+  const { id, reconnectCount, lastError } = context;
+  // toConnectionError lets any coded, named error through; the output promises an ErrorCode.
+  const error = lastError === undefined || lastError instanceof StatewireError ? lastError : wrapError(lastError, context);
+  if (context.failure === 'permanent_failure') {
+    // Always a ConnectionError (countPermanent counts nothing else), unless a guard was swapped with provide().
+    return { id, reason: 'permanent_failure', error: error instanceof ConnectionError ? error : wrapError(error ?? 'permanent failure', context), reconnectCount };
+  }
+  return { id, reason: 'retries_exhausted', error, reconnectCount };
+}
+
+function wrapError(error: unknown, context: ConnectionContext): ConnectionError {
   return new ConnectionError(error instanceof Error ? error.message : `link failed: ${String(error)}`, {
     connectionId: context.id,
     kind: context.kind,
     cause: error,
   });
+}
+
+function toConnectionError(error: unknown, context: ConnectionContext): unknown {
+  if (error instanceof Error && (error as { code?: unknown }).code && error.name !== 'Error') return error;
+  return wrapError(error, context);
 }

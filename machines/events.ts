@@ -2,7 +2,7 @@
  * Names shared by the machines and their users: the states, the events a
  * connection accepts, and the structured events it emits.
  */
-import type { DropReason, ErrorDescription } from './ports/errors.js';
+import type { ConnectionError, DropReason, ErrorDescription, StatewireError } from './ports/errors.js';
 import type { Link, Payload, Transport } from './ports/transport.js';
 import type { ReconnectPolicy } from './policy.js';
 import type { OutboxOptions, OverflowPolicy } from './outbox.js';
@@ -132,6 +132,52 @@ export interface ConnectionInput {
    */
   links?: LinkRegistry;
 }
+
+/**
+ * What a connection ends with: `connectionMachine`'s `output`. A parent that
+ * `invoke`s the machine reads it in `onDone` (`event.output`), one that
+ * spawns it in `xstate.done.actor.<id>`, and `toPromise(actor)` resolves with
+ * it. `failed` is the machine's only final state, so the output always
+ * describes a failure; a connection that is stopped (`actor.stop()`, its
+ * parent leaving the invoking state) never finishes and has none.
+ * Discriminated by `reason`:
+ *
+ * - `'retries_exhausted'`: the next retry would have exceeded
+ *   `policy.maxRetries` (after EVENT_MAX_RETRIES_EXCEEDED). `error` is the
+ *   error of the last failed attempt or lost link, the connection's
+ *   `lastError`: a `ConnectionError` (`ConnectTimeoutError`, a transport's own
+ *   subclass such as `WebSocketHandshakeError`), a `StaleLinkError`, or the
+ *   `LinkClosedError` of a lost link. It is undefined only when nothing
+ *   failed since the last `CONNECT` or stable connection (the retries went
+ *   to manual `RECONNECT`s).
+ * - `'permanent_failure'`: the same permanent failure
+ *   (`ConnectionError.permanent`, a handshake answered 401 or 403)
+ *   `policy.maxPermanentFailures` times in a row; `error` is that failure.
+ *
+ * An error that is not a `StatewireError` (a transport rejected with an error
+ * of its own) is given wrapped in a `ConnectionError`, the original as its
+ * `cause`, so `error.code` is always one of `ErrorCode`.
+ *
+ * @example
+ * ```ts
+ * invoke: {
+ *   src: 'radio',
+ *   input: { id: 'radio', transport, autoConnect: true },
+ *   onDone: { actions: ({ event }) => console.log(event.output.reason, event.output.error?.code) },
+ * }
+ * // onDone gets { id: 'radio', reason: 'retries_exhausted', error: ConnectionError { code: 'ERR_CONNECTION_REFUSED' }, reconnectCount: 10 }
+ * ```
+ */
+export type ConnectionOutput =
+  | {
+      /** The connection's id (`input.id`). */
+      id: string;
+      reason: 'retries_exhausted';
+      error: StatewireError | undefined;
+      /** Retries made since the last stable connection. */
+      reconnectCount: number;
+    }
+  | { id: string; reason: 'permanent_failure'; error: ConnectionError; reconnectCount: number };
 
 /** Events a user may send to a connection. */
 export type ConnectionCommand =

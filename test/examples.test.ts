@@ -22,6 +22,24 @@ test('examples: basic.ts prints structured events for both connections and exits
   assert.match(out, /shut down cleanly\n$/);
 });
 
+test('examples: embed.ts embeds connectionMachine with invoke, reacts to DATA, and prints the failure reason from onDone, exiting by itself', async () => {
+  const child = example('embed.ts');
+  // It must end by itself: wait for its last line, then for the exit (killed only if it hangs).
+  await child.waitFor(/^connection failed:/, 15_000).catch(() => child.kill());
+  const timer = setTimeout(() => void child.kill(), 5000);
+  const code = await child.exited;
+  clearTimeout(timer);
+  assert.is(code, 0, child.stderr());
+  const out = child.stdout();
+  assert.match(out, /^radio connecting -> connected$/m);
+  assert.match(out, /^sent \["FA;"\]$/m);
+  assert.match(out, /^radio says FA00014074000;$/m);
+  assert.match(out, /^radio connected -> reconnecting \(link lost: cable pulled\)$/m);
+  assert.match(out, /^radio gave up after 3 retries$/m);
+  assert.match(out, /connection failed: retries_exhausted, ConnectionError ERR_CONNECTION: connect ECONNREFUSED \(mock\) \(3 retries\)\n$/);
+  assert.is(child.stderr(), '');
+});
+
 test('examples: task-logs.ts serves the page, runs the task, and exits cleanly on SIGINT', async () => {
   const child = example('task-logs.ts', '--port', '0', '--steps', '3', '--interval', '10');
   await child.waitFor(/task finished/, 15_000);

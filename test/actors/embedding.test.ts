@@ -1,8 +1,10 @@
 /** Embedding: a parent machine written as a user would, with invoke and spawnChild. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assign, createActor, sendTo, setup, spawnChild, SimulatedClock, type ActorRefFrom } from 'xstate';
+import { assign, createActor, sendTo, setup, spawnChild, SimulatedClock, toPromise, type ActorRefFrom } from 'xstate';
 import { connectionMachine } from '../../machines/connection.machine.js';
+import type { ConnectionOutput } from '../../machines/events.js';
+import { ConnectionError } from '../../machines/ports/errors.js';
 import { inState } from '../../machines/state.js';
 import { mockTransport } from '../../transports/mock/mock.transport.js';
 import { flush } from '../../transports/mock/flush.js';
@@ -74,6 +76,84 @@ test('embedding: spawnChild many connections and react to their emitted events',
   actor.stop();
   await flush();
   assert.ok(mocks.every((m) => m.openLinks === 0));
+});
+
+test('embedding: a parent invoking connectionMachine gets the failure reason and the typed error in onDone (issue 10)', async () => {
+  const mock = mockTransport();
+  mock.failNextConnects(100); // every connect is refused
+  const app = setup({
+    types: { context: {} as { outcome: ConnectionOutput | undefined } },
+    actors: { radio: connectionMachine },
+  }).createMachine({
+    context: { outcome: undefined },
+    initial: 'online',
+    states: {
+      online: {
+        invoke: {
+          id: 'radio',
+          src: 'radio',
+          input: { id: 'radio', transport: mock, autoConnect: true, policy: { maxRetries: 3 }, random: () => 0.5 },
+          // `event.output` is typed: no cast.
+          onDone: { target: 'offline', actions: assign({ outcome: ({ event }) => event.output }) },
+        },
+      },
+      offline: { type: 'final' },
+    },
+  });
+  const clock = new SimulatedClock();
+  const actor = createActor(app, { clock, inspect: recordCoverage }).start();
+  for (let i = 0; i < 10 && actor.getSnapshot().value === 'online'; i++) {
+    clock.increment(10_000);
+    await flush();
+  }
+  assert.is(actor.getSnapshot().value, 'offline');
+  const out = actor.getSnapshot().context.outcome!;
+  assert.is(out.id, 'radio');
+  assert.is(out.reason, 'retries_exhausted');
+  assert.is(out.reconnectCount, 3);
+  assert.instance(out.error, ConnectionError);
+  assert.is(out.error?.code, 'ERR_CONNECTION');
+  assert.is((out.error as ConnectionError).errno, 'ECONNREFUSED');
+  assert.is(mock.connects, 4, 'the first attempt and 3 retries');
+  assert.is(mock.openLinks, 0);
+});
+
+test('embedding: a spawned connection that fails permanently: xstate.done.actor.<id> and toPromise carry the output (issue 10)', async () => {
+  const mock = mockTransport();
+  const denied = () => new ConnectionError('handshake answered HTTP 401', { permanent: true });
+  mock.failNextConnects(1, denied());
+  mock.failNextConnects(1, denied());
+  const parent = setup({
+    types: { context: {} as { outputs: ConnectionOutput[] } },
+    actors: { conn: connectionMachine },
+  }).createMachine({
+    context: { outputs: [] },
+    entry: spawnChild('conn', { id: 'feed', input: { id: 'feed', transport: mock, autoConnect: true, random: () => 0.5 } }),
+    on: {
+      'xstate.done.actor.feed': {
+        actions: assign({ outputs: ({ context, event }) => [...context.outputs, (event as unknown as { output: ConnectionOutput }).output] }),
+      },
+    },
+  });
+  const clock = new SimulatedClock();
+  const actor = createActor(parent, { clock, inspect: recordCoverage }).start();
+  const feed = actor.getSnapshot().children.feed as ActorRefFrom<typeof connectionMachine>;
+  const done = toPromise(feed);
+  await flush();
+  clock.increment(1000);
+  await flush();
+  const out = await done;
+  assert.equal(actor.getSnapshot().context.outputs, [out]);
+  assert.is(out.reason, 'permanent_failure');
+  assert.is(out.id, 'feed');
+  assert.is(out.reconnectCount, 1);
+  if (out.reason === 'permanent_failure') {
+    // Narrowed on `reason`: the error is a ConnectionError, never undefined.
+    assert.ok(out.error.permanent);
+    assert.match(out.error.message, /HTTP 401/);
+  }
+  assert.is(mock.connects, 2, 'the same permanent failure twice ends it (maxPermanentFailures 2)');
+  actor.stop();
 });
 
 test.run();
