@@ -183,13 +183,16 @@ export const connectionMachine = setup({
       const { queue, dropped } = enqueue_(context, entry);
       if (queue !== context.outbox) enqueue.assign({ outbox: queue });
       if (dropped) {
-        dropped.ticket?.reject(new OutboxOverflowError(context.id, context.outboxLimit, context.overflow));
+        // Settled as an action, not while the transition is computed (XState may compute without executing).
+        const error = new OutboxOverflowError(context.id, context.outboxLimit, context.overflow);
+        enqueue(() => dropped.ticket?.reject(error));
         enqueue.emit(logEvent(self, context, LogEvent.OUTBOX_OVERFLOW, { limit: context.outboxLimit, overflow: context.overflow, droppedNew: dropped === entry }));
       }
     }),
     dropVolatile: enqueueActions(({ context, event, enqueue, self }) => {
       const e = event as Extract<ConnectionEvent, { type: 'SEND' }>;
-      e.ticket?.reject(new MessageDroppedError(context.id, 'volatile', `volatile message to "${context.id}" dropped while ${context.state}`));
+      const error = new MessageDroppedError(context.id, 'volatile', `volatile message to "${context.id}" dropped while ${context.state}`);
+      enqueue(() => e.ticket?.reject(error));
       enqueue.emit(logEvent(self, context, LogEvent.MESSAGE_DROPPED, { reason: 'volatile', count: 1 }));
     }),
     /** On (re)connect: queued messages go first, in order, before any newer SEND. */
@@ -202,7 +205,10 @@ export const connectionMachine = setup({
     rejectOutbox: enqueueActions(({ context, enqueue, self }) => {
       if (context.outbox.length === 0) return;
       const error = new ConnectionFailedError(context.id, context.reconnectCount, { cause: context.lastError });
-      for (const entry of context.outbox) entry.ticket?.reject(error);
+      const outbox = context.outbox;
+      enqueue(() => {
+        for (const entry of outbox) entry.ticket?.reject(error);
+      });
       enqueue.emit(logEvent(self, context, LogEvent.MESSAGE_DROPPED, { reason: 'failed', count: context.outbox.length }));
       enqueue.assign({ outbox: [] });
     }),
