@@ -7,6 +7,7 @@
  */
 import { Observable, Subject } from 'rxjs';
 import * as check from '../machines/ports/check.js';
+import { DuplicateIdError } from '../machines/ports/errors.js';
 import { checkListener, type Accepted, type Link, type Listener } from '../machines/ports/transport.js';
 import type { OutboxOptions } from '../machines/outbox.js';
 import type { ConnectionHandle } from './connection-handle.js';
@@ -57,22 +58,31 @@ export function accept(listener: Listener, supervisor: Supervisor, options: Acce
   const sub = listener.accepted$.subscribe((accepted) => {
     if (closing) return void accepted.link.close();
     const id = options.id ? options.id(++n, accepted) : `${listener.kind}-${++n}`;
-    let connection: ConnectionHandle;
-    try {
-      connection = supervisor.adopt(accepted.link, {
-        id,
-        kind: listener.kind,
-        ...(options.outbox ? { outbox: options.outbox } : {}),
-        ...(options.shutdownMs !== undefined ? { shutdownMs: options.shutdownMs } : {}),
-      });
-    } catch {
-      // The supervisor is shut down (or the id is taken): nobody will own this link.
-      void accepted.link.close();
-      return;
+    let connection: ConnectionHandle | undefined;
+    let childId = id;
+    // Two acceptors on one supervisor may propose the same id: take the next free one.
+    for (let k = 2; !connection; k++) {
+      try {
+        connection = supervisor.adopt(accepted.link, {
+          id: childId,
+          kind: listener.kind,
+          ...(options.outbox ? { outbox: options.outbox } : {}),
+          ...(options.shutdownMs !== undefined ? { shutdownMs: options.shutdownMs } : {}),
+        });
+      } catch (error) {
+        if (error instanceof DuplicateIdError) {
+          childId = `${id}~${k}`;
+          continue;
+        }
+        // The supervisor is shut down: nobody will own this link (adopt closed it).
+        return;
+      }
     }
-    live.set(id, connection);
-    void connection.closed.then(() => live.delete(id));
-    connections.next({ id, link: accepted.link, connection, ...(accepted.remote !== undefined ? { remote: accepted.remote } : {}) });
+    const adopted = connection;
+    const idTaken = childId;
+    live.set(idTaken, adopted);
+    void adopted.closed.then(() => live.delete(idTaken));
+    connections.next({ id: idTaken, link: accepted.link, connection: adopted, ...(accepted.remote !== undefined ? { remote: accepted.remote } : {}) });
   });
   return {
     connections$: connections.asObservable(),

@@ -20,6 +20,7 @@
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import * as check from '../machines/ports/check.js';
 import type { ConnectionLogEvent, ConnectionState } from '../machines/events.js';
+import { UnknownConnectionError } from '../machines/ports/errors.js';
 import type { Payload } from '../machines/ports/transport.js';
 
 /**
@@ -62,7 +63,11 @@ export interface ConnectionHandle {
   readonly lastError: unknown;
   /** Resolves once, when the child has left the supervisor for good; never rejects. */
   readonly closed: Promise<ConnectionExit>;
-  /** Send through the supervisor (data path, outbox, typed rejections): same as `supervisor.send(id, ...)`. */
+  /**
+   * Send through the supervisor (data path, outbox, typed rejections): same as
+   * `supervisor.send(id, ...)`. Once the child is gone it rejects with
+   * `UnknownConnectionError`, even if a new child took the same id.
+   */
   send(data: Payload, options?: { volatile?: boolean }): Promise<void>;
   /**
    * Give the connection a command: `CONNECT`, `DISCONNECT`, `TX_DROP`,
@@ -134,6 +139,8 @@ export class HandleFeed implements ConnectionHandle {
   }
 
   send(data: Payload, options?: { volatile?: boolean }): Promise<void> {
+    // A gone child's id may belong to another child by now: never send there.
+    if (this.#exit) return Promise.reject(new UnknownConnectionError(this.id));
     return this.host.send(data, options);
   }
 

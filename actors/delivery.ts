@@ -9,18 +9,23 @@
  * `nack(id, error)`. All time is on the injected clock.
  *
  * Rules:
- * - `deliver()` waits for a slot when `inFlightLimit` frames are unacked
- *   (FIFO; a head index, since `Array.shift()` on tens of thousands of
- *   waiters made pipelining slower than stop-and-wait).
- * - Frames delivered in the same turn go out as one `send` (after the turn's
- *   microtasks; at most `batchLimit` per send), with one ack timer per send.
+ * - `deliver()` waits for a slot when `inFlightLimit` frames are unacked.
+ *   Slots go to callers in call order: a freed slot is handed to the first
+ *   waiter (reserved for it), never taken by a later caller (FIFO with a head
+ *   index, since `Array.shift()` on tens of thousands of waiters made
+ *   pipelining slower than stop-and-wait).
+ * - Frames are sent only while the connection is `connected` (never parked in
+ *   the machine's outbox): frames of one turn go out as one `send` (after the
+ *   turn's microtasks; at most `batchLimit` per send), with one ack timer per send.
  * - Each frame must be acked within `ackTimeoutMs` of the send that carried it.
- * - With `resend` (the default), a frame whose send failed or whose link was
- *   lost before its ack is sent again, in id order, when the connection is
- *   `connected` again. Without it, a lost link fails every frame in flight and
- *   later `deliver()` calls reject at once.
- * - When the connection ends in `failed` or leaves the supervisor, every
- *   pending frame and later `deliver()` rejects.
+ * - With `resend` (the default), when the link is lost the ack timers stop,
+ *   and on the next `connected` every unacked frame (sent on the old link, or
+ *   made meanwhile) goes out in id order, before anything newer. Without it, a
+ *   lost link fails every frame in flight and later `deliver()` calls reject
+ *   at once.
+ * - When the connection ends in `failed`, what is in flight is rejected (a
+ *   supervisor may restart it: delivery goes on with the new link); when it
+ *   leaves the supervisor, everything pending and every later `deliver()` rejects.
  */
 import type { Subscription } from 'rxjs';
 import * as check from '../machines/ports/check.js';
@@ -76,11 +81,16 @@ interface Entry {
   sentOn?: number;
   /** Its send failed: send again after the next connect. */
   resend?: boolean;
+  /** In the batch of the next send. */
+  batched?: boolean;
 }
 
 class WakeQueue {
   #items: Array<(() => void) | undefined> = [];
   #head = 0;
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
   push(fn: () => void) {
     this.#items.push(fn);
   }
@@ -112,6 +122,8 @@ export class AckedDelivery {
   readonly #batchLimit: number;
   readonly #pending = new Map<number, Entry>();
   readonly #slots = new WakeQueue();
+  /** Slots handed to woken waiters that have not taken them yet. */
+  #reserved = 0;
   readonly #sub: Subscription;
   #batch: Entry[] = [];
   #nextId = 0;
@@ -134,7 +146,8 @@ export class AckedDelivery {
     this.#join = check.func(options.join ?? concat, 'options.join', '(frames) => payload');
     this.#state = connection.state;
     if (this.#state === 'connected') this.#gen = 1;
-    this.#sub = connection.state$.subscribe({ next: (s) => this.#onState(s), complete: () => this.#end('gone') });
+    // The handle completes when the child leaves the supervisor for good.
+    this.#sub = connection.state$.subscribe({ next: (s) => this.#onState(s), complete: () => this.#end(connection.state === 'failed' ? 'failed' : 'gone') });
   }
 
   /** Frames sent (or waiting to be) and not yet acked. */
@@ -149,21 +162,24 @@ export class AckedDelivery {
    */
   async deliver(build: (id: number) => Payload): Promise<void> {
     this.#usable();
-    while (this.#pending.size >= this.#limit) {
+    if (this.#pending.size + this.#reserved >= this.#limit || this.#slots.length > 0) {
       await new Promise<void>((r) => this.#slots.push(r));
-      try {
-        this.#usable();
-      } catch (e) {
-        this.#slots.wakeOne(); // pass the wake-up on: the next waiter must learn it too
-        throw e;
-      }
+      this.#reserved--; // the slot handed to us
+      if (this.#ended) throw this.#ended;
     }
     const id = ++this.#nextId;
-    const frame = build(id);
+    let frame: Payload;
+    try {
+      frame = build(id);
+    } catch (error) {
+      this.#wakeNext(); // the slot we held goes to the next waiter
+      throw error;
+    }
     return new Promise<void>((resolve, reject) => {
       const entry: Entry = { id, frame, resolve, reject };
       this.#pending.set(id, entry);
-      this.#queue(entry);
+      if (this.#state === 'connected') this.#queue(entry);
+      // Otherwise it waits, unsent, for the next `connected` (see #onState).
     });
   }
 
@@ -195,7 +211,7 @@ export class AckedDelivery {
   close(drainMs = this.#ackTimeoutMs): Promise<void> {
     this.#closing ??= (async () => {
       this.#ended ??= this.#errors.closed('closed');
-      this.#slots.wakeAll();
+      this.#wakeAll();
       if (this.#pending.size) {
         const drained = [...this.#pending.values()].map((e) => new Promise<void>((r) => {
           const { resolve, reject } = e;
@@ -221,25 +237,56 @@ export class AckedDelivery {
     const from = this.#state;
     this.#state = state;
     if (state === 'connected' && from !== 'connected') {
-      if (++this.#gen === 1) return;
-      // Frames sent on the lost link and not acked, and sends that failed: again, in id order.
-      const again = [...this.#pending.values()].filter((e) => e.resend || (e.sentOn !== undefined && e.sentOn < this.#gen)).sort((a, b) => a.id - b.id);
+      this.#gen++;
+      // Unacked frames sent on a lost link, failed sends, and frames made while
+      // down: all of them, in id order, before anything newer.
+      const again = [...this.#pending.values()].filter((e) => e.sentOn === undefined || e.sentOn < this.#gen || e.resend).sort((a, b) => a.id - b.id);
       for (const entry of again) this.#queue(entry);
+      this.#flush();
       return;
     }
-    if (from === 'connected' && !this.#resend) {
-      // Without resend a lost link ends delivery: nothing in flight can be acked now.
-      this.#ended ??= this.#errors.closed('lost');
-      for (const entry of [...this.#pending.values()]) this.#settle(entry, this.#errors.linkLost(entry.id));
-      this.#slots.wakeAll();
+    if (from === 'connected') {
+      if (!this.#resend) {
+        // Without resend a lost link ends delivery: nothing in flight can be acked now.
+        this.#ended ??= this.#errors.closed('lost');
+        for (const entry of [...this.#pending.values()]) this.#settle(entry, this.#errors.linkLost(entry.id));
+        this.#wakeAll();
+      } else {
+        // They will be sent again on the next link, with fresh timers: an outage is not an ack timeout.
+        for (const entry of this.#pending.values()) this.#unwatch(entry);
+      }
     }
-    if (state === 'failed') this.#end('failed');
+    if (state === 'failed') {
+      // The connection gave up; a supervisor may restart it, and delivery goes on then.
+      const error = this.#errors.closed('failed');
+      for (const entry of [...this.#pending.values()]) this.#settle(entry, error);
+    }
   }
 
   #end(reason: 'failed' | 'gone') {
     this.#ended ??= this.#errors.closed(reason);
     this.failAll(this.#ended);
+    this.#wakeAll();
+  }
+
+  /** Hand a freed slot to the first waiter, reserved for it. */
+  #wakeNext() {
+    if (this.#slots.length > 0 && this.#pending.size + this.#reserved < this.#limit) {
+      this.#reserved++;
+      this.#slots.wakeOne();
+    }
+  }
+
+  #wakeAll() {
+    this.#reserved += this.#slots.length;
     this.#slots.wakeAll();
+  }
+
+  /** Stop `entry`'s ack timer (the last frame of a send clears the send's timer). */
+  #unwatch(entry: Entry) {
+    const write = entry.write;
+    entry.write = undefined;
+    if (write && --write.left === 0) this.#clock.clearTimeout(write.timer);
   }
 
   /**
@@ -248,6 +295,8 @@ export class AckedDelivery {
    */
   #queue(entry: Entry) {
     entry.resend = false;
+    if (entry.batched) return; // already in the next send
+    entry.batched = true;
     this.#batch.push(entry);
     if (this.#batch.length === 1) queueMicrotask(() => this.#flush());
     else if (this.#batch.length >= this.#batchLimit) this.#flush(); // keep the peer busy while we prepare the rest
@@ -257,14 +306,18 @@ export class AckedDelivery {
     if (this.#batch.length === 0) return;
     const batch = this.#batch;
     this.#batch = [];
+    for (const e of batch) e.batched = false;
+    // Lost before the flush: the frames wait (unsent) for the next `connected`.
+    if (this.#state !== 'connected') return;
     const live = batch.filter((e) => this.#pending.has(e.id));
     if (live.length === 0) return;
     const payload = this.#join(live.map((e) => e.frame));
+    const gen = this.#gen;
     this.#c.send(payload).then(
-      () => this.#sent(live),
+      () => this.#sent(live, gen),
       (error: unknown) => {
         const again = this.#resend && !this.#ended;
-        // Without resend a failed write ends delivery at once: later frames must not wait in an outbox.
+        // Without resend a failed write ends delivery at once: later frames must not wait.
         if (!this.#resend) this.#ended ??= this.#errors.closed('lost');
         for (const e of live) {
           if (!this.#pending.has(e.id)) continue;
@@ -275,8 +328,12 @@ export class AckedDelivery {
     );
   }
 
-  #sent(live: Entry[]) {
-    const gen = this.#gen;
+  #sent(live: Entry[], gen: number) {
+    if (gen !== this.#gen || this.#state !== 'connected') {
+      // Accepted by a link that is gone by now: sent again on the next one, no timer meanwhile.
+      for (const e of live) if (this.#pending.has(e.id)) e.sentOn = gen;
+      return;
+    }
     // One timer per send: each frame must be acked within ackTimeoutMs of it.
     const write: Write = {
       left: 0,
@@ -296,12 +353,10 @@ export class AckedDelivery {
 
   #settle(entry: Entry, error?: Error) {
     if (!this.#pending.delete(entry.id)) return;
-    const write = entry.write;
-    entry.write = undefined;
     // A send's timer stays for its other frames; the last one clears it.
-    if (write && --write.left === 0) this.#clock.clearTimeout(write.timer);
+    this.#unwatch(entry);
     if (error) entry.reject(error);
     else entry.resolve();
-    this.#slots.wakeOne();
+    this.#wakeNext();
   }
 }

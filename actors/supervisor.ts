@@ -281,7 +281,13 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     complete: () => {
       for (const l of listeners.values()) l.unsubscribe();
       listeners.clear();
-      for (const feed of feeds.values()) feed.end({ id: feed.id, reason: 'shutdown', state: states[feed.id] ?? 'disconnected', error: lastErrorOf(feed.id) });
+      // The child whose exit made the supervisor give up ended `failed`; the rest were shut down.
+      const offender = actor.getSnapshot().context.report?.offender;
+      for (const feed of feeds.values()) {
+        const failed = offender?.id === feed.id;
+        const error = failed ? (offender!.error ?? lastErrorOf(feed.id)) : lastErrorOf(feed.id);
+        feed.end({ id: feed.id, reason: failed ? 'failed' : 'shutdown', state: states[feed.id] ?? 'disconnected', ...(error !== undefined ? { error } : {}) });
+      }
       feeds.clear();
       for (const id of Object.keys(states)) delete states[id];
       state$.next({});
@@ -305,6 +311,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         if (childRef(id) === ref) {
           states[id] = to;
           publishStates();
+          // Kept beside the state: once the supervisor drops the ref (escalation), the handle still says why.
+          if (feeds.has(id)) lastErrors.set(id, (ref.getSnapshot() as { context?: { lastError?: unknown } }).context?.lastError);
           feeds.get(id)?.stateChanged(to);
         }
         // Settling in `disconnected` (DISCONNECT, or a closed server-side link) is a normal exit.
@@ -317,7 +325,13 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     });
   }
 
-  const lastErrorOf = (id: string): unknown => (childRef(id)?.getSnapshot() as { context?: { lastError?: unknown } } | undefined)?.context?.lastError;
+  const lastErrors = new Map<string, unknown>();
+  const lastErrorOf = (id: string): unknown => {
+    const ref = childRef(id);
+    return ref ? (ref.getSnapshot() as { context?: { lastError?: unknown } }).context?.lastError : lastErrors.get(id);
+  };
+  /** Stops in progress, by id: a second stop waits for the first instead of racing it. */
+  const stopping = new Map<string, Promise<void>>();
 
   /** The child left for good: drop what we kept for it and end its handle. */
   function release(id: string, reason: ConnectionExitReason, error?: unknown) {
@@ -331,6 +345,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     }
     const feed = feeds.get(id);
     feeds.delete(id);
+    lastErrors.delete(id);
     feed?.end({ id, reason, state, ...(lastError !== undefined ? { error: lastError } : {}) });
   }
 
@@ -373,7 +388,16 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     });
   }
 
-  async function stopOne(id: string) {
+  function stopOne(id: string): Promise<void> {
+    let p = stopping.get(id);
+    if (!p) {
+      p = stopNow(id).finally(() => stopping.delete(id));
+      stopping.set(id, p);
+    }
+    return p;
+  }
+
+  async function stopNow(id: string) {
     const ref = childRef(id);
     const spec = specOf(id);
     actor.send({ type: 'RELEASE_CHILD', id });
@@ -414,7 +438,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
 
     async stopChild(id) {
       checkId(id);
-      if (!specOf(id)) throw new UnknownConnectionError(id);
+      if (!specOf(id) && !stopping.has(id)) throw new UnknownConnectionError(id);
       await stopOne(id);
     },
 
@@ -446,7 +470,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         lastError: () => lastErrorOf(id),
         send: (data, o) => supervisor.send(id, data, o),
         command: (event) => childRef(id)?.send(event),
-        stop: () => (specOf(id) ? supervisor.stopChild(id) : Promise.resolve()),
+        stop: () => (specOf(id) || stopping.has(id) ? stopOne(id) : Promise.resolve()),
       });
       feeds.set(id, feed);
       return feed;
@@ -457,14 +481,21 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       const { id, kind } = adoptOptions;
       checkLink(link, 'link');
       check.nonEmptyString(kind, 'options.kind');
-      supervisor.startChild({
-        id,
-        transport: acceptedTransport(link, kind),
-        restart: 'temporary',
-        policy: { reconnect: false },
-        ...(adoptOptions.outbox ? { outbox: adoptOptions.outbox } : {}),
-        ...(adoptOptions.shutdownMs !== undefined ? { shutdownMs: adoptOptions.shutdownMs } : {}),
-      });
+      try {
+        supervisor.startChild({
+          id,
+          transport: acceptedTransport(link, kind),
+          restart: 'temporary',
+          policy: { reconnect: false },
+          ...(adoptOptions.outbox ? { outbox: adoptOptions.outbox } : {}),
+          ...(adoptOptions.shutdownMs !== undefined ? { shutdownMs: adoptOptions.shutdownMs } : {}),
+        });
+      } catch (error) {
+        // Refused (shut down): nobody else will close an accepted socket. A
+        // taken id leaves the link open, so the caller can adopt it under another.
+        if (!(error instanceof DuplicateIdError)) void link.close().catch(() => {});
+        throw error;
+      }
       return supervisor.connection(id);
     },
 

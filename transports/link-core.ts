@@ -29,8 +29,14 @@ export class InboundSubject<T> {
   #completed = false;
   readonly observable = new Observable<T>((subscriber) => {
     const held = this.#held;
-    this.#held = undefined;
-    if (held) for (const v of held) subscriber.next(v);
+    if (held) {
+      // One at a time while the subscriber is open: a `take(1)` leaves the
+      // rest held for the next subscriber, and what arrives during the replay
+      // is appended to `held` and replayed in order.
+      while (held.length > 0 && !subscriber.closed) subscriber.next(held.shift()!);
+      if (subscriber.closed) return;
+      this.#held = undefined;
+    }
     if (this.#completed) {
       subscriber.complete();
       return;

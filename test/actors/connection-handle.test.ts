@@ -1,7 +1,10 @@
 /** supervisor.connection(id) and supervisor.adopt(link): one child followed through a handle. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { UnknownConnectionError } from '../../machines/ports/errors.js';
+import { Subject } from 'rxjs';
+import { accept } from '../../actors/acceptor.js';
+import { ClosedError, UnknownConnectionError } from '../../machines/ports/errors.js';
+import type { Link, Listener } from '../../machines/ports/transport.js';
 import type { ConnectionLogEvent, ConnectionState } from '../../machines/events.js';
 import { mockTransport } from '../../transports/mock/mock.transport.js';
 import { startSupervisor } from '../helpers/supervisor.js';
@@ -128,6 +131,89 @@ test('adopt: an accepted link is a temporary child that never reconnects and is 
   assert.equal(lastStates, {}, 'state$ no longer lists it');
   assert.is(server.connects, 1, 'never reopened');
   await s.sup.shutdown();
+});
+
+test('handle: a gone child’s handle never sends to a new child that took its id', async () => {
+  const s = startSupervisor();
+  s.sup.startChild({ id: 'a', transport: s.transport('a') });
+  const old = s.sup.connection('a');
+  await s.flush();
+  await old.stop();
+  s.sup.startChild({ id: 'a', transport: s.transport('a2') });
+  await s.flush();
+  await old.send('meant for the old child').then(() => assert.unreachable('sent'), (e) => assert.instance(e, UnknownConnectionError));
+  assert.equal(s.mocks.a2!.written, []);
+  assert.is.not(s.sup.connection('a'), old, 'the new child has its own handle');
+  await s.sup.shutdown();
+});
+
+test('adopt: after shutdown the accepted link is closed, not leaked', async () => {
+  const s = startSupervisor();
+  await s.sup.shutdown();
+  const link = await mockTransport().connect({ signal: new AbortController().signal });
+  assert.throws(() => s.sup.adopt(link, { id: 'late', kind: 'unix' }), (e: Error) => e instanceof ClosedError);
+  const info = await link.closed;
+  assert.ok(info.initiatedLocally);
+});
+
+test('accept: two listeners on one supervisor proposing the same ids both keep their connections', async () => {
+  const s = startSupervisor();
+  const fake = (kind: string) => {
+    const accepted$ = new Subject<{ link: Link }>();
+    const listener: Listener = { kind, accepted$, listen: async () => {}, close: async () => accepted$.complete() };
+    return { listener, accepted$ };
+  };
+  const a = fake('unix');
+  const b = fake('unix');
+  const ids: string[] = [];
+  const acceptA = accept(a.listener, s.sup, { id: (n) => `conn-${n}` });
+  const acceptB = accept(b.listener, s.sup, { id: (n) => `conn-${n}` });
+  acceptA.connections$.subscribe((c) => ids.push(c.id));
+  acceptB.connections$.subscribe((c) => ids.push(c.id));
+  const la = await mockTransport().connect({ signal: new AbortController().signal });
+  const lb = await mockTransport().connect({ signal: new AbortController().signal });
+  a.accepted$.next({ link: la });
+  b.accepted$.next({ link: lb });
+  await s.flush();
+  assert.equal(ids, ['conn-1', 'conn-1~2']);
+  assert.equal(s.sup.whichChildren().map((c) => c.state), ['connected', 'connected']);
+  await acceptA.close();
+  await acceptB.close();
+  assert.equal(s.sup.whichChildren(), []);
+  await s.sup.shutdown();
+});
+
+test('handle: stop twice (or stopChild during a stop) waits for the one stop; the link is closed when both resolve', async () => {
+  const s = startSupervisor();
+  s.sup.startChild({ id: 'a', transport: s.transport('a') });
+  const a = s.sup.connection('a');
+  await s.flush();
+  s.mocks.a!.holdSends(); // nothing to do with closing; keep the mock otherwise ordinary
+  const first = a.stop();
+  const second = a.stop();
+  const third = s.sup.stopChild('a');
+  await Promise.all([first, second, third]);
+  assert.is(s.mocks.a!.openLinks, 0, 'closed by the time every stop resolved');
+  assert.is((await a.closed).reason, 'stopped');
+  await s.sup.shutdown();
+});
+
+test('handle: when the supervisor gives up, the offender’s handle ends failed with its error; the others shutdown', async () => {
+  const s = startSupervisor({ maxRestarts: 0 });
+  s.sup.startChild({ id: 'bad', transport: s.transport('bad'), policy: { maxRetries: 0 } });
+  s.sup.startChild({ id: 'good', transport: s.transport('good') });
+  const bad = s.sup.connection('bad');
+  const good = s.sup.connection('good');
+  await s.flush();
+  s.mocks.bad!.failNextConnects(5);
+  s.mocks.bad!.drop('gone');
+  await s.flush();
+  await s.advance(100);
+  await s.flush();
+  const exit = await bad.closed;
+  assert.is(exit.reason, 'failed');
+  assert.ok(exit.error instanceof Error, `the offender's error: ${String(exit.error)}`);
+  assert.is((await good.closed).reason, 'shutdown');
 });
 
 test('adopt: bad arguments are TypeErrors naming the argument', async () => {

@@ -148,6 +148,101 @@ test('delivery: a connection that gives up rejects everything pending; close dra
   await b.s.sup.shutdown();
 });
 
+test('delivery: a frame whose build throws passes its slot on (no stall)', async () => {
+  const { s, delivery, frame, outcome } = await setup({ inFlightLimit: 1 });
+  const a = outcome(delivery.deliver(frame));
+  const b = delivery.deliver(() => {
+    throw new RangeError('frame too large');
+  });
+  const c = outcome(delivery.deliver(frame));
+  await s.flush();
+  delivery.ack(1);
+  await b.then(() => assert.unreachable(), (e) => assert.instance(e, RangeError));
+  await s.flush();
+  delivery.ack(3); // id 2 went to the frame that was never built
+  assert.equal(await Promise.all([a, c]), ['acked', 'acked']);
+  await delivery.close();
+  await s.sup.shutdown();
+});
+
+test('delivery: slots go to callers in call order (a woken waiter is not overtaken)', async () => {
+  const { s, delivery } = await setup({ inFlightLimit: 1 });
+  const built: string[] = [];
+  const named = (name: string) => (id: number) => (built.push(`${name}#${id}`), `${id};`);
+  const first = delivery.deliver(named('first'));
+  const second = delivery.deliver(named('second'));
+  await s.flush();
+  delivery.ack(1); // frees the slot: it belongs to "second"
+  const third = delivery.deliver(named('third')); // called now, synchronously: must wait its turn
+  await s.flush();
+  delivery.ack(2);
+  await s.flush();
+  delivery.ack(3);
+  await Promise.all([first, second, third]);
+  assert.equal(built, ['first#1', 'second#2', 'third#3']);
+  await delivery.close();
+  await s.sup.shutdown();
+});
+
+test('delivery: after a reconnect the resent frame goes out before a newer one made during the outage', async () => {
+  const { s, mock, delivery, outcome } = await setup();
+  const one = outcome(delivery.deliver((id) => `one${id};`));
+  await s.flush();
+  mock.drop();
+  await s.flush();
+  const two = outcome(delivery.deliver((id) => `two${id};`)); // made while reconnecting
+  await s.advance(200);
+  await s.flush();
+  assert.equal(mock.written, ['one1;', 'one1;two2;']);
+  delivery.ack(1);
+  delivery.ack(2);
+  assert.equal(await Promise.all([one, two]), ['acked', 'acked']);
+  await delivery.close();
+  await s.sup.shutdown();
+});
+
+test('delivery: an outage is not an ack timeout: timers stop while down and restart on the resend', async () => {
+  const { s, mock, delivery, frame, outcome } = await setup({ maxRetries: 20 });
+  const p = outcome(delivery.deliver(frame));
+  await s.flush();
+  mock.failNextConnects(3); // down for about 1.5 s of backoff: past ackTimeoutMs
+  mock.drop();
+  await s.flush();
+  let down = 0;
+  while (mock.written.length < 2 && down < 10_000) {
+    await s.advance(100);
+    await s.flush();
+    down += 100;
+  }
+  assert.ok(down > 1000, `down ${down} ms: longer than ackTimeoutMs`);
+  assert.is(delivery.inFlight, 1, 'still waiting, not timed out');
+  assert.equal(mock.written, ['1;', '1;']);
+  delivery.ack(1);
+  assert.is(await p, 'acked');
+  await delivery.close();
+  await s.sup.shutdown();
+});
+
+test('delivery: a permanent child that fails and is restarted by the supervisor keeps delivering', async () => {
+  const s = (await import('../helpers/supervisor.js')).startSupervisor();
+  s.sup.startChild({ id: 'p', transport: s.transport('p'), policy: { maxRetries: 0 } });
+  const delivery = new AckedDelivery({ connection: s.sup.connection('p'), clock: s.clock, errors, ackTimeoutMs: 1000 });
+  await s.flush();
+  const inFlight = delivery.deliver((id) => `${id};`).then(() => 'acked', (e: TestError) => e.kind);
+  await s.flush();
+  s.mocks.p!.drop(); // maxRetries 0: failed, then restarted
+  await s.flush();
+  await s.advance(1000);
+  await s.flush();
+  assert.is(await inFlight, 'closed', 'what was in flight when it failed is rejected');
+  const after = delivery.deliver((id) => `${id};`);
+  await s.flush();
+  delivery.ack(2);
+  await after;
+  await delivery.close();
+  await s.sup.shutdown();
+});
+
 test('delivery: bad options are TypeError/RangeError naming the option', async () => {
   const { s, delivery } = await setup();
   const connection = s.sup.connection('peer');

@@ -1,0 +1,55 @@
+/** InboundSubject: a link's inbound stream holds what arrives before its first subscriber. */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { take } from 'rxjs';
+import { InboundSubject } from '../../transports/link-core.js';
+
+const test = suite('inbound');
+
+test('inbound: held values reach the first subscriber in order, then it is hot', () => {
+  const s = new InboundSubject<string>();
+  s.next('a');
+  s.next('b');
+  const got: string[] = [];
+  s.asObservable().subscribe((v) => got.push(v));
+  s.next('c');
+  const late: string[] = [];
+  s.asObservable().subscribe((v) => late.push(v));
+  s.next('d');
+  assert.equal(got, ['a', 'b', 'c', 'd']);
+  assert.equal(late, ['d'], 'a later subscriber sees only what arrives after it');
+});
+
+test('inbound: a first subscriber that takes one leaves the rest held for the next', () => {
+  const s = new InboundSubject<string>();
+  for (const v of ['a', 'b', 'c']) s.next(v);
+  const first: string[] = [];
+  s.asObservable().pipe(take(1)).subscribe((v) => first.push(v));
+  const second: string[] = [];
+  s.asObservable().subscribe((v) => second.push(v));
+  assert.equal(first, ['a']);
+  assert.equal(second, ['b', 'c']);
+});
+
+test('inbound: a value that arrives during the replay is not lost, and completion after held values still delivers them', () => {
+  const s = new InboundSubject<string>();
+  s.next('ping');
+  const got: string[] = [];
+  s.asObservable().subscribe((v) => {
+    got.push(v);
+    if (v === 'ping') s.next('after'); // e.g. the reply to a ping arrives synchronously
+  });
+  assert.equal(got, ['ping', 'after']);
+
+  const t = new InboundSubject<string>();
+  t.next('x');
+  t.complete();
+  t.next('ignored');
+  const seen: string[] = [];
+  let completed = false;
+  t.asObservable().subscribe({ next: (v) => seen.push(v), complete: () => (completed = true) });
+  assert.equal(seen, ['x']);
+  assert.ok(completed);
+});
+
+test.run();
