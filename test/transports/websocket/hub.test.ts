@@ -266,10 +266,13 @@ test('bad input: clear TypeError/RangeError before anything is queued', async ()
   await rejects(h.hub.sendLog('t', 'verbose' as never, 'x'), TypeError, /debug, info, warning, error, critical/);
   await rejects(h.hub.sendLog('t', 'info', 'x', { progress: 101 }), RangeError, /progress/);
   await rejects(h.hub.sendLog('t', 'info', 'x', { progress: -1 }), RangeError, /progress/);
-  await rejects(h.hub.sendLog('t', 'info', 'x', { progress: NaN }), RangeError, /progress/);
+  // NaN is not a number's right kind (check.ts): a TypeError, as everywhere else.
+  await rejects(h.hub.sendLog('t', 'info', 'x', { progress: NaN }), TypeError, /^options\.progress must be a finite number within 0\.\.100, got NaN$/);
   await rejects(h.hub.sendLog('t', 'info', 'x', { progress: Infinity }), RangeError, /progress/);
-  await rejects(h.hub.sendLog('', 'info', 'x'), TypeError, /taskId/);
-  await rejects(h.hub.sendLog(42 as never, 'info', 'x'), TypeError, /taskId/);
+  await rejects(h.hub.sendLog('', 'info', 'x'), TypeError, /^taskId must be a non-empty string, got ""$/);
+  await rejects(h.hub.sendLog(42 as never, 'info', 'x'), TypeError, /^taskId must be a non-empty string, got 42$/);
+  await rejects(h.hub.sendLog('t', 'info', 'x', { finished: 'yes' } as never), TypeError, /^options\.finished must be a boolean, got "yes"$/);
+  await rejects(h.hub.sendLog('t', 'info', 'x', null as never), TypeError, /^options must be an object/);
   await rejects(h.hub.sendLog('t', 'info', { toJSON() { throw new Error('no'); } } as never), TypeError, /message/);
   assert.is(h.hub.queuedCount('t'), 0, 'nothing was queued');
   const cyclic: Record<string, unknown> = {};
@@ -279,6 +282,22 @@ test('bad input: clear TypeError/RangeError before anything is queued', async ()
   assert.throws(() => h.hub.isConnected(''), TypeError);
   assert.throws(() => new TaskLogHub({ maxQueued: 0 }), RangeError);
   assert.throws(() => new TaskLogHub({ keepOnOverflow: 200 }), RangeError);
+  const named = (fn: () => unknown, type: Function, re: RegExp) =>
+    assert.throws(fn, (e: Error) => e instanceof type && re.test(e.message), String(re));
+  named(() => new TaskLogHub({ maxQueued: 1.5 }), RangeError, /^options\.maxQueued must be an integer >= 1, got 1\.5$/);
+  named(() => new TaskLogHub({ pingIntervalMs: -1 }), RangeError, /^options\.pingIntervalMs must be a finite number >= 0, got -1$/);
+  named(() => new TaskLogHub({ pongTimeoutMs: 0 }), RangeError, /^options\.pongTimeoutMs must be a finite number > 0, got 0$/);
+  named(() => new TaskLogHub({ pongTimeoutMs: '5' as never }), TypeError, /^options\.pongTimeoutMs must be a finite number > 0, got "5"$/);
+  named(() => new TaskLogHub({ supervisor: {} as never }), TypeError, /^options\.supervisor must be a Supervisor/);
+  named(() => new TaskLogHub({ clock: { setTimeout() {} } as never }), TypeError, /^options\.clock must have setTimeout and clearTimeout/);
+  named(() => new TaskLogHub(null as never), TypeError, /^options must be an object/);
+  named(() => h.hub.attach({} as never), TypeError, /^server must be an http\(s\)\.Server or a ws WebSocketServer$/);
+  named(() => h.hub.attach(h.http, { taskIdFrom: 1 as never }), TypeError, /^options\.taskIdFrom must be a function/);
+  const notOpen = new WebSocket('ws://127.0.0.1:1');
+  notOpen.on('error', () => {});
+  await rejects(h.hub.connect(notOpen, 't', { lastSeq: -1 }), RangeError, /^options\.lastSeq must be an integer >= 0, got -1$/);
+  await rejects(h.hub.connect(notOpen, 't'), Error, /socket is not open/);
+  notOpen.terminate();
   assert.throws(() => h.hub.attach(h.http, { path: 'logs' }), (e: Error) => /options\.path/.test(e.message));
   await h.close();
   await rejects(h.hub.sendLog('t', 'info', 'x'), Error, /closed/);

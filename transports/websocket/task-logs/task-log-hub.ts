@@ -36,8 +36,9 @@ import {
   type Logger,
   type Supervisor,
 } from '../../../actors/index.js';
+import * as check from '../../../machines/ports/check.js';
 import { HubClosedError, SocketNotOpenError } from '../errors.js';
-import { DEFAULT_PING_INTERVAL_MS, DEFAULT_PONG_TIMEOUT_MS, checkMs, wrapWebSocket, type WebSocketLink } from '../link.js';
+import { DEFAULT_PING_INTERVAL_MS, DEFAULT_PONG_TIMEOUT_MS, wrapWebSocket, type WebSocketLink } from '../link.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -129,15 +130,9 @@ export function defaultTaskIdFrom(req: IncomingMessage, path?: string): string |
   return last ? decodeURIComponent(last) : undefined;
 }
 
-function checkTaskId(taskId: unknown, name = 'taskId'): asserts taskId is string {
-  if (typeof taskId !== 'string' || taskId === '') {
-    throw new TypeError(`${name} must be a non-empty string, got ${taskId === '' ? 'an empty string' : typeof taskId}`);
-  }
-}
-
-function checkCount(value: unknown, name: string, min: number): number {
-  if (!Number.isInteger(value) || (value as number) < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${String(value)}`);
-  return value as number;
+/** A task id is a non-empty string: anything else is a TypeError naming `taskId`. */
+function checkTaskId(taskId: unknown): asserts taskId is string {
+  check.nonEmptyString(taskId, 'taskId');
 }
 
 export class TaskLogHub {
@@ -157,18 +152,14 @@ export class TaskLogHub {
   #closed = false;
 
   constructor(options: TaskLogHubOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-    this.#maxQueued = checkCount(options.maxQueued ?? 100, 'options.maxQueued', 1);
-    this.#keep = checkCount(options.keepOnOverflow ?? 50, 'options.keepOnOverflow', 0);
+    check.object(options, 'options');
+    this.#maxQueued = check.integer(options.maxQueued ?? 100, 'options.maxQueued', { min: 1 });
+    this.#keep = check.integer(options.keepOnOverflow ?? 50, 'options.keepOnOverflow', { min: 0 });
     if (this.#keep > this.#maxQueued) throw new RangeError(`options.keepOnOverflow (${this.#keep}) must be <= options.maxQueued (${this.#maxQueued})`);
-    checkMs(options.pingIntervalMs, 'pingIntervalMs', true);
-    checkMs(options.pongTimeoutMs, 'pongTimeoutMs', false);
-    this.#ping = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
-    this.#pong = options.pongTimeoutMs ?? DEFAULT_PONG_TIMEOUT_MS;
-    if (options.supervisor !== undefined && typeof options.supervisor?.adopt !== 'function') throw new TypeError('options.supervisor must be a Supervisor (createSupervisor())');
-    if (options.clock !== undefined && (typeof options.clock?.setTimeout !== 'function' || typeof options.clock.clearTimeout !== 'function')) {
-      throw new TypeError('options.clock must have setTimeout and clearTimeout (e.g. XState SimulatedClock)');
-    }
+    this.#ping = check.duration(options.pingIntervalMs, 'options.pingIntervalMs', { allowZero: true }) ?? DEFAULT_PING_INTERVAL_MS;
+    this.#pong = check.duration(options.pongTimeoutMs, 'options.pongTimeoutMs', { allowZero: false }) ?? DEFAULT_PONG_TIMEOUT_MS;
+    if (options.supervisor !== undefined) check.shape(options.supervisor, 'options.supervisor', { adopt: 'function' }, 'a Supervisor (createSupervisor())');
+    if (options.clock !== undefined) check.hasMethods(options.clock, 'options.clock', ['setTimeout', 'clearTimeout'], '(e.g. XState SimulatedClock)');
     this.#ownsSupervisor = options.supervisor === undefined;
     this.supervisor = options.supervisor ?? createSupervisor({ id: 'task-log-hub', logger: options.logger, ...(options.clock ? { clock: options.clock } : {}) });
     this.#clock = options.clock ?? this.supervisor.clock;
@@ -182,11 +173,11 @@ export class TaskLogHub {
    */
   attach(server: HttpServer | HttpsServer | WebSocketServer, options: AttachOptions = {}): () => void {
     this.#open('attach');
-    if (!server || typeof (server as { on?: unknown }).on !== 'function') throw new TypeError('server must be an http(s).Server or a ws WebSocketServer');
-    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    check.shape(server, 'server', { on: 'function' }, 'an http(s).Server or a ws WebSocketServer');
+    check.object(options, 'options');
     const { path, taskIdFrom = (req: IncomingMessage) => defaultTaskIdFrom(req, path) } = options;
-    if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) throw new TypeError(`options.path must start with "/", got ${JSON.stringify(path)}`);
-    if (typeof taskIdFrom !== 'function') throw new TypeError('options.taskIdFrom must be a function (req) => string');
+    if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) throw new TypeError(`options.path must start with "/", got ${check.describe(path)}`);
+    check.func(taskIdFrom, 'options.taskIdFrom', '(req) => string');
     const matches = (req: IncomingMessage) => {
       if (path === undefined) return true;
       const p = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -241,9 +232,10 @@ export class TaskLogHub {
     this.#open('connect');
     checkTaskId(taskId);
     if (!(socket instanceof WebSocket)) throw new TypeError('socket must be a ws WebSocket');
-    if (socket.readyState !== WebSocket.OPEN) throw new SocketNotOpenError();
+    check.object(options, 'options', '{ lastSeq? }');
     const { lastSeq } = options;
-    if (lastSeq !== undefined && (!Number.isInteger(lastSeq) || lastSeq < 0)) throw new RangeError(`options.lastSeq must be an integer >= 0, got ${lastSeq}`);
+    if (lastSeq !== undefined) check.integer(lastSeq, 'options.lastSeq', { min: 0 });
+    if (socket.readyState !== WebSocket.OPEN) throw new SocketNotOpenError();
     const link = wrapWebSocket(socket, { pingIntervalMs: this.#ping, pongTimeoutMs: this.#pong, closeTimeoutMs: 2000, clock: this.#clock });
     const task = this.#task(taskId);
     await this.#locked(task, async () => {
@@ -364,15 +356,13 @@ export class TaskLogHub {
   #build(taskId: string, level: LogLevel, message: string, options: SendLogOptions): Omit<TaskLogMessage, 'seq'> {
     this.#open('send a log');
     checkTaskId(taskId);
-    if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-      throw new TypeError(`level must be one of ${LOG_LEVELS.join(', ')}; got ${JSON.stringify(level)}`);
-    }
-    if (typeof message !== 'string') throw new TypeError(`message must be a string, got ${typeof message}`);
-    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object { progress?, finished? }');
+    check.oneOf(level, 'level', LOG_LEVELS);
+    // Any string, '' included: check.ts has no helper for that.
+    if (typeof message !== 'string') throw new TypeError(`message must be a string, got ${check.describe(message)}`);
+    check.object(options, 'options', '{ progress?, finished? }');
     const { progress = 0, finished = false } = options;
-    if (typeof progress !== 'number') throw new TypeError(`options.progress must be a number, got ${typeof progress}`);
-    if (!Number.isFinite(progress) || progress < 0 || progress > 100) throw new RangeError(`options.progress must be a finite number within 0..100, got ${progress}`);
-    if (typeof finished !== 'boolean') throw new TypeError(`options.finished must be a boolean, got ${typeof finished}`);
+    check.finiteNumber(progress, 'options.progress', { min: 0, max: 100 });
+    check.boolean(finished, 'options.finished');
     return { type: 'log', taskId, timestamp: new Date(this.#clock.now?.() ?? Date.now()).toISOString(), level, message, progress, finished };
   }
 
