@@ -5,6 +5,8 @@
  * events the `inspect` option and `@statelyai/inspect` see), made plain JSON,
  * plus the structured log events. The page sends real events back to a
  * connection's actor: drop link (RECONNECT), TX drop, disconnect, connect.
+ * What a page sends is checked before it reaches an actor (`parseCommand`):
+ * anything else is answered with `{ type: 'error', error }` (issue 11).
  * Everything the page uses is served from this package: no CDN.
  *
  * @example
@@ -55,12 +57,41 @@ const files: Record<string, [string, string]> = {
   '/style.css': ['style.css', 'text/css; charset=utf-8'],
 };
 
-const ACTIONS: Record<string, { type: string; fastPath?: boolean }> = {
-  'drop-link': { type: 'RECONNECT' },
-  'tx-drop': { type: 'TX_DROP' },
-  disconnect: { type: 'DISCONNECT' },
-  connect: { type: 'CONNECT' },
-};
+/**
+ * What the page may ask for: `{ action, id }`, the action one of these, the id
+ * an existing child's. A Map, so `__proto__`, `constructor` or `toString` are
+ * unknown actions and not the prototype's members.
+ */
+const ACTIONS: ReadonlyMap<string, { type: string }> = new Map([
+  ['drop-link', { type: 'RECONNECT' }],
+  ['tx-drop', { type: 'TX_DROP' }],
+  ['disconnect', { type: 'DISCONNECT' }],
+  ['connect', { type: 'CONNECT' }],
+]);
+
+/** A page's request, validated: the event to send and the child to send it to. */
+type Command = { ok: true; id: string; event: { type: string } } | { ok: false; error: string };
+
+/**
+ * Read one message from a page. Anything may arrive (any peer can open the
+ * socket); nothing here throws, and only own properties are read.
+ */
+function parseCommand(data: unknown, isBinary: boolean, childIds: () => Iterable<string>): Command {
+  if (isBinary) return { ok: false, error: 'expected a text frame with JSON { action, id }' };
+  let msg: unknown;
+  try {
+    msg = JSON.parse(String(data));
+  } catch {
+    return { ok: false, error: 'not JSON: expected { action, id }' };
+  }
+  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return { ok: false, error: `expected a JSON object { action, id }, got ${check.describe(msg)}` };
+  const action = Object.hasOwn(msg, 'action') ? (msg as { action: unknown }).action : undefined;
+  const id = Object.hasOwn(msg, 'id') ? (msg as { id: unknown }).id : undefined;
+  const event = typeof action === 'string' ? ACTIONS.get(action) : undefined;
+  if (!event) return { ok: false, error: `action must be one of ${[...ACTIONS.keys()].join(', ')}, got ${check.describe(action)}` };
+  if (typeof id !== 'string' || ![...childIds()].includes(id)) return { ok: false, error: `id must be the id of a child, got ${check.describe(id)}` };
+  return { ok: true, id, event };
+}
 
 /** One inspection event as plain JSON, or undefined for events the page does not use. */
 export function toWire(e: InspectionEvent): Record<string, unknown> | undefined {
@@ -161,17 +192,20 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
   wss.on('connection', (ws) => {
     ws.on('error', () => {});
     ws.send(JSON.stringify(hello()));
-    ws.on('message', (data) => {
-      let msg: { action?: string; id?: string };
+    const answer = (error: string) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'error', error }));
+    };
+    ws.on('message', (data, isBinary) => {
+      const command = parseCommand(data, isBinary, () => supervisor.whichChildren().map((c) => c.id));
+      if (!command.ok) return answer(command.error);
+      // The child may have gone between the check and here, or its actor may refuse: tell the page, never throw.
       try {
-        msg = JSON.parse(String(data));
-      } catch {
-        return ws.send(JSON.stringify({ type: 'error', message: 'not JSON' }));
+        const ref = supervisor.child(command.id);
+        if (!ref) return answer(`id must be the id of a child, got ${check.describe(command.id)}`);
+        ref.send(command.event as never);
+      } catch (e) {
+        answer(`cannot send ${command.event.type} to ${check.describe(command.id)}: ${(e as Error)?.message ?? String(e)}`);
       }
-      const event = ACTIONS[msg.action ?? ''];
-      const ref = typeof msg.id === 'string' ? supervisor.child(msg.id) : undefined;
-      if (!event || !ref) return ws.send(JSON.stringify({ type: 'error', message: `cannot ${String(msg.action)} ${String(msg.id)}` }));
-      ref.send(event as never);
     });
   });
 

@@ -1,0 +1,100 @@
+/**
+ * The visualizer's `/events` WebSocket against what a page (or any peer) may
+ * send: every message is validated, a bad one is answered with
+ * `{ type: 'error', error }` and never thrown (issue 11, defect 2).
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { WebSocket } from 'ws';
+import { spawnLines, tsxArgs } from '../helpers/spawn.js';
+import { until } from '../helpers/net.js';
+
+const test = suite('visualizer events');
+
+interface Page {
+  ws: WebSocket;
+  messages: Array<Record<string, unknown>>;
+  errors(): string[];
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+function openPage(url: string, options: { origin?: string } = {}): Promise<Page> {
+  const ws = new WebSocket(url, options);
+  const messages: Array<Record<string, unknown>> = [];
+  ws.on('message', (d) => messages.push(JSON.parse(String(d))));
+  ws.on('error', () => {});
+  const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: String(reason) })));
+  const errors = () => messages.filter((m) => m.type === 'error').map((m) => String(m.error));
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve({ ws, messages, errors, closed }));
+    ws.once('error', reject);
+  });
+}
+
+/** Each one is answered with an error; none may reach an actor or throw. */
+const BAD: Array<string | Buffer> = [
+  'null',
+  '',
+  'not json',
+  '{"action": "connect", "id": "radio"',
+  '[]',
+  '["connect", "radio"]',
+  '42',
+  '"connect"',
+  'true',
+  '{}',
+  '{"action":"connect"}',
+  '{"id":"radio"}',
+  '{"action":null,"id":"radio"}',
+  '{"action":{"type":"CONNECT"},"id":"radio"}',
+  '{"action":["connect"],"id":"radio"}',
+  '{"action":"__proto__","id":"radio"}',
+  '{"action":"constructor","id":"radio"}',
+  '{"action":"toString","id":"radio"}',
+  '{"action":"hasOwnProperty","id":"radio"}',
+  '{"action":"valueOf","id":"radio"}',
+  '{"action":"connect","id":"__proto__"}',
+  '{"action":"connect","id":"constructor"}',
+  '{"action":"connect","id":"toString"}',
+  '{"action":"connect","id":"nobody"}',
+  '{"action":"connect","id":42}',
+  '{"action":"connect","id":null}',
+  '{"action":"connect","id":{"toString":"radio"}}',
+  `{"action":"connect","id":"${'x'.repeat(10_000)}"}`,
+  '{"__proto__":{"action":"disconnect","id":"radio"}}',
+  '{"constructor":{"prototype":{"action":"disconnect"}},"id":"radio"}',
+  Buffer.from('{"action":"disconnect","id":"radio"}'), // a binary frame: the page sends text
+];
+
+test('events: every malformed message is answered with an error; the process lives on and still obeys a valid one', async () => {
+  const server = spawnLines(process.execPath, tsxArgs('test/fixtures/visualizer-serve.ts'));
+  try {
+    const url = /visualizer at (http:\S+)/.exec(await server.waitFor(/visualizer at http/, 20_000))![1]!;
+    const events = url.replace(/^http/, 'ws') + 'events';
+    await server.waitFor(/^state radio connected$/);
+    const page = await openPage(events);
+    await until(() => page.messages.some((m) => m.type === 'hello'), 'hello');
+    const before = server.lines.length;
+    for (const bad of BAD) page.ws.send(bad);
+    await until(() => page.errors().length === BAD.length || server.child.exitCode !== null, `${BAD.length} error replies`, 10_000);
+    assert.is(server.child.exitCode, null, `the visualizer process died: ${server.stderr().slice(-500)}`);
+    assert.is(page.errors().length, BAD.length);
+    for (const e of page.errors()) assert.ok(e.length > 0 && e.length < 200, `a short error: ${e.slice(0, 300)}`);
+    // Still answering: a new page gets its hello, and a valid action still works.
+    const second = await openPage(events);
+    await until(() => second.messages.some((m) => m.type === 'hello'), 'hello on a new page');
+    page.ws.send(JSON.stringify({ action: 'tx-drop', id: 'radio' }));
+    await server.waitFor(/^state radio tx_dropped$/);
+    // stdout is one ordered pipe: had a bad message reached the actor (the binary DISCONNECT), its change would come first.
+    assert.is(server.lines.slice(before).find((l) => l.startsWith('state ')), 'state radio tx_dropped', 'no bad message reached the actor');
+    assert.is((await fetch(url + 'graph.json')).status, 200);
+    assert.is(server.child.exitCode, null);
+    page.ws.close();
+    second.ws.close();
+    await Promise.all([page.closed, second.closed]);
+  } finally {
+    await server.kill('SIGTERM');
+  }
+});
+
+test.run();
