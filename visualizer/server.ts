@@ -40,6 +40,14 @@ export interface VisualizerOptions {
   labels?: Record<string, string>;
   /** Power readings for the power panel (the serial transport provides them). */
   power$?: Observable<{ connectionId: string; timestamp: number; watts: number; swr?: number }>;
+  /**
+   * The largest frame a page may send on `/events`, in bytes; a bigger one
+   * closes that page's socket with 1009 ("message too big") before it is
+   * buffered. The page only sends `{ action, id }`. Default 16384 (`ws` alone
+   * would take 100 MiB).
+   * @example serveVisualizer(supervisor, { maxPayload: 4096 })
+   */
+  maxPayload?: number;
 }
 
 export interface Visualizer {
@@ -47,6 +55,9 @@ export interface Visualizer {
   port: number;
   close(): Promise<void>;
 }
+
+/** Default `maxPayload` of `/events`: room for any `{ action, id }`, far from `ws`'s 100 MiB. */
+const DEFAULT_EVENTS_MAX_PAYLOAD = 16 * 1024;
 
 const here = new URL('./public/', import.meta.url);
 const files: Record<string, [string, string]> = {
@@ -139,6 +150,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
   check.object(options, 'options');
   const port = check.integer(options.port ?? 4400, 'options.port', { min: 0, max: 65535 });
   const host = options.host ?? '127.0.0.1';
+  const maxPayload = check.integer(options.maxPayload ?? DEFAULT_EVENTS_MAX_PAYLOAD, 'options.maxPayload', { min: 1 });
   const graph = machineGraph(options.machine ?? connectionMachine);
   const labels = options.labels ?? {};
   const content = new Map(Object.entries(files).map(([route, [file, type]]) => [route, { body: readFileSync(new URL(file, here)), type }]));
@@ -157,7 +169,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
     res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' });
     res.end(file.body);
   });
-  const wss = new WebSocketServer({ server: http, path: '/events' });
+  const wss = new WebSocketServer({ server: http, path: '/events', maxPayload });
 
   // The current picture for a page that just connected: the supervisor and every child's snapshot.
   const hello = () => {

@@ -6,6 +6,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebSocket } from 'ws';
+import { createSupervisor } from '../../actors/supervisor.js';
+import { serveVisualizer, type VisualizerOptions } from '../../visualizer/server.js';
 import { spawnLines, tsxArgs } from '../helpers/spawn.js';
 import { until } from '../helpers/net.js';
 
@@ -94,6 +96,66 @@ test('events: every malformed message is answered with an error; the process liv
     await Promise.all([page.closed, second.closed]);
   } finally {
     await server.kill('SIGTERM');
+  }
+});
+
+/** A visualizer in this process, on a supervisor with no children. */
+async function serveHere(options: VisualizerOptions = {}) {
+  const supervisor = createSupervisor({ id: 'viz-test' });
+  const viz = await serveVisualizer(supervisor, { port: 0, ...options });
+  return {
+    viz,
+    events: `ws://127.0.0.1:${viz.port}/events`,
+    async close() {
+      await viz.close();
+      await supervisor.shutdown();
+    },
+  };
+}
+
+/** The close code `page` gets, waiting at most a few seconds (a test fails, never hangs). */
+async function closeCode(page: Page): Promise<number> {
+  let code: number | undefined;
+  void page.closed.then((c) => (code = c.code));
+  await until(() => code !== undefined, 'the page socket closed');
+  return code!;
+}
+
+test('events: a frame over maxPayload (default 16 KiB) closes that page with 1009; the server goes on (issue 11, defect 5)', async () => {
+  const s = await serveHere();
+  try {
+    const page = await openPage(s.events);
+    await until(() => page.messages.some((m) => m.type === 'hello'), 'hello');
+    page.ws.send(JSON.stringify({ action: 'connect', id: 'x'.repeat(16_384 - 28) })); // 16384 bytes: read, answered
+    await until(() => page.errors().length === 1, 'an error for the unknown child');
+    page.ws.send(JSON.stringify({ action: 'connect', id: 'x'.repeat(16_384 - 27) })); // 16385 bytes
+    assert.is(await closeCode(page), 1009);
+    const next = await openPage(s.events);
+    await until(() => next.messages.some((m) => m.type === 'hello'), 'hello for the next page');
+    next.ws.close();
+    await next.closed;
+  } finally {
+    await s.close();
+  }
+});
+
+test('events: options.maxPayload sets the limit', async () => {
+  const s = await serveHere({ maxPayload: 64 });
+  try {
+    const page = await openPage(s.events);
+    page.ws.send('x'.repeat(65));
+    assert.is(await closeCode(page), 1009);
+  } finally {
+    await s.close();
+  }
+  const supervisor = createSupervisor({ id: 'bad-options' });
+  try {
+    await serveVisualizer(supervisor, { port: 0, maxPayload: -1 }).then(
+      () => assert.unreachable('accepted maxPayload -1'),
+      (e: Error) => assert.ok(e instanceof RangeError && /^options\.maxPayload must be an integer >= 1, got -1$/.test(e.message), e.message),
+    );
+  } finally {
+    await supervisor.shutdown();
   }
 });
 

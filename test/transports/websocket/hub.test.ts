@@ -57,6 +57,14 @@ async function startHub(options = {}) {
   };
 }
 
+/** The close code `v` gets, waiting at most a few seconds (a test fails, never hangs). */
+async function closeCode(v: Viewer): Promise<number> {
+  let code: number | undefined;
+  void v.closed.then((c) => (code = c.code));
+  await until(() => code !== undefined, 'the viewer closed');
+  return code!;
+}
+
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
 test('queue before connect, then flush in order on connect; the queue is cleared', async () => {
@@ -309,6 +317,39 @@ test('an upgrade without a task id is refused with 1008', async () => {
   ws.on('error', () => {});
   const code = await new Promise<number>((r) => ws.on('close', (c) => r(c)));
   assert.is(code, 1008);
+  await h.close();
+});
+
+test('hub: a viewer frame over maxPayload (default 4096 bytes) closes that viewer with 1009; the hub and other viewers go on (issue 11, defect 5)', async () => {
+  const h = await startHub();
+  const inbound: string[] = [];
+  const sub = h.hub.supervisor.data$.subscribe((e) => inbound.push(String(e.data)));
+  const other = await viewer(h.url('other'));
+  const big = await viewer(h.url('big'));
+  await until(() => h.hub.isConnected('other') && h.hub.isConnected('big'), 'both viewers');
+  big.ws.send('x'.repeat(4096)); // exactly the limit: taken
+  await until(() => inbound.length === 1, 'the 4096-byte frame');
+  big.ws.send('y'.repeat(4097));
+  assert.is(await closeCode(big), 1009);
+  await until(() => !h.hub.isConnected('big'), 'the viewer removed');
+  assert.is(inbound.length, 1, 'the big frame never reached the supervisor');
+  assert.is(await h.hub.sendLog('other', 'info', 'still here'), 'sent');
+  await until(() => other.messages.length === 1, 'the other viewer still served');
+  const again = await viewer(h.url('big'));
+  await until(() => h.hub.isConnected('big'), 'a new viewer for the task');
+  sub.unsubscribe();
+  other.ws.close();
+  again.ws.close();
+  await h.close();
+});
+
+test('hub: options.maxPayload sets the limit for the server attach() makes', async () => {
+  const h = await startHub({ maxPayload: 100 });
+  const v = await viewer(h.url('t'));
+  await until(() => h.hub.isConnected('t'), 'viewer');
+  v.ws.send('z'.repeat(101));
+  assert.is(await closeCode(v), 1009);
+  assert.throws(() => new TaskLogHub({ maxPayload: 0 }), (e: Error) => e instanceof RangeError && /^options\.maxPayload must be an integer >= 1, got 0$/.test(e.message));
   await h.close();
 });
 

@@ -67,6 +67,9 @@ export type TaskLogHubEvent =
   | { type: 'dropped'; taskId: string; count: number; reason: 'overflow' }
   | { type: 'flushed'; taskId: string; count: number };
 
+/** Default `maxPayload`: a viewer only ever sends a small resume request, never logs. */
+export const DEFAULT_VIEWER_MAX_PAYLOAD = 4096;
+
 export interface TaskLogHubOptions {
   /** A task's queue may grow to this many; one more and only the newest `keepOnOverflow` stay. Default 100. */
   maxQueued?: number;
@@ -85,6 +88,16 @@ export interface TaskLogHubOptions {
   clock?: Clock;
   /** Supervision and viewer logs of the hub's own supervisor. Default silent. */
   logger?: Logger;
+  /**
+   * The largest frame a viewer may send, in bytes; a bigger one closes that
+   * viewer with 1009 ("message too big") before it is buffered. Viewers only
+   * ever send a resume request, so the default is small: 4096 (`ws` alone
+   * would take 100 MiB). It applies to the WebSocketServer the hub makes in
+   * `attach(httpServer)`; a `WebSocketServer` you pass to `attach`, or a socket
+   * you hand to `connect`, keeps the `maxPayload` you gave it.
+   * @example new TaskLogHub({ maxPayload: 1024 })
+   */
+  maxPayload?: number;
 }
 
 export interface AttachOptions {
@@ -148,6 +161,7 @@ export class TaskLogHub {
   readonly #keep: number;
   readonly #ping: number;
   readonly #pong: number;
+  readonly #maxPayload: number;
   #viewers = 0;
   #closed = false;
 
@@ -158,6 +172,7 @@ export class TaskLogHub {
     if (this.#keep > this.#maxQueued) throw new RangeError(`options.keepOnOverflow (${this.#keep}) must be <= options.maxQueued (${this.#maxQueued})`);
     this.#ping = check.duration(options.pingIntervalMs, 'options.pingIntervalMs', { allowZero: true }) ?? DEFAULT_PING_INTERVAL_MS;
     this.#pong = check.duration(options.pongTimeoutMs, 'options.pongTimeoutMs', { allowZero: false }) ?? DEFAULT_PONG_TIMEOUT_MS;
+    this.#maxPayload = check.integer(options.maxPayload ?? DEFAULT_VIEWER_MAX_PAYLOAD, 'options.maxPayload', { min: 1 });
     if (options.supervisor !== undefined) check.shape(options.supervisor, 'options.supervisor', { adopt: 'function' }, 'a Supervisor (createSupervisor())');
     if (options.clock !== undefined) check.hasMethods(options.clock, 'options.clock', ['setTimeout', 'clearTimeout'], '(e.g. XState SimulatedClock)');
     this.#ownsSupervisor = options.supervisor === undefined;
@@ -205,7 +220,7 @@ export class TaskLogHub {
       this.#detach.push(off);
       return off;
     }
-    const wss = new WebSocketServer({ noServer: true });
+    const wss = new WebSocketServer({ noServer: true, maxPayload: this.#maxPayload });
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (!matches(req)) {
         // Someone else may handle it; if nobody does, say so instead of hanging.
