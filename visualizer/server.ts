@@ -17,7 +17,7 @@
  * ```
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Observable } from 'rxjs';
 import { WebSocketServer, WebSocket } from 'ws';
@@ -26,6 +26,7 @@ import type { Supervisor } from '../actors/supervisor.js';
 import * as check from '../machines/ports/check.js';
 import { describeError } from '../machines/ports/errors.js';
 import { connectionMachine } from '../machines/connection.machine.js';
+import { checkAllowedOrigins, originAllowed } from '../transports/websocket/origin.js';
 import { topState } from '../machines/state.js';
 import { machineGraph } from './graph.js';
 
@@ -48,6 +49,16 @@ export interface VisualizerOptions {
    * @example serveVisualizer(supervisor, { maxPayload: 4096 })
    */
   maxPayload?: number;
+  /**
+   * Pages of other origins that may open `/events`, exactly as a browser
+   * sends them (`http://localhost:3000`: scheme, host, port; no path). Always
+   * allowed: the visualizer's own page (its `Origin` host equals the
+   * request's `Host`) and clients that send no `Origin` (not browsers). Any
+   * other page is answered HTTP 403: it can neither read the events nor drive
+   * connections. Default `[]`.
+   * @example serveVisualizer(supervisor, { allowedOrigins: ['http://localhost:3000'] })
+   */
+  allowedOrigins?: string[];
 }
 
 export interface Visualizer {
@@ -150,6 +161,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
   check.object(options, 'options');
   const port = check.integer(options.port ?? 4400, 'options.port', { min: 0, max: 65535 });
   const host = options.host ?? '127.0.0.1';
+  const allowedOrigins = checkAllowedOrigins(options.allowedOrigins, 'options.allowedOrigins');
   const maxPayload = check.integer(options.maxPayload ?? DEFAULT_EVENTS_MAX_PAYLOAD, 'options.maxPayload', { min: 1 });
   const graph = machineGraph(options.machine ?? connectionMachine);
   const labels = options.labels ?? {};
@@ -169,7 +181,14 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
     res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' });
     res.end(file.body);
   });
-  const wss = new WebSocketServer({ server: http, path: '/events', maxPayload });
+  const wss = new WebSocketServer({
+    server: http,
+    path: '/events',
+    maxPayload,
+    // Another site's page must not read the events or press the buttons (issue 11, defect 6).
+    verifyClient: ({ req }: { req: IncomingMessage }, done: (ok: boolean, status?: number, reason?: string) => void) =>
+      done(originAllowed(req, allowedOrigins), 403, 'origin not allowed'),
+  });
 
   // The current picture for a page that just connected: the supervisor and every child's snapshot.
   const hello = () => {

@@ -159,4 +159,57 @@ test('events: options.maxPayload sets the limit', async () => {
   }
 });
 
+/** The HTTP status that refused a handshake to `url` (fails when it opened). */
+async function refusedWith(url: string, origin: string): Promise<number> {
+  const outcome = await openPage(url, { origin }).then(
+    (page) => {
+      page.ws.terminate();
+      return 'opened';
+    },
+    (e: Error) => e.message,
+  );
+  const status = /Unexpected server response: (\d+)/.exec(outcome);
+  assert.ok(status, `${origin}: ${outcome}`);
+  return Number(status![1]);
+}
+
+test('events: same-origin by default: the page served here and clients without Origin connect; another site\'s page gets 403 (issue 11, defect 6)', async () => {
+  const s = await serveHere();
+  try {
+    assert.is(await refusedWith(s.events, 'https://evil.example'), 403);
+    assert.is(await refusedWith(s.events, `http://evil.example:${s.viz.port}`), 403);
+    assert.is(await refusedWith(s.events, 'null'), 403);
+    for (const origin of [new URL(s.viz.url).origin, undefined]) {
+      const page = await openPage(s.events, origin ? { origin } : {});
+      await until(() => page.messages.some((m) => m.type === 'hello'), `hello for ${origin ?? 'no Origin'}`);
+      page.ws.close();
+      await page.closed;
+    }
+  } finally {
+    await s.close();
+  }
+});
+
+test('events: allowedOrigins lets listed pages in; a malformed entry is a TypeError', async () => {
+  const s = await serveHere({ allowedOrigins: ['http://localhost:3000'] });
+  try {
+    const page = await openPage(s.events, { origin: 'http://localhost:3000' });
+    await until(() => page.messages.some((m) => m.type === 'hello'), 'hello');
+    page.ws.close();
+    await page.closed;
+    assert.is(await refusedWith(s.events, 'http://localhost:3001'), 403);
+  } finally {
+    await s.close();
+  }
+  const supervisor = createSupervisor({ id: 'bad-origins' });
+  try {
+    await serveVisualizer(supervisor, { port: 0, allowedOrigins: ['localhost:3000'] }).then(
+      () => assert.unreachable('accepted a malformed origin'),
+      (e: Error) => assert.ok(e instanceof TypeError && e.message.startsWith('options.allowedOrigins[0] must be an origin'), e.message),
+    );
+  } finally {
+    await supervisor.shutdown();
+  }
+});
+
 test.run();

@@ -23,4 +23,5 @@ export {
   type TaskLogHubOptions,
   type TaskLogMessage,
 } from './task-logs/task-log-hub.js';
+export { originAllowed } from './origin.js';
 export { HubClosedError, PongTimeoutError, SocketNotOpenError, WebSocketHandshakeError } from './errors.js';

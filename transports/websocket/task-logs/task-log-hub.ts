@@ -38,6 +38,7 @@ import {
 } from '../../../actors/index.js';
 import * as check from '../../../machines/ports/check.js';
 import { HubClosedError, SocketNotOpenError } from '../errors.js';
+import { checkAllowedOrigins, originAllowed } from '../origin.js';
 import { DEFAULT_PING_INTERVAL_MS, DEFAULT_PONG_TIMEOUT_MS, wrapWebSocket, type WebSocketLink } from '../link.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
@@ -98,6 +99,31 @@ export interface TaskLogHubOptions {
    * @example new TaskLogHub({ maxPayload: 1024 })
    */
   maxPayload?: number;
+  /**
+   * Pages of other origins that may be viewers, exactly as a browser sends
+   * them (`http://localhost:3000`: scheme, host, port; no path). Always
+   * allowed: a page on the same host as the hub (its `Origin` host equals the
+   * request's `Host`) and clients that send no `Origin` (not browsers). Any
+   * other page is refused: HTTP 403 on an upgrade of `attach(httpServer)`,
+   * close code 1008 on a connection of `attach(wss)`. Default `[]`.
+   * @example new TaskLogHub({ allowedOrigins: ['http://localhost:3000'] })
+   */
+  allowedOrigins?: string[];
+  /**
+   * Decide whether an upgrade request may be a viewer (a token in a header,
+   * a cookie, the query), after the origin check. Anything but `true` (false,
+   * a rejection, a throw) refuses it: HTTP 401 on an upgrade of
+   * `attach(httpServer)`, close code 1008 on a connection of `attach(wss)`.
+   * Default: every request the origin check lets through.
+   * @example new TaskLogHub({ authorize: (req) => req.headers.authorization === `Bearer ${token}` })
+   */
+  authorize?: (req: IncomingMessage) => boolean | Promise<boolean>;
+}
+
+/** Why an upgrade request may not be a viewer: the HTTP status to answer and the close reason. */
+interface Refusal {
+  status: 401 | 403;
+  reason: string;
 }
 
 export interface AttachOptions {
@@ -162,6 +188,8 @@ export class TaskLogHub {
   readonly #ping: number;
   readonly #pong: number;
   readonly #maxPayload: number;
+  readonly #allowedOrigins: readonly string[];
+  readonly #authorize: ((req: IncomingMessage) => boolean | Promise<boolean>) | undefined;
   #viewers = 0;
   #closed = false;
 
@@ -173,6 +201,9 @@ export class TaskLogHub {
     this.#ping = check.duration(options.pingIntervalMs, 'options.pingIntervalMs', { allowZero: true }) ?? DEFAULT_PING_INTERVAL_MS;
     this.#pong = check.duration(options.pongTimeoutMs, 'options.pongTimeoutMs', { allowZero: false }) ?? DEFAULT_PONG_TIMEOUT_MS;
     this.#maxPayload = check.integer(options.maxPayload ?? DEFAULT_VIEWER_MAX_PAYLOAD, 'options.maxPayload', { min: 1 });
+    this.#allowedOrigins = checkAllowedOrigins(options.allowedOrigins, 'options.allowedOrigins');
+    if (options.authorize !== undefined) check.func(options.authorize, 'options.authorize', '(req) => boolean | Promise<boolean>');
+    this.#authorize = options.authorize;
     if (options.supervisor !== undefined) check.shape(options.supervisor, 'options.supervisor', { adopt: 'function' }, 'a Supervisor (createSupervisor())');
     if (options.clock !== undefined) check.hasMethods(options.clock, 'options.clock', ['setTimeout', 'clearTimeout'], '(e.g. XState SimulatedClock)');
     this.#ownsSupervisor = options.supervisor === undefined;
@@ -214,13 +245,25 @@ export class TaskLogHub {
     };
 
     if (server instanceof WebSocketServer) {
-      const onConnection = (ws: WebSocket, req: IncomingMessage) => (matches(req) ? adopt(ws, req) : undefined);
+      // Your server already completed the handshake: a refused viewer is closed with 1008 (policy violation).
+      const onConnection = (ws: WebSocket, req: IncomingMessage) => {
+        if (!matches(req)) return;
+        void this.#admit(req)
+          .then((refusal) => (refusal ? ws.close(1008, refusal.reason) : adopt(ws, req)))
+          .catch(() => ws.terminate());
+      };
       server.on('connection', onConnection);
       const off = () => server.off('connection', onConnection);
       this.#detach.push(off);
       return off;
     }
-    const wss = new WebSocketServer({ noServer: true, maxPayload: this.#maxPayload });
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.#maxPayload,
+      // Before the handshake completes: ws answers a refusal with its HTTP status (and guards the socket meanwhile).
+      verifyClient: ({ req }: { req: IncomingMessage }, done: (ok: boolean, status?: number, reason?: string) => void) =>
+        void this.#admit(req).then((refusal) => (refusal ? done(false, refusal.status, refusal.reason) : done(true))),
+    });
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (!matches(req)) {
         // Someone else may handle it; if nobody does, say so instead of hanging.
@@ -362,6 +405,19 @@ export class TaskLogHub {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /** Whether `req` may be a viewer: undefined, or why not. Never rejects: a throwing `authorize` is a refusal. */
+  async #admit(req: IncomingMessage): Promise<Refusal | undefined> {
+    if (!originAllowed(req, this.#allowedOrigins)) return { status: 403, reason: 'origin not allowed' };
+    if (this.#authorize === undefined) return undefined;
+    let ok: unknown = false;
+    try {
+      ok = await this.#authorize(req);
+    } catch {
+      ok = false;
+    }
+    return ok === true ? undefined : { status: 401, reason: 'unauthorized' };
   }
 
   #open(what: string) {
