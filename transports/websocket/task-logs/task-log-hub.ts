@@ -21,12 +21,13 @@
  *   messages after it again (the newest `maxQueued` sent ones are kept for this).
  * - A second viewer for a task replaces the first, which is closed with code
  *   4000 ("replaced by a newer viewer").
+ * - Who may be a viewer (origin, `authorize`, `maxPayload`) is decided where
+ *   `attach` takes upgrades: `attach.ts`.
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import type { Duplex } from 'node:stream';
 import { Subject, type Observable } from 'rxjs';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket, type WebSocketServer } from 'ws';
 import {
   MessageDroppedError,
   createSupervisor,
@@ -38,7 +39,8 @@ import {
 } from '../../../actors/index.js';
 import * as check from '../../../machines/ports/check.js';
 import { HubClosedError, SocketNotOpenError } from '../errors.js';
-import { checkAllowedOrigins, originAllowed } from '../origin.js';
+import { checkAllowedOrigins } from '../origin.js';
+import { attachViewers, type AttachOptions, type ViewerGate } from './attach.js';
 import { DEFAULT_PING_INTERVAL_MS, DEFAULT_PONG_TIMEOUT_MS, wrapWebSocket, type WebSocketLink } from '../link.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
@@ -69,7 +71,7 @@ export type TaskLogHubEvent =
   | { type: 'flushed'; taskId: string; count: number };
 
 /** Default `maxPayload`: a viewer only ever sends a small resume request, never logs. */
-export const DEFAULT_VIEWER_MAX_PAYLOAD = 4096;
+const DEFAULT_VIEWER_MAX_PAYLOAD = 4096;
 
 export interface TaskLogHubOptions {
   /** A task's queue may grow to this many; one more and only the newest `keepOnOverflow` stay. Default 100. */
@@ -120,19 +122,6 @@ export interface TaskLogHubOptions {
   authorize?: (req: IncomingMessage) => boolean | Promise<boolean>;
 }
 
-/** Why an upgrade request may not be a viewer: the HTTP status to answer and the close reason. */
-interface Refusal {
-  status: 401 | 403;
-  reason: string;
-}
-
-export interface AttachOptions {
-  /** Only upgrades to this path (or below it) are viewers. Default: every upgrade. */
-  path?: string;
-  /** The task id of an upgrade request. Default: `?task=` in the URL, else the last path segment. */
-  taskIdFrom?: (req: IncomingMessage) => string | undefined;
-}
-
 export interface SendLogOptions {
   /** 0..100. Default 0. */
   progress?: number;
@@ -158,17 +147,6 @@ interface TaskState {
   lock: Promise<unknown>;
 }
 
-/** The task id in a URL: `?task=` first, else the last non-empty path segment. */
-export function defaultTaskIdFrom(req: IncomingMessage, path?: string): string | undefined {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const q = url.searchParams.get('task');
-  if (q) return q;
-  // Segments below the attach path only: `/logs` itself names no task.
-  const below = path && url.pathname.startsWith(path) ? url.pathname.slice(path.length) : url.pathname;
-  const last = below.split('/').filter(Boolean).pop();
-  return last ? decodeURIComponent(last) : undefined;
-}
-
 /** A task id is a non-empty string: anything else is a TypeError naming `taskId`. */
 function checkTaskId(taskId: unknown): asserts taskId is string {
   check.nonEmptyString(taskId, 'taskId');
@@ -187,9 +165,7 @@ export class TaskLogHub {
   readonly #keep: number;
   readonly #ping: number;
   readonly #pong: number;
-  readonly #maxPayload: number;
-  readonly #allowedOrigins: readonly string[];
-  readonly #authorize: ((req: IncomingMessage) => boolean | Promise<boolean>) | undefined;
+  readonly #gate: ViewerGate;
   #viewers = 0;
   #closed = false;
 
@@ -200,10 +176,12 @@ export class TaskLogHub {
     if (this.#keep > this.#maxQueued) throw new RangeError(`options.keepOnOverflow (${this.#keep}) must be <= options.maxQueued (${this.#maxQueued})`);
     this.#ping = check.duration(options.pingIntervalMs, 'options.pingIntervalMs', { allowZero: true }) ?? DEFAULT_PING_INTERVAL_MS;
     this.#pong = check.duration(options.pongTimeoutMs, 'options.pongTimeoutMs', { allowZero: false }) ?? DEFAULT_PONG_TIMEOUT_MS;
-    this.#maxPayload = check.integer(options.maxPayload ?? DEFAULT_VIEWER_MAX_PAYLOAD, 'options.maxPayload', { min: 1 });
-    this.#allowedOrigins = checkAllowedOrigins(options.allowedOrigins, 'options.allowedOrigins');
     if (options.authorize !== undefined) check.func(options.authorize, 'options.authorize', '(req) => boolean | Promise<boolean>');
-    this.#authorize = options.authorize;
+    this.#gate = {
+      maxPayload: check.integer(options.maxPayload ?? DEFAULT_VIEWER_MAX_PAYLOAD, 'options.maxPayload', { min: 1 }),
+      allowedOrigins: checkAllowedOrigins(options.allowedOrigins, 'options.allowedOrigins'),
+      authorize: options.authorize,
+    };
     if (options.supervisor !== undefined) check.shape(options.supervisor, 'options.supervisor', { adopt: 'function' }, 'a Supervisor (createSupervisor())');
     if (options.clock !== undefined) check.hasMethods(options.clock, 'options.clock', ['setTimeout', 'clearTimeout'], '(e.g. XState SimulatedClock)');
     this.#ownsSupervisor = options.supervisor === undefined;
@@ -215,68 +193,12 @@ export class TaskLogHub {
   /**
    * Accept viewers on `server` (an http(s) server, whose upgrades are taken)
    * or `wss` (a `ws` WebSocketServer, whose connections are taken). Returns a
-   * function that stops accepting.
+   * function that stops accepting. Each request passes `allowedOrigins` and
+   * `authorize` first (403/401 on `server`, close 1008 on `wss`).
    */
   attach(server: HttpServer | HttpsServer | WebSocketServer, options: AttachOptions = {}): () => void {
     this.#open('attach');
-    check.shape(server, 'server', { on: 'function' }, 'an http(s).Server or a ws WebSocketServer');
-    check.object(options, 'options');
-    const { path, taskIdFrom = (req: IncomingMessage) => defaultTaskIdFrom(req, path) } = options;
-    if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) throw new TypeError(`options.path must start with "/", got ${check.describe(path)}`);
-    check.func(taskIdFrom, 'options.taskIdFrom', '(req) => string');
-    const matches = (req: IncomingMessage) => {
-      if (path === undefined) return true;
-      const p = new URL(req.url ?? '/', 'http://localhost').pathname;
-      return p === path || p.startsWith(path.endsWith('/') ? path : `${path}/`);
-    };
-    const adopt = (ws: WebSocket, req: IncomingMessage) => {
-      let taskId: string | undefined;
-      try {
-        taskId = taskIdFrom(req);
-      } catch {
-        taskId = undefined;
-      }
-      if (typeof taskId !== 'string' || taskId === '') {
-        ws.close(1008, 'task id missing');
-        return;
-      }
-      const lastSeq = Number(new URL(req.url ?? '/', 'http://localhost').searchParams.get('lastSeq') ?? NaN);
-      this.connect(ws, taskId, Number.isInteger(lastSeq) && lastSeq >= 0 ? { lastSeq } : {}).catch(() => ws.terminate());
-    };
-
-    if (server instanceof WebSocketServer) {
-      // Your server already completed the handshake: a refused viewer is closed with 1008 (policy violation).
-      const onConnection = (ws: WebSocket, req: IncomingMessage) => {
-        if (!matches(req)) return;
-        void this.#admit(req)
-          .then((refusal) => (refusal ? ws.close(1008, refusal.reason) : adopt(ws, req)))
-          .catch(() => ws.terminate());
-      };
-      server.on('connection', onConnection);
-      const off = () => server.off('connection', onConnection);
-      this.#detach.push(off);
-      return off;
-    }
-    const wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: this.#maxPayload,
-      // Before the handshake completes: ws answers a refusal with its HTTP status (and guards the socket meanwhile).
-      verifyClient: ({ req }: { req: IncomingMessage }, done: (ok: boolean, status?: number, reason?: string) => void) =>
-        void this.#admit(req).then((refusal) => (refusal ? done(false, refusal.status, refusal.reason) : done(true))),
-    });
-    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (!matches(req)) {
-        // Someone else may handle it; if nobody does, say so instead of hanging.
-        if ((server as HttpServer).listenerCount('upgrade') === 1) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        return;
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => adopt(ws, req));
-    };
-    (server as HttpServer).on('upgrade', onUpgrade);
-    const off = () => {
-      (server as HttpServer).off('upgrade', onUpgrade);
-      wss.close();
-    };
+    const off = attachViewers(server, options, this.#gate, (ws, taskId, o) => this.connect(ws, taskId, o));
     this.#detach.push(off);
     return off;
   }
@@ -405,19 +327,6 @@ export class TaskLogHub {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-
-  /** Whether `req` may be a viewer: undefined, or why not. Never rejects: a throwing `authorize` is a refusal. */
-  async #admit(req: IncomingMessage): Promise<Refusal | undefined> {
-    if (!originAllowed(req, this.#allowedOrigins)) return { status: 403, reason: 'origin not allowed' };
-    if (this.#authorize === undefined) return undefined;
-    let ok: unknown = false;
-    try {
-      ok = await this.#authorize(req);
-    } catch {
-      ok = false;
-    }
-    return ok === true ? undefined : { status: 401, reason: 'unauthorized' };
   }
 
   #open(what: string) {
