@@ -5,6 +5,8 @@
  * events the `inspect` option and `@statelyai/inspect` see), made plain JSON,
  * plus the structured log events. The page sends real events back to a
  * connection's actor: drop link (RECONNECT), TX drop, disconnect, connect.
+ * What a page sends is checked before it reaches an actor (`parseCommand`):
+ * anything else is answered with `{ type: 'error', error }` (issue 11).
  * Everything the page uses is served from this package: no CDN.
  *
  * @example
@@ -15,7 +17,7 @@
  * ```
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Observable } from 'rxjs';
 import { WebSocketServer, WebSocket } from 'ws';
@@ -24,6 +26,7 @@ import type { Supervisor } from '../actors/supervisor.js';
 import * as check from '../machines/ports/check.js';
 import { describeError } from '../machines/ports/errors.js';
 import { connectionMachine } from '../machines/connection.machine.js';
+import { checkAllowedOrigins, originAllowed } from '../transports/websocket/origin.js';
 import { topState } from '../machines/state.js';
 import { machineGraph } from './graph.js';
 
@@ -38,6 +41,24 @@ export interface VisualizerOptions {
   labels?: Record<string, string>;
   /** Power readings for the power panel (the serial transport provides them). */
   power$?: Observable<{ connectionId: string; timestamp: number; watts: number; swr?: number }>;
+  /**
+   * The largest frame a page may send on `/events`, in bytes; a bigger one
+   * closes that page's socket with 1009 ("message too big") before it is
+   * buffered. The page only sends `{ action, id }`. Default 16384 (`ws` alone
+   * would take 100 MiB).
+   * @example serveVisualizer(supervisor, { maxPayload: 4096 })
+   */
+  maxPayload?: number;
+  /**
+   * Pages of other origins that may open `/events`, exactly as a browser
+   * sends them (`http://localhost:3000`: scheme, host, port; no path). Always
+   * allowed: the visualizer's own page (its `Origin` host equals the
+   * request's `Host`) and clients that send no `Origin` (not browsers). Any
+   * other page is answered HTTP 403: it can neither read the events nor drive
+   * connections. Default `[]`.
+   * @example serveVisualizer(supervisor, { allowedOrigins: ['http://localhost:3000'] })
+   */
+  allowedOrigins?: string[];
 }
 
 export interface Visualizer {
@@ -45,6 +66,9 @@ export interface Visualizer {
   port: number;
   close(): Promise<void>;
 }
+
+/** Default `maxPayload` of `/events`: room for any `{ action, id }`, far from `ws`'s 100 MiB. */
+const DEFAULT_EVENTS_MAX_PAYLOAD = 16 * 1024;
 
 const here = new URL('./public/', import.meta.url);
 const files: Record<string, [string, string]> = {
@@ -55,12 +79,41 @@ const files: Record<string, [string, string]> = {
   '/style.css': ['style.css', 'text/css; charset=utf-8'],
 };
 
-const ACTIONS: Record<string, { type: string; fastPath?: boolean }> = {
-  'drop-link': { type: 'RECONNECT' },
-  'tx-drop': { type: 'TX_DROP' },
-  disconnect: { type: 'DISCONNECT' },
-  connect: { type: 'CONNECT' },
-};
+/**
+ * What the page may ask for: `{ action, id }`, the action one of these, the id
+ * an existing child's. A Map, so `__proto__`, `constructor` or `toString` are
+ * unknown actions and not the prototype's members.
+ */
+const ACTIONS: ReadonlyMap<string, { type: string }> = new Map([
+  ['drop-link', { type: 'RECONNECT' }],
+  ['tx-drop', { type: 'TX_DROP' }],
+  ['disconnect', { type: 'DISCONNECT' }],
+  ['connect', { type: 'CONNECT' }],
+]);
+
+/** A page's request, validated: the event to send and the child to send it to. */
+type Command = { ok: true; id: string; event: { type: string } } | { ok: false; error: string };
+
+/**
+ * Read one message from a page. Anything may arrive (any peer can open the
+ * socket); nothing here throws, and only own properties are read.
+ */
+function parseCommand(data: unknown, isBinary: boolean, childIds: () => Iterable<string>): Command {
+  if (isBinary) return { ok: false, error: 'expected a text frame with JSON { action, id }' };
+  let msg: unknown;
+  try {
+    msg = JSON.parse(String(data));
+  } catch {
+    return { ok: false, error: 'not JSON: expected { action, id }' };
+  }
+  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return { ok: false, error: `expected a JSON object { action, id }, got ${check.describe(msg)}` };
+  const action = Object.hasOwn(msg, 'action') ? (msg as { action: unknown }).action : undefined;
+  const id = Object.hasOwn(msg, 'id') ? (msg as { id: unknown }).id : undefined;
+  const event = typeof action === 'string' ? ACTIONS.get(action) : undefined;
+  if (!event) return { ok: false, error: `action must be one of ${[...ACTIONS.keys()].join(', ')}, got ${check.describe(action)}` };
+  if (typeof id !== 'string' || ![...childIds()].includes(id)) return { ok: false, error: `id must be the id of a child, got ${check.describe(id)}` };
+  return { ok: true, id, event };
+}
 
 /** One inspection event as plain JSON, or undefined for events the page does not use. */
 export function toWire(e: InspectionEvent): Record<string, unknown> | undefined {
@@ -108,6 +161,8 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
   check.object(options, 'options');
   const port = check.integer(options.port ?? 4400, 'options.port', { min: 0, max: 65535 });
   const host = options.host ?? '127.0.0.1';
+  const allowedOrigins = checkAllowedOrigins(options.allowedOrigins, 'options.allowedOrigins');
+  const maxPayload = check.integer(options.maxPayload ?? DEFAULT_EVENTS_MAX_PAYLOAD, 'options.maxPayload', { min: 1 });
   const graph = machineGraph(options.machine ?? connectionMachine);
   const labels = options.labels ?? {};
   const content = new Map(Object.entries(files).map(([route, [file, type]]) => [route, { body: readFileSync(new URL(file, here)), type }]));
@@ -126,7 +181,14 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
     res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' });
     res.end(file.body);
   });
-  const wss = new WebSocketServer({ server: http, path: '/events' });
+  const wss = new WebSocketServer({
+    server: http,
+    path: '/events',
+    maxPayload,
+    // Another site's page must not read the events or press the buttons (issue 11, defect 6).
+    verifyClient: ({ req }: { req: IncomingMessage }, done: (ok: boolean, status?: number, reason?: string) => void) =>
+      done(originAllowed(req, allowedOrigins), 403, 'origin not allowed'),
+  });
 
   // The current picture for a page that just connected: the supervisor and every child's snapshot.
   const hello = () => {
@@ -161,17 +223,20 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
   wss.on('connection', (ws) => {
     ws.on('error', () => {});
     ws.send(JSON.stringify(hello()));
-    ws.on('message', (data) => {
-      let msg: { action?: string; id?: string };
+    const answer = (error: string) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'error', error }));
+    };
+    ws.on('message', (data, isBinary) => {
+      const command = parseCommand(data, isBinary, () => supervisor.whichChildren().map((c) => c.id));
+      if (!command.ok) return answer(command.error);
+      // The child may have gone between the check and here, or its actor may refuse: tell the page, never throw.
       try {
-        msg = JSON.parse(String(data));
-      } catch {
-        return ws.send(JSON.stringify({ type: 'error', message: 'not JSON' }));
+        const ref = supervisor.child(command.id);
+        if (!ref) return answer(`id must be the id of a child, got ${check.describe(command.id)}`);
+        ref.send(command.event as never);
+      } catch (e) {
+        answer(`cannot send ${command.event.type} to ${check.describe(command.id)}: ${(e as Error)?.message ?? String(e)}`);
       }
-      const event = ACTIONS[msg.action ?? ''];
-      const ref = typeof msg.id === 'string' ? supervisor.child(msg.id) : undefined;
-      if (!event || !ref) return ws.send(JSON.stringify({ type: 'error', message: `cannot ${String(msg.action)} ${String(msg.id)}` }));
-      ref.send(event as never);
     });
   });
 

@@ -13,8 +13,6 @@ export { wrapWebSocket, type WebSocketLink, type WebSocketLinkOptions } from './
 export {
   TaskLogHub,
   LOG_LEVELS,
-  defaultTaskIdFrom,
-  type AttachOptions,
   type DisconnectReason,
   type LogLevel,
   type SendLogOptions,
@@ -23,4 +21,6 @@ export {
   type TaskLogHubOptions,
   type TaskLogMessage,
 } from './task-logs/task-log-hub.js';
+export { defaultTaskIdFrom, type AttachOptions } from './task-logs/attach.js';
+export { originAllowed } from './origin.js';
 export { HubClosedError, PongTimeoutError, SocketNotOpenError, WebSocketHandshakeError } from './errors.js';

@@ -9,7 +9,6 @@
  * link is lost with an `ERR_PONG_TIMEOUT` ConnectionError.
  */
 import { WebSocket, type RawData } from 'ws';
-import * as check from '../../machines/ports/check.js';
 import { realClock, type Clock } from '../../machines/ports/clock.js';
 import { LinkClosedError } from '../../machines/ports/errors.js';
 import { PongTimeoutError } from './errors.js';
@@ -19,15 +18,6 @@ import type { CloseInfo, Link, Payload } from '../../machines/ports/transport.js
 /** Liveness defaults shared by the client transport and the hub's viewer sockets. */
 export const DEFAULT_PING_INTERVAL_MS = 25_000;
 export const DEFAULT_PONG_TIMEOUT_MS = 20_000;
-
-/**
- * Validate an optional duration option (`options.<name>`), ms.
- * @deprecated Use `check.duration(value, 'options.<name>', { allowZero })` (machines/ports/check.ts);
- * kept only until TaskLogHub, its last user, is rewritten.
- */
-export function checkMs(value: unknown, name: string, allowZero: boolean): void {
-  check.duration(value, `options.${name}`, { allowZero });
-}
 
 export interface WebSocketLinkOptions {
   /** Ping period, ms; 0 turns pings off. */

@@ -5,12 +5,12 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { MessageDroppedError } from '../../../machines/ports/errors.js';
-import { TaskLogHub, type TaskLogHubEvent, type TaskLogMessage } from '../../../transports/websocket/task-logs/task-log-hub.js';
-import { sleep, until } from '../../helpers/net.js';
+import { TaskLogHub, type TaskLogHubEvent, type TaskLogHubOptions, type TaskLogMessage } from '../../../transports/websocket/task-logs/task-log-hub.js';
+import { closeWss, sleep, until } from '../../helpers/net.js';
 import { createSupervisor } from '../../../actors/supervisor.js';
 
 const test = suite('task log hub');
@@ -35,7 +35,7 @@ function viewer(url: string): Promise<Viewer> {
   });
 }
 
-async function startHub(options = {}) {
+async function startHub(options: TaskLogHubOptions = {}) {
   const http: Server = createServer((_req, res) => res.end('not here'));
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const hub = new TaskLogHub({ pingIntervalMs: 0, ...options });
@@ -56,6 +56,15 @@ async function startHub(options = {}) {
     },
   };
 }
+
+/** How `v` was closed, waiting at most a few seconds (a test fails, never hangs). */
+async function closedWith(v: Viewer): Promise<{ code: number; reason: string }> {
+  let info: { code: number; reason: string } | undefined;
+  void v.closed.then((c) => (info = c));
+  await until(() => info !== undefined, 'the viewer closed');
+  return info!;
+}
+const closeCode = async (v: Viewer) => (await closedWith(v)).code;
 
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
@@ -266,10 +275,13 @@ test('bad input: clear TypeError/RangeError before anything is queued', async ()
   await rejects(h.hub.sendLog('t', 'verbose' as never, 'x'), TypeError, /debug, info, warning, error, critical/);
   await rejects(h.hub.sendLog('t', 'info', 'x', { progress: 101 }), RangeError, /progress/);
   await rejects(h.hub.sendLog('t', 'info', 'x', { progress: -1 }), RangeError, /progress/);
-  await rejects(h.hub.sendLog('t', 'info', 'x', { progress: NaN }), RangeError, /progress/);
+  // NaN is not a number's right kind (check.ts): a TypeError, as everywhere else.
+  await rejects(h.hub.sendLog('t', 'info', 'x', { progress: NaN }), TypeError, /^options\.progress must be a finite number within 0\.\.100, got NaN$/);
   await rejects(h.hub.sendLog('t', 'info', 'x', { progress: Infinity }), RangeError, /progress/);
-  await rejects(h.hub.sendLog('', 'info', 'x'), TypeError, /taskId/);
-  await rejects(h.hub.sendLog(42 as never, 'info', 'x'), TypeError, /taskId/);
+  await rejects(h.hub.sendLog('', 'info', 'x'), TypeError, /^taskId must be a non-empty string, got ""$/);
+  await rejects(h.hub.sendLog(42 as never, 'info', 'x'), TypeError, /^taskId must be a non-empty string, got 42$/);
+  await rejects(h.hub.sendLog('t', 'info', 'x', { finished: 'yes' } as never), TypeError, /^options\.finished must be a boolean, got "yes"$/);
+  await rejects(h.hub.sendLog('t', 'info', 'x', null as never), TypeError, /^options must be an object/);
   await rejects(h.hub.sendLog('t', 'info', { toJSON() { throw new Error('no'); } } as never), TypeError, /message/);
   assert.is(h.hub.queuedCount('t'), 0, 'nothing was queued');
   const cyclic: Record<string, unknown> = {};
@@ -279,6 +291,22 @@ test('bad input: clear TypeError/RangeError before anything is queued', async ()
   assert.throws(() => h.hub.isConnected(''), TypeError);
   assert.throws(() => new TaskLogHub({ maxQueued: 0 }), RangeError);
   assert.throws(() => new TaskLogHub({ keepOnOverflow: 200 }), RangeError);
+  const named = (fn: () => unknown, type: Function, re: RegExp) =>
+    assert.throws(fn, (e: Error) => e instanceof type && re.test(e.message), String(re));
+  named(() => new TaskLogHub({ maxQueued: 1.5 }), RangeError, /^options\.maxQueued must be an integer >= 1, got 1\.5$/);
+  named(() => new TaskLogHub({ pingIntervalMs: -1 }), RangeError, /^options\.pingIntervalMs must be a finite number >= 0, got -1$/);
+  named(() => new TaskLogHub({ pongTimeoutMs: 0 }), RangeError, /^options\.pongTimeoutMs must be a finite number > 0, got 0$/);
+  named(() => new TaskLogHub({ pongTimeoutMs: '5' as never }), TypeError, /^options\.pongTimeoutMs must be a finite number > 0, got "5"$/);
+  named(() => new TaskLogHub({ supervisor: {} as never }), TypeError, /^options\.supervisor must be a Supervisor/);
+  named(() => new TaskLogHub({ clock: { setTimeout() {} } as never }), TypeError, /^options\.clock must have setTimeout and clearTimeout/);
+  named(() => new TaskLogHub(null as never), TypeError, /^options must be an object/);
+  named(() => h.hub.attach({} as never), TypeError, /^server must be an http\(s\)\.Server or a ws WebSocketServer$/);
+  named(() => h.hub.attach(h.http, { taskIdFrom: 1 as never }), TypeError, /^options\.taskIdFrom must be a function/);
+  const notOpen = new WebSocket('ws://127.0.0.1:1');
+  notOpen.on('error', () => {});
+  await rejects(h.hub.connect(notOpen, 't', { lastSeq: -1 }), RangeError, /^options\.lastSeq must be an integer >= 0, got -1$/);
+  await rejects(h.hub.connect(notOpen, 't'), Error, /socket is not open/);
+  notOpen.terminate();
   assert.throws(() => h.hub.attach(h.http, { path: 'logs' }), (e: Error) => /options\.path/.test(e.message));
   await h.close();
   await rejects(h.hub.sendLog('t', 'info', 'x'), Error, /closed/);
@@ -291,6 +319,149 @@ test('an upgrade without a task id is refused with 1008', async () => {
   const code = await new Promise<number>((r) => ws.on('close', (c) => r(c)));
   assert.is(code, 1008);
   await h.close();
+});
+
+test('hub: a viewer frame over maxPayload (default 4096 bytes) closes that viewer with 1009; the hub and other viewers go on (issue 11, defect 5)', async () => {
+  const h = await startHub();
+  const inbound: string[] = [];
+  const sub = h.hub.supervisor.data$.subscribe((e) => inbound.push(String(e.data)));
+  const other = await viewer(h.url('other'));
+  const big = await viewer(h.url('big'));
+  await until(() => h.hub.isConnected('other') && h.hub.isConnected('big'), 'both viewers');
+  big.ws.send('x'.repeat(4096)); // exactly the limit: taken
+  await until(() => inbound.length === 1, 'the 4096-byte frame');
+  big.ws.send('y'.repeat(4097));
+  assert.is(await closeCode(big), 1009);
+  await until(() => !h.hub.isConnected('big'), 'the viewer removed');
+  assert.is(inbound.length, 1, 'the big frame never reached the supervisor');
+  assert.is(await h.hub.sendLog('other', 'info', 'still here'), 'sent');
+  await until(() => other.messages.length === 1, 'the other viewer still served');
+  const again = await viewer(h.url('big'));
+  await until(() => h.hub.isConnected('big'), 'a new viewer for the task');
+  sub.unsubscribe();
+  other.ws.close();
+  again.ws.close();
+  await h.close();
+});
+
+test('hub: options.maxPayload sets the limit for the server attach() makes', async () => {
+  const h = await startHub({ maxPayload: 100 });
+  const v = await viewer(h.url('t'));
+  await until(() => h.hub.isConnected('t'), 'viewer');
+  v.ws.send('z'.repeat(101));
+  assert.is(await closeCode(v), 1009);
+  assert.throws(() => new TaskLogHub({ maxPayload: 0 }), (e: Error) => e instanceof RangeError && /^options\.maxPayload must be an integer >= 1, got 0$/.test(e.message));
+  await h.close();
+});
+
+/** Open `url` as a viewer would: the viewer, or the HTTP status that refused the handshake. */
+function handshake(url: string, options: { origin?: string; headers?: Record<string, string> } = {}): Promise<Viewer | number> {
+  const ws = new WebSocket(url, options);
+  const messages: TaskLogMessage[] = [];
+  ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
+  const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve({ ws, messages, closed, seqs: () => messages.map((m) => m.seq) }));
+    ws.once('error', (e) => {
+      const status = /Unexpected server response: (\d+)/.exec(e.message);
+      if (status) resolve(Number(status[1]));
+      else reject(e);
+    });
+  });
+}
+
+test('hub: same-origin by default: a page on the hub\'s host and clients without Origin are viewers; another site\'s page gets 403 (issue 11, defect 6)', async () => {
+  const h = await startHub();
+  await h.hub.sendLog('secret', 'info', 'payroll imported');
+  const host = new URL(h.base).host;
+  assert.is(await handshake(h.url('secret'), { origin: 'https://evil.example' }), 403);
+  assert.is(await handshake(h.url('secret'), { origin: `http://evil.example:${new URL(h.base).port}` }), 403, 'same port, other host');
+  assert.is(await handshake(h.url('secret'), { origin: `http://localhost:${new URL(h.base).port}` }), 403, 'another name for the host is another origin');
+  assert.is(await handshake(h.url('secret'), { origin: 'null' }), 403);
+  assert.is(await handshake(h.url('secret'), { origin: 'not a url' }), 403);
+  assert.not.ok(h.hub.isConnected('secret'));
+  assert.is(h.hub.queuedCount('secret'), 1, 'nothing was read');
+  // A browser-like page served by the same host.
+  const page = await handshake(h.url('secret'), { origin: `http://${host}` });
+  assert.type(page, 'object');
+  await until(() => (page as Viewer).messages.length === 1, 'the queued line');
+  (page as Viewer).ws.close();
+  await until(() => !h.hub.isConnected('secret'), 'page gone');
+  const node = await handshake(h.url('secret'));
+  assert.type(node, 'object', 'no Origin: not a browser');
+  (node as Viewer).ws.close();
+  await h.close();
+});
+
+test('hub: allowedOrigins lets listed pages in, exactly as browsers send them; a malformed entry is a TypeError', async () => {
+  const h = await startHub({ allowedOrigins: ['http://localhost:3000', 'https://app.example'] });
+  for (const origin of ['http://localhost:3000', 'https://app.example']) {
+    const v = await handshake(h.url('t'), { origin });
+    assert.type(v, 'object', origin);
+    (v as Viewer).ws.close();
+    await (v as Viewer).closed;
+  }
+  assert.is(await handshake(h.url('t'), { origin: 'http://localhost:3001' }), 403);
+  assert.is(await handshake(h.url('t'), { origin: 'http://app.example' }), 403, 'the scheme is part of a listed origin');
+  for (const bad of ['http://localhost:3000/', 'localhost:3000', 'http://a.example/path', 42, 'null']) {
+    assert.throws(
+      () => new TaskLogHub({ allowedOrigins: [bad as string] }),
+      (e: Error) => e instanceof TypeError && e.message.startsWith('options.allowedOrigins[0] must be an origin such as "http://localhost:3000"'),
+      String(bad),
+    );
+  }
+  assert.throws(() => new TaskLogHub({ allowedOrigins: 'http://localhost:3000' as never }), (e: Error) => e instanceof TypeError && /^options\.allowedOrigins must be an array/.test(e.message));
+  await h.close();
+});
+
+test('hub: authorize(req) runs after the origin check; false, a rejection or a throw is HTTP 401, never a crash', async () => {
+  const seen: Array<string | undefined> = [];
+  const h = await startHub({
+    allowedOrigins: ['http://localhost:3000'],
+    authorize: async (req: IncomingMessage) => {
+      const token = req.headers.authorization;
+      seen.push(token);
+      if (token === 'Bearer throw') throw new Error('token store down');
+      if (token === 'Bearer reject') return Promise.reject(new Error('nope'));
+      if (token === 'Bearer truthy') return 'yes' as never;
+      return token === 'Bearer good';
+    },
+  });
+  const auth = (t: string) => ({ headers: { authorization: `Bearer ${t}` } });
+  assert.is(await handshake(h.url('t')), 401, 'no token');
+  assert.is(await handshake(h.url('t'), auth('bad')), 401);
+  assert.is(await handshake(h.url('t'), auth('throw')), 401);
+  assert.is(await handshake(h.url('t'), auth('reject')), 401);
+  assert.is(await handshake(h.url('t'), auth('truthy')), 401, 'only true admits');
+  assert.is(await handshake(h.url('t'), { origin: 'https://evil.example', ...auth('good') }), 403);
+  assert.is(seen.length, 5, 'a refused origin never reaches authorize');
+  const v = await handshake(h.url('t'), { origin: 'http://localhost:3000', ...auth('good') });
+  assert.type(v, 'object');
+  await until(() => h.hub.isConnected('t'), 'the authorized viewer');
+  assert.is(await h.hub.sendLog('t', 'info', 'hello'), 'sent');
+  (v as Viewer).ws.close();
+  assert.throws(() => new TaskLogHub({ authorize: true as never }), (e: Error) => e instanceof TypeError && /^options\.authorize must be a function/.test(e.message));
+  await h.close();
+});
+
+test('hub: on your own WebSocketServer a refused viewer is closed with 1008 (origin, then authorize)', async () => {
+  const http = createServer();
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const wss = new WebSocketServer({ server: http });
+  const hub = new TaskLogHub({ pingIntervalMs: 0, authorize: (req) => req.headers['x-token'] === 'ok' });
+  hub.attach(wss);
+  const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/tasks/own`;
+  const evil = (await handshake(url, { origin: 'https://evil.example', headers: { 'x-token': 'ok' } })) as Viewer;
+  assert.equal(await closedWith(evil), { code: 1008, reason: 'origin not allowed' });
+  const anon = (await handshake(url)) as Viewer;
+  assert.equal(await closedWith(anon), { code: 1008, reason: 'unauthorized' });
+  assert.not.ok(hub.isConnected('own'));
+  const ok = (await handshake(url, { headers: { 'x-token': 'ok' } })) as Viewer;
+  await until(() => hub.isConnected('own'), 'the authorized viewer');
+  ok.ws.close();
+  await hub.close();
+  await closeWss(wss);
+  await new Promise<void>((r) => http.close(() => r()));
 });
 
 test('hub: under a supervisor you pass, viewers are its children; a viewer that leaves is forgotten; close() leaves your supervisor running', async () => {

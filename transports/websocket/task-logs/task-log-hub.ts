@@ -21,12 +21,13 @@
  *   messages after it again (the newest `maxQueued` sent ones are kept for this).
  * - A second viewer for a task replaces the first, which is closed with code
  *   4000 ("replaced by a newer viewer").
+ * - Who may be a viewer (origin, `authorize`, `maxPayload`) is decided where
+ *   `attach` takes upgrades: `attach.ts`.
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import type { Duplex } from 'node:stream';
 import { Subject, type Observable } from 'rxjs';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket, type WebSocketServer } from 'ws';
 import {
   MessageDroppedError,
   createSupervisor,
@@ -36,8 +37,11 @@ import {
   type Logger,
   type Supervisor,
 } from '../../../actors/index.js';
+import * as check from '../../../machines/ports/check.js';
 import { HubClosedError, SocketNotOpenError } from '../errors.js';
-import { DEFAULT_PING_INTERVAL_MS, DEFAULT_PONG_TIMEOUT_MS, checkMs, wrapWebSocket, type WebSocketLink } from '../link.js';
+import { checkAllowedOrigins } from '../origin.js';
+import { attachViewers, type AttachOptions, type ViewerGate } from './attach.js';
+import { DEFAULT_PING_INTERVAL_MS, DEFAULT_PONG_TIMEOUT_MS, wrapWebSocket, type WebSocketLink } from '../link.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -66,6 +70,9 @@ export type TaskLogHubEvent =
   | { type: 'dropped'; taskId: string; count: number; reason: 'overflow' }
   | { type: 'flushed'; taskId: string; count: number };
 
+/** Default `maxPayload`: a viewer only ever sends a small resume request, never logs. */
+const DEFAULT_VIEWER_MAX_PAYLOAD = 4096;
+
 export interface TaskLogHubOptions {
   /** A task's queue may grow to this many; one more and only the newest `keepOnOverflow` stay. Default 100. */
   maxQueued?: number;
@@ -84,13 +91,35 @@ export interface TaskLogHubOptions {
   clock?: Clock;
   /** Supervision and viewer logs of the hub's own supervisor. Default silent. */
   logger?: Logger;
-}
-
-export interface AttachOptions {
-  /** Only upgrades to this path (or below it) are viewers. Default: every upgrade. */
-  path?: string;
-  /** The task id of an upgrade request. Default: `?task=` in the URL, else the last path segment. */
-  taskIdFrom?: (req: IncomingMessage) => string | undefined;
+  /**
+   * The largest frame a viewer may send, in bytes; a bigger one closes that
+   * viewer with 1009 ("message too big") before it is buffered. Viewers only
+   * ever send a resume request, so the default is small: 4096 (`ws` alone
+   * would take 100 MiB). It applies to the WebSocketServer the hub makes in
+   * `attach(httpServer)`; a `WebSocketServer` you pass to `attach`, or a socket
+   * you hand to `connect`, keeps the `maxPayload` you gave it.
+   * @example new TaskLogHub({ maxPayload: 1024 })
+   */
+  maxPayload?: number;
+  /**
+   * Pages of other origins that may be viewers, exactly as a browser sends
+   * them (`http://localhost:3000`: scheme, host, port; no path). Always
+   * allowed: a page on the same host as the hub (its `Origin` host equals the
+   * request's `Host`) and clients that send no `Origin` (not browsers). Any
+   * other page is refused: HTTP 403 on an upgrade of `attach(httpServer)`,
+   * close code 1008 on a connection of `attach(wss)`. Default `[]`.
+   * @example new TaskLogHub({ allowedOrigins: ['http://localhost:3000'] })
+   */
+  allowedOrigins?: string[];
+  /**
+   * Decide whether an upgrade request may be a viewer (a token in a header,
+   * a cookie, the query), after the origin check. Anything but `true` (false,
+   * a rejection, a throw) refuses it: HTTP 401 on an upgrade of
+   * `attach(httpServer)`, close code 1008 on a connection of `attach(wss)`.
+   * Default: every request the origin check lets through.
+   * @example new TaskLogHub({ authorize: (req) => req.headers.authorization === `Bearer ${token}` })
+   */
+  authorize?: (req: IncomingMessage) => boolean | Promise<boolean>;
 }
 
 export interface SendLogOptions {
@@ -118,26 +147,9 @@ interface TaskState {
   lock: Promise<unknown>;
 }
 
-/** The task id in a URL: `?task=` first, else the last non-empty path segment. */
-export function defaultTaskIdFrom(req: IncomingMessage, path?: string): string | undefined {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const q = url.searchParams.get('task');
-  if (q) return q;
-  // Segments below the attach path only: `/logs` itself names no task.
-  const below = path && url.pathname.startsWith(path) ? url.pathname.slice(path.length) : url.pathname;
-  const last = below.split('/').filter(Boolean).pop();
-  return last ? decodeURIComponent(last) : undefined;
-}
-
-function checkTaskId(taskId: unknown, name = 'taskId'): asserts taskId is string {
-  if (typeof taskId !== 'string' || taskId === '') {
-    throw new TypeError(`${name} must be a non-empty string, got ${taskId === '' ? 'an empty string' : typeof taskId}`);
-  }
-}
-
-function checkCount(value: unknown, name: string, min: number): number {
-  if (!Number.isInteger(value) || (value as number) < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${String(value)}`);
-  return value as number;
+/** A task id is a non-empty string: anything else is a TypeError naming `taskId`. */
+function checkTaskId(taskId: unknown): asserts taskId is string {
+  check.nonEmptyString(taskId, 'taskId');
 }
 
 export class TaskLogHub {
@@ -153,22 +165,25 @@ export class TaskLogHub {
   readonly #keep: number;
   readonly #ping: number;
   readonly #pong: number;
+  readonly #gate: ViewerGate;
   #viewers = 0;
   #closed = false;
 
   constructor(options: TaskLogHubOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-    this.#maxQueued = checkCount(options.maxQueued ?? 100, 'options.maxQueued', 1);
-    this.#keep = checkCount(options.keepOnOverflow ?? 50, 'options.keepOnOverflow', 0);
+    check.object(options, 'options');
+    this.#maxQueued = check.integer(options.maxQueued ?? 100, 'options.maxQueued', { min: 1 });
+    this.#keep = check.integer(options.keepOnOverflow ?? 50, 'options.keepOnOverflow', { min: 0 });
     if (this.#keep > this.#maxQueued) throw new RangeError(`options.keepOnOverflow (${this.#keep}) must be <= options.maxQueued (${this.#maxQueued})`);
-    checkMs(options.pingIntervalMs, 'pingIntervalMs', true);
-    checkMs(options.pongTimeoutMs, 'pongTimeoutMs', false);
-    this.#ping = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
-    this.#pong = options.pongTimeoutMs ?? DEFAULT_PONG_TIMEOUT_MS;
-    if (options.supervisor !== undefined && typeof options.supervisor?.adopt !== 'function') throw new TypeError('options.supervisor must be a Supervisor (createSupervisor())');
-    if (options.clock !== undefined && (typeof options.clock?.setTimeout !== 'function' || typeof options.clock.clearTimeout !== 'function')) {
-      throw new TypeError('options.clock must have setTimeout and clearTimeout (e.g. XState SimulatedClock)');
-    }
+    this.#ping = check.duration(options.pingIntervalMs, 'options.pingIntervalMs', { allowZero: true }) ?? DEFAULT_PING_INTERVAL_MS;
+    this.#pong = check.duration(options.pongTimeoutMs, 'options.pongTimeoutMs', { allowZero: false }) ?? DEFAULT_PONG_TIMEOUT_MS;
+    if (options.authorize !== undefined) check.func(options.authorize, 'options.authorize', '(req) => boolean | Promise<boolean>');
+    this.#gate = {
+      maxPayload: check.integer(options.maxPayload ?? DEFAULT_VIEWER_MAX_PAYLOAD, 'options.maxPayload', { min: 1 }),
+      allowedOrigins: checkAllowedOrigins(options.allowedOrigins, 'options.allowedOrigins'),
+      authorize: options.authorize,
+    };
+    if (options.supervisor !== undefined) check.shape(options.supervisor, 'options.supervisor', { adopt: 'function' }, 'a Supervisor (createSupervisor())');
+    if (options.clock !== undefined) check.hasMethods(options.clock, 'options.clock', ['setTimeout', 'clearTimeout'], '(e.g. XState SimulatedClock)');
     this.#ownsSupervisor = options.supervisor === undefined;
     this.supervisor = options.supervisor ?? createSupervisor({ id: 'task-log-hub', logger: options.logger, ...(options.clock ? { clock: options.clock } : {}) });
     this.#clock = options.clock ?? this.supervisor.clock;
@@ -178,56 +193,12 @@ export class TaskLogHub {
   /**
    * Accept viewers on `server` (an http(s) server, whose upgrades are taken)
    * or `wss` (a `ws` WebSocketServer, whose connections are taken). Returns a
-   * function that stops accepting.
+   * function that stops accepting. Each request passes `allowedOrigins` and
+   * `authorize` first (403/401 on `server`, close 1008 on `wss`).
    */
   attach(server: HttpServer | HttpsServer | WebSocketServer, options: AttachOptions = {}): () => void {
     this.#open('attach');
-    if (!server || typeof (server as { on?: unknown }).on !== 'function') throw new TypeError('server must be an http(s).Server or a ws WebSocketServer');
-    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-    const { path, taskIdFrom = (req: IncomingMessage) => defaultTaskIdFrom(req, path) } = options;
-    if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/'))) throw new TypeError(`options.path must start with "/", got ${JSON.stringify(path)}`);
-    if (typeof taskIdFrom !== 'function') throw new TypeError('options.taskIdFrom must be a function (req) => string');
-    const matches = (req: IncomingMessage) => {
-      if (path === undefined) return true;
-      const p = new URL(req.url ?? '/', 'http://localhost').pathname;
-      return p === path || p.startsWith(path.endsWith('/') ? path : `${path}/`);
-    };
-    const adopt = (ws: WebSocket, req: IncomingMessage) => {
-      let taskId: string | undefined;
-      try {
-        taskId = taskIdFrom(req);
-      } catch {
-        taskId = undefined;
-      }
-      if (typeof taskId !== 'string' || taskId === '') {
-        ws.close(1008, 'task id missing');
-        return;
-      }
-      const lastSeq = Number(new URL(req.url ?? '/', 'http://localhost').searchParams.get('lastSeq') ?? NaN);
-      this.connect(ws, taskId, Number.isInteger(lastSeq) && lastSeq >= 0 ? { lastSeq } : {}).catch(() => ws.terminate());
-    };
-
-    if (server instanceof WebSocketServer) {
-      const onConnection = (ws: WebSocket, req: IncomingMessage) => (matches(req) ? adopt(ws, req) : undefined);
-      server.on('connection', onConnection);
-      const off = () => server.off('connection', onConnection);
-      this.#detach.push(off);
-      return off;
-    }
-    const wss = new WebSocketServer({ noServer: true });
-    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (!matches(req)) {
-        // Someone else may handle it; if nobody does, say so instead of hanging.
-        if ((server as HttpServer).listenerCount('upgrade') === 1) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        return;
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => adopt(ws, req));
-    };
-    (server as HttpServer).on('upgrade', onUpgrade);
-    const off = () => {
-      (server as HttpServer).off('upgrade', onUpgrade);
-      wss.close();
-    };
+    const off = attachViewers(server, options, this.#gate, (ws, taskId, o) => this.connect(ws, taskId, o));
     this.#detach.push(off);
     return off;
   }
@@ -241,9 +212,10 @@ export class TaskLogHub {
     this.#open('connect');
     checkTaskId(taskId);
     if (!(socket instanceof WebSocket)) throw new TypeError('socket must be a ws WebSocket');
-    if (socket.readyState !== WebSocket.OPEN) throw new SocketNotOpenError();
+    check.object(options, 'options', '{ lastSeq? }');
     const { lastSeq } = options;
-    if (lastSeq !== undefined && (!Number.isInteger(lastSeq) || lastSeq < 0)) throw new RangeError(`options.lastSeq must be an integer >= 0, got ${lastSeq}`);
+    if (lastSeq !== undefined) check.integer(lastSeq, 'options.lastSeq', { min: 0 });
+    if (socket.readyState !== WebSocket.OPEN) throw new SocketNotOpenError();
     const link = wrapWebSocket(socket, { pingIntervalMs: this.#ping, pongTimeoutMs: this.#pong, closeTimeoutMs: 2000, clock: this.#clock });
     const task = this.#task(taskId);
     await this.#locked(task, async () => {
@@ -364,15 +336,13 @@ export class TaskLogHub {
   #build(taskId: string, level: LogLevel, message: string, options: SendLogOptions): Omit<TaskLogMessage, 'seq'> {
     this.#open('send a log');
     checkTaskId(taskId);
-    if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-      throw new TypeError(`level must be one of ${LOG_LEVELS.join(', ')}; got ${JSON.stringify(level)}`);
-    }
-    if (typeof message !== 'string') throw new TypeError(`message must be a string, got ${typeof message}`);
-    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object { progress?, finished? }');
+    check.oneOf(level, 'level', LOG_LEVELS);
+    // Any string, '' included: check.ts has no helper for that.
+    if (typeof message !== 'string') throw new TypeError(`message must be a string, got ${check.describe(message)}`);
+    check.object(options, 'options', '{ progress?, finished? }');
     const { progress = 0, finished = false } = options;
-    if (typeof progress !== 'number') throw new TypeError(`options.progress must be a number, got ${typeof progress}`);
-    if (!Number.isFinite(progress) || progress < 0 || progress > 100) throw new RangeError(`options.progress must be a finite number within 0..100, got ${progress}`);
-    if (typeof finished !== 'boolean') throw new TypeError(`options.finished must be a boolean, got ${typeof finished}`);
+    check.finiteNumber(progress, 'options.progress', { min: 0, max: 100 });
+    check.boolean(finished, 'options.finished');
     return { type: 'log', taskId, timestamp: new Date(this.#clock.now?.() ?? Date.now()).toISOString(), level, message, progress, finished };
   }
 
