@@ -38,7 +38,7 @@ export {
 } from '../machines/events.js';
 export { inState, topState } from '../machines/state.js';
 export type { LinkRegistry } from '../machines/link-registry.js';
-export { clockNow, realClock, type Clock } from '../machines/ports/clock.js';
+export { clockNow, nowOf, realClock, type Clock } from '../machines/ports/clock.js';
 
 // Actors (the supervisor handle, RxJS bridges)
 export {

@@ -31,3 +31,8 @@ export function clockNow(actor: unknown): number {
   const clock = (actor as { clock?: Clock } | undefined)?.clock;
   return (typeof clock?.now === 'function' ? clock : realClock).now!();
 }
+
+/** The current time on `clock` (its `now()`, or the real clock's when it has none): for facades holding a clock. */
+export function nowOf(clock: Clock | undefined): number {
+  return (typeof clock?.now === 'function' ? clock : realClock).now!();
+}

@@ -12,6 +12,7 @@ import { MessageDroppedError } from '../../../machines/ports/errors.js';
 import { TaskLogHub, type TaskLogHubEvent, type TaskLogHubOptions, type TaskLogMessage } from '../../../transports/websocket/task-logs/task-log-hub.js';
 import { closeWss, sleep, until } from '../../helpers/net.js';
 import { createSupervisor } from '../../../actors/supervisor.js';
+import { mockTransport } from '../../../transports/mock/mock.transport.js';
 
 const test = suite('task log hub');
 test.before.each((ctx) => { if (process.env.TRACE) console.log('>>', (ctx as any).__test__); });
@@ -471,6 +472,14 @@ test('hub: under a supervisor you pass, viewers are its children; a viewer that 
   const v = await viewer(h.url('t1'));
   await until(() => h.hub.isConnected("t1"), "viewer connected");
   assert.equal(supervisor.whichChildren().map((c) => [c.id, c.kind, c.restart, c.state]), [['t1#1', 'websocket', 'temporary', 'connected']]);
+  // Another connection of the app on the same supervisor: the hub's broadcast is for viewers only.
+  const radio = mockTransport();
+  supervisor.startChild({ id: 'radio', transport: radio });
+  await until(() => supervisor.connection('radio').state === 'connected', 'radio connected');
+  const result = await h.hub.broadcast({ notice: 'viewers only' });
+  assert.equal(result.delivered, ['t1#1']);
+  assert.equal(radio.written, []);
+  await supervisor.stopChild('radio');
   v.ws.close();
   await until(() => !h.hub.isConnected("t1"), "viewer gone");
   await until(() => supervisor.whichChildren().length === 0, "no children");

@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import {
   AckedDelivery,
   createSupervisor,
+  nowOf,
   silentLogger,
   type Clock,
   type ConnectionHandle,
@@ -195,7 +196,7 @@ export class EdgeClient {
     checkSeverity(severity);
     checkDetails(payload);
     const { maxFrameBytes, logger } = this.#cfg;
-    const timestamp = new Date(this.#clock.now?.() ?? Date.now()).toISOString();
+    const timestamp = new Date(nowOf(this.#clock)).toISOString();
     return this.#delivery.deliver((id) => {
       const line = `${JSON.stringify({ id, event_type: eventType, severity, details: payload, timestamp })}\n`;
       if (line.length * 3 > maxFrameBytes && Buffer.byteLength(line) > maxFrameBytes) {

@@ -32,6 +32,7 @@ import {
   MessageDroppedError,
   createSupervisor,
   type BroadcastResult,
+  nowOf,
   type Clock,
   type ConnectionHandle,
   type Logger,
@@ -310,7 +311,10 @@ export class TaskLogHub {
   broadcast(message: unknown): Promise<BroadcastResult> {
     this.#open('broadcast');
     const text = typeof message === 'string' ? message : encode(message, 'message');
-    return this.supervisor.broadcast(text, { volatile: true });
+    // Only this hub's viewers: the supervisor may be shared with other connections.
+    const ids: string[] = [];
+    for (const task of this.#tasks.values()) if (task.viewer) ids.push(task.viewer.childId);
+    return this.supervisor.broadcast(text, { volatile: true, ids });
   }
 
   /** Close every viewer (1001), stop accepting, and stop the supervisor when it is the hub's own. Queued messages are discarded. */
@@ -343,7 +347,7 @@ export class TaskLogHub {
     const { progress = 0, finished = false } = options;
     check.finiteNumber(progress, 'options.progress', { min: 0, max: 100 });
     check.boolean(finished, 'options.finished');
-    return { type: 'log', taskId, timestamp: new Date(this.#clock.now?.() ?? Date.now()).toISOString(), level, message, progress, finished };
+    return { type: 'log', taskId, timestamp: new Date(nowOf(this.#clock)).toISOString(), level, message, progress, finished };
   }
 
   #task(taskId: string): TaskState {
