@@ -18,7 +18,15 @@ export {
 } from '../machines/supervisor.machine.js';
 export { transportActor, type TransportActorInput } from '../machines/transport.actor.js';
 export { backoffDelay, seededRandom } from '../machines/backoff.js';
-export { defaultPolicy, resolvePolicy, type ReconnectPolicy } from '../machines/policy.js';
+export {
+  defaultPolicy,
+  defaultRestartBackoff,
+  resolveBackoff,
+  resolvePolicy,
+  type BackoffPolicy,
+  type JitterMode,
+  type ReconnectPolicy,
+} from '../machines/policy.js';
 export { enqueue as enqueueOutbox, resolveOutbox, type OutboxOptions, type OverflowPolicy } from '../machines/outbox.js';
 export {
   ConnectionState,
@@ -43,6 +51,7 @@ export { clockNow, nowOf, realClock, type Clock } from '../machines/ports/clock.
 // Actors (the supervisor handle, RxJS bridges)
 export {
   createSupervisor,
+  defaultLogger,
   silentLogger,
   type AdoptOptions,
   type BroadcastOptions,

@@ -15,12 +15,13 @@ import {
   type SupervisorReport,
 } from '../machines/ports/errors.js';
 import * as check from '../machines/ports/check.js';
-import { realClock, type Clock } from '../machines/ports/clock.js';
+import { clockNow, realClock, type Clock } from '../machines/ports/clock.js';
 import { connectionMachine } from '../machines/connection.machine.js';
-import type { ConnectionDataEvent, ConnectionEmitted, ConnectionLogEvent, ConnectionState } from '../machines/events.js';
+import { describeError } from '../machines/ports/errors.js';
+import type { ConnectionDataEvent, ConnectionEmitted, ConnectionLogEvent, ConnectionState, LogEventOf } from '../machines/events.js';
 import type { LinkRegistry } from '../machines/link-registry.js';
 import { resolveOutbox, type OutboxOptions } from '../machines/outbox.js';
-import { resolvePolicy, type ReconnectPolicy } from '../machines/policy.js';
+import { resolveBackoff, resolvePolicy, type BackoffPolicy, type ReconnectPolicy } from '../machines/policy.js';
 import { inState, topState } from '../machines/state.js';
 import {
   supervisorMachine,
@@ -33,7 +34,13 @@ import { checkLink, checkPayload, checkTransport, type Link, type Payload, type 
 import { acceptedTransport } from './accepted-transport.js';
 import { HandleFeed, type ConnectionExitReason, type ConnectionHandle } from './connection-handle.js';
 
-/** Console-compatible logger. Default: silent. */
+/**
+ * Console-compatible logger. What the supervisor says at each level:
+ * - `error`: it gave up (restart intensity exceeded) and stopped every child;
+ * - `warn`: a child exited abnormally (failed, crashed), restarted or not;
+ * - `info`: children started, restarted, exited normally; shutdown;
+ * - `debug`: nothing yet.
+ */
 export interface Logger {
   debug(message: string, meta?: Record<string, unknown>): void;
   info(message: string, meta?: Record<string, unknown>): void;
@@ -41,7 +48,24 @@ export interface Logger {
   error(message: string, meta?: Record<string, unknown>): void;
 }
 
+/** Says nothing. Pass it to silence even the escalation message (tests that provoke one). */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * The default logger: `error` calls only, one line each on `console.error`
+ * (`meta` is for loggers that keep structure, and is not printed). For a
+ * supervisor that is the day it gives up and stops every child (issue 11:
+ * that used to happen without a word); a failing child alone is a `warn`, not
+ * printed.
+ */
+export const defaultLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error(message) {
+    console.error(`statewire: ${message}`);
+  },
+};
 
 export interface SupervisorOptions {
   /** Name in reports and logs. Default `'supervisor'`. */
@@ -61,8 +85,34 @@ export interface SupervisorOptions {
   clock?: Clock;
   /** An XState inspector (`createActor`'s `inspect` option): sees the whole system. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-  /** Where supervision decisions are logged. Default: silent. */
+  /**
+   * Where supervision decisions are logged (see `Logger` for the levels).
+   * Default `defaultLogger`: errors only (a supervisor giving up) on
+   * `console.error`. `silentLogger` says nothing.
+   */
   logger?: Logger;
+  /**
+   * Restart a child that failed permanently (its output's reason is
+   * `'permanent_failure'`: the same 401/403 `policy.maxPermanentFailures`
+   * times in a row) like any other failed child. Default false: restarting
+   * cannot fix rejected credentials, so such a child stays `failed`, whatever
+   * its restart type, does not count toward `maxRestarts`, and comes back only
+   * by `restartChild(id)`. Its siblings are not touched.
+   */
+  restartPermanentFailures?: boolean;
+  /**
+   * Delay of automatic restarts, as Akka's BackoffSupervisor does: a child's
+   * n-th restart since it was last stable (EVENT_CONNECTION_STABLE, after its
+   * `policy.stableAfterMs` connected) is spawned at once (sends queue in its
+   * outbox) and connected after `backoffDelay(n, restartBackoff)` on the actor
+   * clock; one_for_all/rest_for_one siblings wait with it. A crash-looping
+   * child then takes seconds, not milliseconds, to use up `maxRestarts`.
+   * `restartChild(id)` is at once and starts the backoff over.
+   * Default `{ initialBackoffMs: 100, maxBackoffMs: 10000, factor: 2, jitter: 0.1, jitterMode: 'relative' }`.
+   *
+   * @example createSupervisor({ restartBackoff: { initialBackoffMs: 500, jitterMode: 'full' } })
+   */
+  restartBackoff?: Partial<BackoffPolicy>;
 }
 
 export interface ChildSpec {
@@ -237,18 +287,43 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   // Changes in one turn of the event loop are published together: copying the
   // map per change would cost O(children) each time (O(n²) for n children
   // connecting at once). Every change still reaches state$.
+  // With nobody subscribed there is no copy at all, only a mark: the copy is
+  // made for the next subscriber. Lost links arrive one I/O callback each, so
+  // a server going away used to cost a 1,000-entry copy per child: with 1,000
+  // children, 0.7 of the 1.4 s they took to notice (issue 11, bench/RELIABILITY.md).
   let publishPending = false;
+  let statesStale = false;
   const publishStates = () => {
+    if (!state$.observed) {
+      statesStale = true;
+      return;
+    }
     if (publishPending) return;
     publishPending = true;
     queueMicrotask(() => {
       publishPending = false;
+      statesStale = false;
       if (!state$.closed) state$.next({ ...states });
     });
   };
+  const stateStream = new Observable<Record<string, ConnectionState>>((subscriber) => {
+    if (statesStale && !state$.closed) {
+      statesStale = false;
+      state$.next({ ...states });
+    }
+    return state$.subscribe(subscriber);
+  });
 
   const actor = createActor(supervisorMachine, {
-    input: { id: opts.id, strategy: opts.strategy, maxRestarts: opts.maxRestarts, periodMs: opts.periodMs, links: registry },
+    input: {
+      id: opts.id,
+      strategy: opts.strategy,
+      maxRestarts: opts.maxRestarts,
+      periodMs: opts.periodMs,
+      links: registry,
+      restartPermanentFailures: opts.restartPermanentFailures,
+      restartBackoff: opts.restartBackoff,
+    },
     clock: opts.clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),
   });
@@ -265,16 +340,38 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     publishStates();
     logger.info(restarted ? `restarted child ${id}` : `started child ${id}`, { supervisor: opts.id, child: id });
   });
-  actor.on('CHILD_EXITED', ({ id, exit, restart, error }) => {
-    const log = exit === 'normal' ? logger.info : logger.error;
-    log.call(logger, `child ${id} exited (${exit})${restart ? ', restarting' : ''}`, { supervisor: opts.id, child: id, error });
+  actor.on('CHILD_EXITED', ({ id, exit, restart, error, reason, delayMs }) => {
+    const log = exit === 'normal' ? logger.info : logger.warn;
+    const what =
+      reason === 'permanent_failure' && !restart && specOf(id)
+        ? `; a permanent failure: not restarted (restartChild('${id}') to try again)`
+        : restart
+          ? `, restarting${delayMs ? ` in ${delayMs} ms` : ''}`
+          : '';
+    log.call(logger, `child ${id} exited (${exit}${reason ? `: ${reason}` : ''})${what}`, { supervisor: opts.id, child: id, error, reason, delayMs });
     // A temporary child is removed when it exits: forget it here too, or
     // every server-side connection that came and went would stay in memory.
     // (Emitted events arrive after the transition: by now a removed child's spec is gone.)
     if (!restart && !specOf(id)) release(id, exit, error);
   });
+  // Escalation is never silent (issue 11): on events$ (before it completes) and in the default logger.
   actor.on('SUPERVISOR_FAILED', ({ report }) => {
-    logger.error(`supervisor ${opts.id} failed: ${report.reason}`, { report });
+    const failed: LogEventOf<'EVENT_SUPERVISOR_FAILED'> = {
+      type: 'EVENT_SUPERVISOR_FAILED',
+      connectionId: opts.id,
+      timestamp: clockNow(actor),
+      state: 'failed',
+      reconnectCount: report.restarts,
+      data: { report },
+    };
+    if (!events$.closed) events$.next(failed);
+    const { offender } = report;
+    const cause = offender.error === undefined ? '' : `; its last error: ${describeCause(offender.error)}`;
+    logger.error(
+      `supervisor "${opts.id}" gave up (${report.reason}): child "${offender.id}" (${offender.kind}) exited ${offender.exit}, ` +
+        `more than ${opts.maxRestarts} restarts within ${opts.periodMs} ms; every child was stopped${cause}`,
+      { report },
+    );
   });
   // Completed when the supervisor stops for any reason (failed or shut down).
   actor.subscribe({
@@ -320,6 +417,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
           actor.send({ type: 'CHILD_EXIT', id, ref, exit: 'normal' });
         }
       }
+      // Stable: its restart backoff starts over.
+      if (event.type === 'EVENT_CONNECTION_STABLE') actor.send({ type: 'CHILD_STABLE', id, ref });
       events$.next(event);
       feeds.get(id)?.event(event);
     });
@@ -420,7 +519,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     clock,
     events$: events$.asObservable(),
     data$: data$.asObservable(),
-    state$: state$.asObservable(),
+    state$: stateStream,
     inspection$,
     get report() {
       return actor.getSnapshot().context.report;
@@ -613,11 +712,13 @@ function validateOptions(o: SupervisorOptions) {
   // Only compared with clock readings, never a timer: Infinity (a window that never slides) is fine.
   const periodMs = check.finiteNumber(o.periodMs ?? 5000, 'options.periodMs', { min: 0, exclusiveMin: true, allowInfinity: true });
   if (o.clock !== undefined) check.hasMethods(o.clock, 'options.clock', ['setTimeout', 'clearTimeout'], '(e.g. XState SimulatedClock)');
-  const logger = o.logger ?? silentLogger;
+  const logger = o.logger ?? defaultLogger;
   for (const m of ['debug', 'info', 'warn', 'error'] as const) check.func(logger[m], `options.logger.${m}`);
   if (o.inspect !== undefined) check.shape(o.inspect, 'options.inspect', {}, 'an inspection observer or function');
   const clock: Clock = o.clock ?? realClock;
-  return { id, strategy, maxRestarts, periodMs, clock, logger };
+  const restartPermanentFailures = check.boolean(o.restartPermanentFailures ?? false, 'options.restartPermanentFailures');
+  const restartBackoff = resolveBackoff(o.restartBackoff, 'options.restartBackoff');
+  return { id, strategy, maxRestarts, periodMs, clock, logger, restartPermanentFailures, restartBackoff };
 }
 
 function checkId(id: unknown): asserts id is string {
@@ -651,4 +752,10 @@ function resolveSpec(spec: ChildSpec): ResolvedChildSpec {
     machine: spec.machine ?? connectionMachine,
     random: spec.random,
   };
+}
+
+/** One line for an error in a log message: its code and message. */
+function describeCause(error: unknown): string {
+  const d = describeError(error);
+  return d ? `${d.code ? `${d.code} ` : ''}${d.message}` : String(error);
 }

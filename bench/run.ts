@@ -1,8 +1,8 @@
 /**
  * `npm run bench [-- <group>...]`: every figure, each subject in its own
- * process (so heaps do not mix), side by side in one run. Groups: core, ws, unix.
- * Prints one JSON line per figure and rewrites the groups' sections of
- * bench/RESULTS.md (other sections are kept).
+ * process (so heaps do not mix), side by side in one run. Groups: core, ws, unix,
+ * storm. Prints one JSON line per figure and rewrites the groups' sections of
+ * bench/RESULTS.md (storm: bench/RELIABILITY.md); other sections are kept.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
@@ -153,23 +153,93 @@ pipelined / stop-and-wait = **${(pipe.median / sw.median).toFixed(1)}×** (targe
 `;
 }
 
-const groups: Record<string, () => string> = { core, ws, unix };
-const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(groups);
-for (const g of wanted) if (!groups[g]) throw new TypeError(`unknown bench group "${g}"; groups: ${Object.keys(groups).join(', ')}`);
+function storm(): string {
+  const N = Number(process.env.BENCH_STORM_CLIENTS ?? 1000);
+  const DOWN = Number(process.env.BENCH_STORM_DOWN_MS ?? 1000);
+  const modes = ['relative', 'full', 'decorrelated'] as const;
+  const model = Object.fromEntries(modes.map((m) => [m, node('storm.ts', 'model', m, String(N), String(DOWN))])) as Record<(typeof modes)[number], Figure>;
+  const measured = Object.fromEntries(
+    modes.map((m) => {
+      const runs = [0, 1, 2].map(() => node('storm.ts', 'storm', m, String(N), String(DOWN)));
+      const attempts = runs.map((r) => Number((r.attempts as unknown as Figure).peakPct)).sort((a, b) => a - b);
+      runs.sort((a, b) => Number(a.peakPct) - Number(b.peakPct));
+      return [m, { median: runs[1]!, all: runs.map((r) => `${r.peakPct} %`).join(', '), attempts: `**${attempts[1]} %** (${attempts.join(', ')})` }];
+    }),
+  ) as Record<(typeof modes)[number], { median: Figure; all: string; attempts: string }>;
+  const ways = { kill: 'SIGKILL', frames: 'close frame 1001 to every client, then exit (raw `ws`)', hub: '`TaskLogHub.close()` (a statewire server, graceful)', listener: '`wss.close()` + `http.close()` only', freeze: 'SIGSTOP (silent peer); clients ping every 1 s, pong timeout 1 s' } as const;
+  const detect = Object.fromEntries(Object.keys(ways).map((w) => [w, node('storm.ts', 'detect', w, String(N))])) as Record<keyof typeof ways, Figure>;
+  const ms = (f: Figure) => (f.ms ? (f.ms as unknown as Record<string, number>) : undefined);
+  const label = { relative: "`'relative'` (±10 %, the default)", full: "`'full'`", decorrelated: "`'decorrelated'`" };
+  return `## Reconnect storm: ${N} WebSocket clients, server killed and back after ${DOWN} ms
 
-const file = `${here}RESULTS.md`;
-let text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-if (!text.includes('<!-- group:')) text = '';
-const header = `# Benchmark results
+${N} \`webSocketTransport\` children (default policy but \`jitterMode\`,
+\`maxRetries: Infinity\`), 4 client processes with one supervisor each, and a
+raw \`ws\` server, each in its own process, on 127.0.0.1. The server is
+SIGKILLed; a new server process listens on the same port ${DOWN} ms later and
+counts TCP accepts per 100 ms window from then. **Peak** is the busiest window
+as a share of the clients (target with full/decorrelated: ≤ 25 %). *Model* is
+the same storm without I/O or CPU limits: every client loses its link at 0 and
+retries on \`backoffDelay\` (seeded), the first attempt at or after ${DOWN} ms is
+accepted. *Measured*: median of 3 runs (all runs listed), counted two ways:
+TCP accepts as the new server's event loop saw them, and the moment each
+client started the attempt that got it back (its last
+\`EVENT_RECONNECT_START\`), per 100 ms from the same origin.
+
+| \`jitterMode\` | peak, model | all back, model | peak accepts, measured | runs | all back, measured | peak attempt starts, measured (runs) |
+|---|---|---|---|---|---|---|
+${modes.map((m) => `| ${label[m]} | **${model[m].peakPct} %** | ${model[m].allBackMs} ms | **${measured[m].median.peakPct} %** | ${measured[m].all} | ${measured[m].median.allBackMs} ms | ${measured[m].attempts} |`).join('\n')}
+
+Accepts per 100 ms window after the restart (measured, the median run):
+
+${modes.map((m) => `- ${label[m]}: ${measured[m].median.windows}`).join('\n')}
+
+## Noticing a dead server: ${N} WebSocket clients
+
+From the server going away to each client's \`EVENT_STATE_CHANGE\`
+connected → reconnecting (4 client processes, default link options unless
+said; ${detect.listener.withinMs} ms allowed for \`listener\`, 15 s for the others).
+
+| how the server went away | noticed | min | median | p99 | max |
+|---|---|---|---|---|---|
+${(Object.keys(ways) as Array<keyof typeof ways>).map((w) => {
+  const d = ms(detect[w]);
+  return `| ${ways[w]} | ${detect[w].noticed} of ${N} | ${d ? `${d.min} ms | ${d.median} ms | ${d.p99} ms | ${d.max} ms` : '– | – | – | –'} |`;
+}).join('\n')}
+`;
+}
+
+const groups: Record<string, () => string> = { core, ws, unix, storm };
+/** The file a group's section goes in, and that file's header. */
+const files: Record<string, { name: string; header: string }> = {
+  results: {
+    name: 'RESULTS.md',
+    header: `# Benchmark results
 
 Written by \`npm run bench\`; each group's section says when and where it was
 measured. Each subject runs in its own process; a group's subjects run in the
 same run, side by side.
-`;
-if (!text) text = header;
+`,
+  },
+  reliability: {
+    name: 'RELIABILITY.md',
+    header: `# Reliability measurements
+
+Written by \`npm run bench -- storm\` (issue 11). The sections between the
+group markers are regenerated; the rest is kept.
+`,
+  },
+};
+const fileOf = (g: string) => (g === 'storm' ? files.reliability! : files.results!);
+const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(groups);
+for (const g of wanted) if (!groups[g]) throw new TypeError(`unknown bench group "${g}"; groups: ${Object.keys(groups).join(', ')}`);
+
 for (const g of wanted) {
+  const { name, header } = fileOf(g);
+  const file = `${here}${name}`;
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  if (!text.includes('<!-- group:')) text = header;
   const body = `<!-- group:${g} -->\n_Measured ${today} on ${machine}._\n\n${groups[g]!()}<!-- /group:${g} -->\n`;
   const re = new RegExp(`<!-- group:${g} -->[\\s\\S]*?<!-- /group:${g} -->\\n`);
   text = re.test(text) ? text.replace(re, body) : `${text}\n${body}`;
+  writeFileSync(file, text);
 }
-writeFileSync(file, text);

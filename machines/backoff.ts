@@ -1,33 +1,51 @@
 import * as check from './ports/check.js';
-import { defaultPolicy, type ReconnectPolicy } from './policy.js';
+import { defaultPolicy, type BackoffPolicy } from './policy.js';
 
 /**
- * Delay before retry number `attempt` (1 for the first retry):
- * `min(initialBackoffMs * factor^(attempt-1), maxBackoffMs)`, then jitter of
- * ±`jitter` (relative) drawn from `random()`, rounded to whole ms. Jitter is
- * applied after the cap, so with the defaults the 1st delay is 90..110 ms and
- * a capped one 9000..11000 ms.
+ * Delay before retry number `attempt` (1 for the first retry), rounded to
+ * whole ms. With `base = min(initialBackoffMs * factor^(attempt-1), maxBackoffMs)`
+ * and `r = random()`, by `jitterMode` (AWS Architecture Blog, "Exponential
+ * Backoff And Jitter"):
+ * - `'relative'` (default): `base * (1 ± jitter)`. Jitter is applied after the
+ *   cap, so with the defaults the 1st delay is 90..110 ms and a capped one
+ *   9000..11000 ms.
+ * - `'full'`: `r * base`, anywhere in `0..base`.
+ * - `'decorrelated'`: `min(maxBackoffMs, initialBackoffMs + r * (3 * previous - initialBackoffMs))`,
+ *   where `previous` is the delay this function returned for the retry
+ *   before (`initialBackoffMs` for the first): the caller keeps it (the
+ *   connection machine holds it in its context). `attempt` and `factor` do not
+ *   enter.
  *
  * Pure: the same inputs (and a seeded `random`) give the same delay.
  *
  * @example backoffDelay(1) // 90..110
  * @example backoffDelay(3, { initialBackoffMs: 50, jitter: 0 }) // 200
+ * @example backoffDelay(3, { jitterMode: 'full' }) // 0..400
+ * @example backoffDelay(2, { jitterMode: 'decorrelated' }, Math.random, 250) // 100..750
  */
 export function backoffDelay(
   attempt: number,
-  policy: Partial<Pick<ReconnectPolicy, 'initialBackoffMs' | 'maxBackoffMs' | 'factor' | 'jitter'>> = defaultPolicy,
+  policy: Partial<BackoffPolicy> = defaultPolicy,
   random: () => number = Math.random,
+  previous?: number,
 ): number {
   check.integer(attempt, 'attempt', { min: 1 });
   check.func(random, 'random', 'returning 0..1');
+  if (previous !== undefined) check.finiteNumber(previous, 'previous', { min: 0 });
   const initial = policy.initialBackoffMs ?? defaultPolicy.initialBackoffMs;
   const max = policy.maxBackoffMs ?? defaultPolicy.maxBackoffMs;
   const factor = policy.factor ?? defaultPolicy.factor;
   const jitter = policy.jitter ?? defaultPolicy.jitter;
-  // factor^(attempt-1) overflows to Infinity for large attempts; min() caps it.
-  const base = Math.min(initial * Math.pow(factor, attempt - 1), max);
+  const mode = policy.jitterMode ?? defaultPolicy.jitterMode;
   const r = random();
   if (!(r >= 0 && r <= 1)) throw new RangeError(`random() must return a number in 0..1, got ${r}`);
+  if (mode === 'decorrelated') {
+    const prev = previous ?? initial;
+    return Math.max(0, Math.round(Math.min(max, initial + r * (3 * prev - initial))));
+  }
+  // factor^(attempt-1) overflows to Infinity for large attempts; min() caps it.
+  const base = Math.min(initial * Math.pow(factor, attempt - 1), max);
+  if (mode === 'full') return Math.round(r * base);
   return Math.max(0, Math.round(base * (1 + jitter * (2 * r - 1))));
 }
 

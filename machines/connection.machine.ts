@@ -61,6 +61,12 @@ export interface ConnectionContext {
   random: () => number;
   /** Why it went to `failed`, set on the way there: the output's `reason`. */
   failure: ConnectionOutput['reason'] | undefined;
+  /**
+   * The delay of the current (or last) retry, picked on entering `reconnecting`;
+   * undefined after a stable connection. `jitterMode: 'decorrelated'` draws the
+   * next delay from it (issue 11).
+   */
+  backoffMs: number | undefined;
 }
 
 export type ConnectionEvent =
@@ -91,7 +97,8 @@ export const connectionMachine = setup({
   },
   actors: { transport: transportActor },
   delays: {
-    backoff: ({ context }) => backoffDelay(context.reconnectCount + 1, context.policy, context.random),
+    // Picked by `pickBackoff` on entry, before XState schedules the delay.
+    backoff: ({ context }) => context.backoffMs ?? 0,
     connectTimeout: ({ context }) => context.policy.connectTimeoutMs,
     fastPathTimeout: ({ context }) => context.policy.fastPathTimeoutMs,
     stableAfter: ({ context }) => context.policy.stableAfterMs,
@@ -150,7 +157,11 @@ export const connectionMachine = setup({
       enqueue.assign({ reconnectCount });
       enqueue.emit(logEvent(self, { ...context, reconnectCount }, LogEvent.RECONNECT_START, { attempt: reconnectCount }));
     }),
-    resetRetries: assign({ reconnectCount: 0, lastError: undefined, permanentKey: undefined, permanentCount: 0 }),
+    resetRetries: assign({ reconnectCount: 0, lastError: undefined, permanentKey: undefined, permanentCount: 0, backoffMs: undefined }),
+    /** The next retry's delay. Kept in context: decorrelated jitter draws it from the previous one. */
+    pickBackoff: assign({
+      backoffMs: ({ context }) => backoffDelay(context.reconnectCount + 1, context.policy, context.random, context.backoffMs),
+    }),
     /** Count identical permanent failures in a row (an auth rejection); any other outcome resets the count. */
     countPermanent: assign(({ context }) => {
       const key = permanentKey(context.lastError);
@@ -252,6 +263,7 @@ export const connectionMachine = setup({
       autoConnect: input.autoConnect === true,
       random: input.random ?? Math.random,
       failure: undefined,
+      backoffMs: undefined,
     };
   },
   initial: 'disconnected',
@@ -358,7 +370,7 @@ export const connectionMachine = setup({
       },
     },
     reconnecting: {
-      entry: [{ type: 'enterState', params: { state: 'reconnecting' } }, 'dropLink'],
+      entry: [{ type: 'enterState', params: { state: 'reconnecting' } }, 'dropLink', 'pickBackoff'],
       always: [
         {
           guard: 'retriesExhausted',

@@ -2,7 +2,7 @@
  * Names shared by the machines and their users: the states, the events a
  * connection accepts, and the structured events it emits.
  */
-import type { ConnectionError, DropReason, ErrorDescription, StatewireError } from './ports/errors.js';
+import type { ConnectionError, DropReason, ErrorDescription, StatewireError, SupervisorReport } from './ports/errors.js';
 import type { Link, Payload, Transport } from './ports/transport.js';
 import type { ReconnectPolicy } from './policy.js';
 import type { OutboxOptions, OverflowPolicy } from './outbox.js';
@@ -50,6 +50,13 @@ export interface ConnectionEventData {
   EVENT_OUTBOX_OVERFLOW: { limit: number; overflow: OverflowPolicy; droppedNew: boolean };
   /** Not in the seed: messages dropped for another reason (volatile, failed, stopped). */
   EVENT_MESSAGE_DROPPED: { reason: DropReason; count: number };
+  /**
+   * Not in the seed (issue 11): a supervisor gave up (restart intensity
+   * exceeded) and stopped every child. Emitted on that supervisor's `events$`
+   * just before it completes; `connectionId` is the supervisor's id, `state`
+   * is `'failed'`, `reconnectCount` the restarts counted in the window.
+   */
+  EVENT_SUPERVISOR_FAILED: { report: SupervisorReport };
 }
 
 /** `data` of the events that carry nothing but their type. */
@@ -70,6 +77,7 @@ export const LogEvent = {
   MAX_RETRIES_EXCEEDED: 'EVENT_MAX_RETRIES_EXCEEDED',
   OUTBOX_OVERFLOW: 'EVENT_OUTBOX_OVERFLOW',
   MESSAGE_DROPPED: 'EVENT_MESSAGE_DROPPED',
+  SUPERVISOR_FAILED: 'EVENT_SUPERVISOR_FAILED',
 } as const satisfies Record<string, LogEventType>;
 
 /** One structured event of type `K` (`events$`). */

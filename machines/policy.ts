@@ -4,6 +4,19 @@
  */
 import * as check from './ports/check.js';
 
+/**
+ * How a retry delay is spread (AWS Architecture Blog, "Exponential Backoff And
+ * Jitter"). With `base = min(initialBackoffMs * factor^(n-1), maxBackoffMs)`:
+ * - `'relative'`: `base` ± `jitter` (the seed's ±10 %). Clients that lost their
+ *   server together come back together: a wave of n clients stays a wave.
+ * - `'full'`: uniform in `0..base`. Spreads a wave over the whole delay.
+ * - `'decorrelated'`: uniform in `initialBackoffMs..3 × the previous delay`,
+ *   capped at `maxBackoffMs` (`factor` and `jitter` are not used). Spreads a
+ *   wave and keeps spreading it on later retries.
+ */
+export type JitterMode = 'relative' | 'full' | 'decorrelated';
+export const JITTER_MODES: readonly JitterMode[] = ['relative', 'full', 'decorrelated'];
+
 export interface ReconnectPolicy {
   /** First retry delay, ms. Default 100. */
   initialBackoffMs: number;
@@ -11,8 +24,17 @@ export interface ReconnectPolicy {
   maxBackoffMs: number;
   /** Growth per retry. Default 2. */
   factor: number;
-  /** Relative jitter, 0..1: 0.1 means ±10 %. Default 0.1. */
+  /** Relative jitter, 0..1: 0.1 means ±10 %. Used by `jitterMode: 'relative'` only. Default 0.1. */
   jitter: number;
+  /**
+   * How the delay is spread: `'relative'` (± `jitter`), `'full'` (0..delay) or
+   * `'decorrelated'` (see `JitterMode`). Use `'full'` or `'decorrelated'` when
+   * many clients share a server: after it restarts, ±10 % brings them back
+   * within a few hundred ms of one another (bench/RELIABILITY.md). Default `'relative'`.
+   *
+   * @example policy: { jitterMode: 'full' }
+   */
+  jitterMode: JitterMode;
   /**
    * Retries allowed after a link is lost or an attempt fails, counted since the
    * last stable connection. When the next retry would exceed it, the connection
@@ -42,6 +64,7 @@ export const defaultPolicy: Readonly<ReconnectPolicy> = Object.freeze({
   maxBackoffMs: 10_000,
   factor: 2,
   jitter: 0.1,
+  jitterMode: 'relative',
   maxRetries: 10,
   connectTimeoutMs: 3000,
   fastPathTimeoutMs: 500,
@@ -70,10 +93,47 @@ export function resolvePolicy(partial: Partial<ReconnectPolicy> | undefined, nam
   check.finiteNumber(p.maxBackoffMs, `${name}.maxBackoffMs`, { min: 0 });
   check.finiteNumber(p.factor, `${name}.factor`, { min: 1 });
   check.finiteNumber(p.jitter, `${name}.jitter`, { min: 0, max: 1 });
+  check.oneOf(p.jitterMode, `${name}.jitterMode`, JITTER_MODES);
   check.integer(p.maxRetries, `${name}.maxRetries`, { min: 0, allowInfinity: true });
   for (const key of positiveMs) check.finiteNumber(p[key], `${name}.${key}`, { min: 0, exclusiveMin: true });
   check.finiteNumber(p.staleAfterMs, `${name}.staleAfterMs`, { min: 0 });
   check.integer(p.maxPermanentFailures, `${name}.maxPermanentFailures`, { min: 1, allowInfinity: true });
   check.boolean(p.reconnect, `${name}.reconnect`);
   return p;
+}
+
+/** The numbers of a backoff: a connection's retries, or the supervisor's restarts (`restartBackoff`). */
+export type BackoffPolicy = Pick<ReconnectPolicy, 'initialBackoffMs' | 'maxBackoffMs' | 'factor' | 'jitter' | 'jitterMode'>;
+
+/**
+ * The supervisor's default `restartBackoff`: the connection's defaults (100 ms
+ * doubling to 10 s, ±10 %), as Akka's BackoffSupervisor does for its children.
+ */
+export const defaultRestartBackoff: Readonly<BackoffPolicy> = Object.freeze({
+  initialBackoffMs: defaultPolicy.initialBackoffMs,
+  maxBackoffMs: defaultPolicy.maxBackoffMs,
+  factor: defaultPolicy.factor,
+  jitter: defaultPolicy.jitter,
+  jitterMode: defaultPolicy.jitterMode,
+});
+
+/** Merge a partial backoff over `defaults`, validating every field (errors name `name.field`). */
+export function resolveBackoff(
+  partial: Partial<BackoffPolicy> | undefined,
+  name: string,
+  defaults: Readonly<BackoffPolicy> = defaultRestartBackoff,
+): BackoffPolicy {
+  if (partial !== undefined) check.object(partial, name);
+  const b: BackoffPolicy = { ...defaults };
+  for (const [key, value] of Object.entries(partial ?? {})) {
+    if (value === undefined) continue;
+    if (!(key in defaults)) throw new TypeError(`${name}.${key} is not a backoff option (${Object.keys(defaults).join(', ')})`);
+    (b as unknown as Record<string, unknown>)[key] = value;
+  }
+  check.finiteNumber(b.initialBackoffMs, `${name}.initialBackoffMs`, { min: 0 });
+  check.finiteNumber(b.maxBackoffMs, `${name}.maxBackoffMs`, { min: 0 });
+  check.finiteNumber(b.factor, `${name}.factor`, { min: 1 });
+  check.finiteNumber(b.jitter, `${name}.jitter`, { min: 0, max: 1 });
+  check.oneOf(b.jitterMode, `${name}.jitterMode`, JITTER_MODES);
+  return b;
 }

@@ -10,16 +10,29 @@
  *   can neither stop the supervisor nor crash the process);
  * - normal: `CHILD_EXIT` (the child settled in `disconnected` by DISCONNECT or,
  *   with `reconnect: false`, a closed link). The handle reports these.
+ *
+ * Issue 11 (a 401 took down every sibling in about 3 s):
+ * - a child that ended `failed` with `reason: 'permanent_failure'` (its
+ *   output) is not restarted, whatever its restart type, and does not count
+ *   toward the intensity: restarting cannot fix rejected credentials. It stays
+ *   `failed` until `RESTART_CHILD` (unless `restartPermanentFailures`);
+ * - every other restart is delayed by backoff, as Akka's BackoffSupervisor
+ *   does: the new actor is spawned at once (so sends queue in its outbox and
+ *   handles follow it) but connected only after `backoffDelay(n,
+ *   restartBackoff)`, n counting the child's restarts since it was last
+ *   stable (`CHILD_STABLE`).
  */
 import { emit, enqueueActions, setup, type ActorRefFrom, type AnyActorRef, type AnyStateMachine } from 'xstate';
 import { MessageDroppedError, type DropReason, type SupervisorReport } from './ports/errors.js';
 import type { Transport } from './ports/transport.js';
 import { clockNow } from './ports/clock.js';
+import { backoffDelay } from './backoff.js';
 import { connectionMachine } from './connection.machine.js';
-import type { OutboxEntry } from './events.js';
+import type { ConnectionOutput, OutboxEntry } from './events.js';
 import type { LinkRegistry } from './link-registry.js';
 import type { OutboxOptions } from './outbox.js';
-import type { ReconnectPolicy } from './policy.js';
+import { defaultRestartBackoff, type BackoffPolicy, type ReconnectPolicy } from './policy.js';
+import { inState } from './state.js';
 
 export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';
 export type RestartType = 'permanent' | 'transient' | 'temporary';
@@ -46,6 +59,12 @@ export interface SupervisorInput {
   periodMs: number;
   /** Passed in every child's input (see `LinkRegistry`); the handle's data path reads it. */
   links?: LinkRegistry;
+  /** Restart a child that failed permanently (a 401) like any other. Default false: it stays `failed`. */
+  restartPermanentFailures?: boolean;
+  /** Delay of a child's n-th restart since it was last stable (resolved: see `resolveBackoff`). Default `defaultRestartBackoff`. */
+  restartBackoff?: BackoffPolicy;
+  /** Jitter source for `restartBackoff`. Default Math.random. */
+  random?: () => number;
 }
 
 /**
@@ -63,6 +82,14 @@ export interface SupervisorContext extends SupervisorInput {
   /** Clock times of the restarts inside the window. */
   restartLog: number[];
   report: SupervisorReport | undefined;
+  /** Automatic restarts of a child since it was last stable: the backoff's attempt number. */
+  consecutive: Record<string, number>;
+  /** The delay of a child's last restart (decorrelated jitter draws the next from it). */
+  lastDelay: Record<string, number>;
+  /** Children spawned by a delayed restart, waiting for their `RESTART_DUE` (child id → its token). */
+  waiting: Record<string, number>;
+  /** The last token given to a delayed restart. */
+  token: number;
 }
 
 export type SupervisorEvent =
@@ -72,6 +99,10 @@ export type SupervisorEvent =
   | { type: 'RELEASE_CHILD'; id: string }
   | { type: 'REMOVE_CHILD'; id: string }
   | { type: 'CHILD_EXIT'; id: string; ref: AnyActorRef; exit: ExitKind; error?: unknown }
+  /** The child was connected for its `stableAfterMs` (EVENT_CONNECTION_STABLE): its restart backoff starts over. The handle reports it. */
+  | { type: 'CHILD_STABLE'; id: string; ref: AnyActorRef }
+  /** A delayed restart's backoff elapsed: connect the children it spawned (raised by this machine on its clock). */
+  | { type: 'RESTART_DUE'; token: number }
   | { type: 'SHUTDOWN' }
   | { type: 'SHUTDOWN_DONE' }
   | { type: `xstate.done.actor.${string}`; actorId: string; output: unknown }
@@ -79,7 +110,18 @@ export type SupervisorEvent =
 
 export type SupervisorEmitted =
   | { type: 'CHILD_STARTED'; id: string; ref: AnyActorRef; restarted: boolean }
-  | { type: 'CHILD_EXITED'; id: string; exit: ExitKind; restart: boolean; error?: unknown }
+  | {
+      type: 'CHILD_EXITED';
+      id: string;
+      exit: ExitKind;
+      /** Restarted (now, or after `delayMs`). False when it stays down (a permanent failure) or the supervisor gives up. */
+      restart: boolean;
+      error?: unknown;
+      /** For a `failed` exit: why (the child's output), e.g. `'permanent_failure'`. */
+      reason?: ConnectionOutput['reason'];
+      /** For a restart: how long until the new actor connects, ms on the actor clock. */
+      delayMs?: number;
+    }
   | { type: 'SUPERVISOR_FAILED'; report: SupervisorReport };
 
 export type ConnectionRef = ActorRefFrom<typeof connectionMachine>;
@@ -109,7 +151,10 @@ function dropSpec(context: SupervisorContext, id: string) {
 type SupervisorActions = {
   rejectOutbox: { ref: AnyActorRef; reason: DropReason };
   stopOne: { ref: AnyActorRef | undefined; reason: DropReason };
-  spawnOne: { spec: ResolvedChildSpec; restarted: boolean };
+  spawnOne: { spec: ResolvedChildSpec; restarted: boolean; connect: boolean };
+  unwait: { id: string };
+  connectDue: undefined;
+  childStable: undefined;
   startChild: undefined;
   restartChild: undefined;
   releaseChild: undefined;
@@ -155,9 +200,9 @@ export const supervisorMachine = setup<
       enqueue({ type: 'rejectOutbox', params: { ref: params.ref, reason: params.reason } });
       enqueue.stopChild(params.ref);
     }),
-    /** Spawn the actor for `spec`, announce it, and connect it when the spec says so. */
+    /** Spawn the actor for `spec`, announce it, and connect it when `connect` says so. */
     spawnOne: enqueueActions(({ enqueue }, params) => {
-      const { spec, restarted } = params;
+      const { spec, restarted, connect } = params;
       // The registries are updated in place (see SupervisorContext): copying them
       // per start made starting n children O(n²).
       enqueue.assign(({ context, spawn }) => {
@@ -180,31 +225,63 @@ export const supervisorMachine = setup<
       });
       // A separate action, so it sees the ref the assign above spawned.
       enqueue.emit(({ context }) => ({ type: 'CHILD_STARTED' as const, id: spec.id, ref: context.refs[spec.id]!, restarted }));
-      if (spec.autoConnect) enqueue.sendTo(({ context }) => context.refs[spec.id]!, { type: 'CONNECT' });
+      if (connect) enqueue.sendTo(({ context }) => context.refs[spec.id]!, { type: 'CONNECT' });
+    }),
+    /** The child no longer waits for a delayed restart; a timer nobody waits for any more is canceled. */
+    unwait: enqueueActions(({ context, enqueue }, params) => {
+      const token = context.waiting[params.id];
+      if (token === undefined) return;
+      delete context.waiting[params.id];
+      if (!Object.values(context.waiting).includes(token)) enqueue.cancel(restartTimerId(token));
     }),
     startChild: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'START_CHILD' || event.spec.id in context.refs) return;
       context.specs.push(event.spec);
       context.restarts[event.spec.id] = 0;
-      enqueue({ type: 'spawnOne', params: { spec: event.spec, restarted: false } });
+      enqueue({ type: 'spawnOne', params: { spec: event.spec, restarted: false, connect: event.spec.autoConnect } });
     }),
+    /** A restart by hand: at once, and the child's backoff starts over. The way back from a permanent failure. */
     restartChild: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'RESTART_CHILD') return;
       const spec = context.specs.find((s) => s.id === event.id);
       if (!spec) return;
+      enqueue({ type: 'unwait', params: { id: spec.id } });
       enqueue({ type: 'stopOne', params: { ref: context.refs[event.id], reason: 'stopped' } });
       context.restarts[event.id] = (context.restarts[event.id] ?? 0) + 1;
-      enqueue({ type: 'spawnOne', params: { spec, restarted: true } });
+      delete context.consecutive[event.id];
+      delete context.lastDelay[event.id];
+      enqueue({ type: 'spawnOne', params: { spec, restarted: true, connect: spec.autoConnect } });
     }),
-    releaseChild: enqueueActions(({ context, event }) => {
-      if (event.type === 'RELEASE_CHILD') dropSpec(context, event.id);
+    releaseChild: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'RELEASE_CHILD') return;
+      enqueue({ type: 'unwait', params: { id: event.id } });
+      dropSpec(context, event.id);
     }),
     removeChild: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'REMOVE_CHILD') return;
+      enqueue({ type: 'unwait', params: { id: event.id } });
       enqueue({ type: 'stopOne', params: { ref: context.refs[event.id], reason: 'stopped' } });
       delete context.refs[event.id];
       delete context.restarts[event.id];
+      delete context.consecutive[event.id];
+      delete context.lastDelay[event.id];
       dropSpec(context, event.id);
+    }),
+    /** A delayed restart is due: connect, in start order, the children it spawned that still wait for it. */
+    connectDue: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'RESTART_DUE') return;
+      for (const spec of context.specs) {
+        if (context.waiting[spec.id] !== event.token) continue;
+        delete context.waiting[spec.id];
+        const ref = context.refs[spec.id];
+        // Connected by hand meanwhile: leave it be (CONNECT would cut a `reconnecting` backoff short).
+        if (ref && spec.autoConnect && inState(ref.getSnapshot() as { value?: unknown }, 'disconnected')) enqueue.sendTo(ref, { type: 'CONNECT' });
+      }
+    }),
+    childStable: enqueueActions(({ context, event }) => {
+      if (event.type !== 'CHILD_STABLE' || context.refs[event.id] !== event.ref) return;
+      delete context.consecutive[event.id];
+      delete context.lastDelay[event.id];
     }),
     /** An exit: restart by type and strategy, or escalate past the intensity. */
     handleExit: enqueueActions(({ context, event, enqueue, self }) => {
@@ -212,9 +289,13 @@ export const supervisorMachine = setup<
       if (!exit) return;
       const spec = context.specs.find((s) => s.id === exit.id);
       if (!spec) return; // released (being stopped) or unknown: not ours to restart
-      const restart = spec.restart === 'permanent' || (spec.restart === 'transient' && exit.exit !== 'normal');
-      enqueue.emit({ type: 'CHILD_EXITED', id: exit.id, exit: exit.exit, restart, error: exit.error });
+      const base = { type: 'CHILD_EXITED' as const, id: exit.id, exit: exit.exit, error: exit.error, ...(exit.reason ? { reason: exit.reason } : {}) };
+      // Restarting cannot fix a permanent failure (credentials rejected): it
+      // stays `failed`, outside the intensity count, until restarted by hand.
+      const stays = exit.reason === 'permanent_failure' && context.restartPermanentFailures !== true;
+      const restart = !stays && (spec.restart === 'permanent' || (spec.restart === 'transient' && exit.exit !== 'normal'));
       if (!restart) {
+        enqueue.emit({ ...base, restart: false });
         // OTP: a temporary child that exits is removed. A transient child after
         // a normal exit stays, idle in `disconnected`, until told to CONNECT.
         if (spec.restart === 'temporary') enqueue.raise({ type: 'REMOVE_CHILD', id: exit.id });
@@ -230,19 +311,36 @@ export const supervisorMachine = setup<
           offender: { id: exit.id, kind: spec.transport.kind, exit: exit.exit, error: exit.error },
           restarts: restartLog.length - 1,
         };
+        enqueue.emit({ ...base, restart: false });
         enqueue.assign({ report, restartLog });
         return;
       }
+      // The n-th restart since the child was last stable waits backoffDelay(n).
+      const attempt = (context.consecutive[exit.id] ?? 0) + 1;
+      const delayMs = backoffDelay(attempt, context.restartBackoff ?? defaultRestartBackoff, context.random ?? Math.random, context.lastDelay[exit.id]);
+      context.consecutive[exit.id] = attempt;
+      context.lastDelay[exit.id] = delayMs;
+      enqueue.emit({ ...base, restart: true, delayMs });
       // Which children go down and come back, in start order.
       const index = context.specs.indexOf(spec);
       const affected =
         context.strategy === 'one_for_all' ? context.specs : context.strategy === 'rest_for_one' ? context.specs.slice(index) : [spec];
+      for (const s of affected) enqueue({ type: 'unwait', params: { id: s.id } });
       for (const s of [...affected].reverse()) {
         enqueue({ type: 'stopOne', params: { ref: context.refs[s.id], reason: s.id === exit.id ? 'failed' : 'stopped' } });
       }
       for (const s of affected) context.restarts[s.id] = (context.restarts[s.id] ?? 0) + 1;
       enqueue.assign({ restartLog });
-      for (const s of affected) enqueue({ type: 'spawnOne', params: { spec: s, restarted: true } });
+      // Spawned now (sends queue in the new outbox, handles follow the new actor), connected after the delay.
+      for (const s of affected) enqueue({ type: 'spawnOne', params: { spec: s, restarted: true, connect: delayMs === 0 && s.autoConnect } });
+      if (delayMs === 0) return;
+      const token = context.token + 1;
+      enqueue.assign({ token });
+      for (const s of affected) {
+        // After the unwaits above have run (they are queued before this assign).
+        enqueue.assign(({ context: c }) => ({ waiting: Object.assign(c.waiting, { [s.id]: token }) }));
+      }
+      enqueue.raise({ type: 'RESTART_DUE', token }, { id: restartTimerId(token), delay: delayMs });
     }),
     /** Escalation: every child stopped in reverse start order. */
     stopAll: enqueueActions(({ context, enqueue }) => {
@@ -260,6 +358,10 @@ export const supervisorMachine = setup<
     restarts: {},
     restartLog: [],
     report: undefined,
+    consecutive: {},
+    lastDelay: {},
+    waiting: {},
+    token: 0,
   }),
   initial: 'running',
   states: {
@@ -271,6 +373,8 @@ export const supervisorMachine = setup<
         RELEASE_CHILD: { actions: 'releaseChild' },
         REMOVE_CHILD: { actions: 'removeChild' },
         CHILD_EXIT: { actions: 'handleExit' },
+        CHILD_STABLE: { actions: 'childStable' },
+        RESTART_DUE: { actions: 'connectDue' },
         'xstate.done.actor.*': { actions: 'handleExit' },
         'xstate.error.actor.*': { actions: 'handleExit' },
         SHUTDOWN: 'stopping',
@@ -299,10 +403,12 @@ export const supervisorMachine = setup<
   output: ({ context }): SupervisorOutput => context.report ?? { reason: 'shutdown' },
 });
 
+const restartTimerId = (token: number) => `restart:${token}`;
+
 function toExit(
   event: SupervisorEvent,
   context: SupervisorContext,
-): { id: string; exit: ExitKind; error?: unknown } | undefined {
+): { id: string; exit: ExitKind; error?: unknown; reason?: ConnectionOutput['reason'] } | undefined {
   if (event.type === 'CHILD_EXIT') {
     // A late notice from an actor that was already replaced is ignored.
     return context.refs[event.id] === event.ref ? { id: event.id, exit: event.exit, error: event.error } : undefined;
@@ -310,7 +416,10 @@ function toExit(
   if ('actorId' in event && event.type.startsWith('xstate.done.actor.')) {
     const ref = context.refs[event.actorId];
     const lastError = (ref?.getSnapshot() as { context?: { lastError?: unknown } } | undefined)?.context?.lastError;
-    return { id: event.actorId, exit: 'failed', error: lastError };
+    // The child's output says why (ConnectionOutput); a custom machine may end with anything.
+    const output = (event as { output?: unknown }).output as Partial<ConnectionOutput> | undefined;
+    const reason = output?.reason === 'permanent_failure' || output?.reason === 'retries_exhausted' ? output.reason : undefined;
+    return { id: event.actorId, exit: 'failed', error: reason && output!.error !== undefined ? output!.error : lastError, ...(reason ? { reason } : {}) };
   }
   if ('actorId' in event && event.type.startsWith('xstate.error.actor.')) {
     return { id: event.actorId, exit: 'crashed', error: (event as { error: unknown }).error };

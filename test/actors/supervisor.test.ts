@@ -13,10 +13,13 @@ import {
 } from '../../machines/ports/errors.js';
 import { connectionMachine } from '../../machines/connection.machine.js';
 import { inState, topState } from '../../machines/state.js';
+import { silentLogger } from '../../actors/supervisor.js';
 import { startSupervisor } from '../helpers/supervisor.js';
 
 const test = suite('supervisor');
 const failNow = { maxRetries: 0 }; // a lost link ends in `failed` at once
+/** The first restart of a child connects after 100 ms ±10 % (the default `restartBackoff`, issue 11). */
+const FIRST_RESTART_MS = 110;
 
 test('supervisor: startChild connects, whichChildren lists it, duplicates throw', async () => {
   const s = startSupervisor();
@@ -155,7 +158,8 @@ test('supervisor: one_for_one restarts only the child that failed', async () => 
   const a2 = s.sup.child('a')!;
   assert.is.not(a2, a, 'a new actor for a');
   assert.is(s.sup.child('b'), b, 'b untouched');
-  await s.flush();
+  assert.ok(inState(a2.getSnapshot(), 'disconnected'), 'waits for its restart backoff');
+  await s.advance(FIRST_RESTART_MS);
   assert.ok(inState(a2.getSnapshot(), 'connected'));
   assert.equal(s.sup.whichChildren().map((c) => [c.id, c.restarts]), [['a', 1], ['b', 0]]);
   await s.sup.shutdown();
@@ -174,6 +178,10 @@ test('supervisor: one_for_all stops all in reverse start order and restarts all 
   assert.equal(s.closes, ['b', 'c', 'a'], 'b lost its link first, then c and a were stopped in reverse order');
   assert.equal(started, ['a', 'b', 'c']);
   ['a', 'b', 'c'].forEach((id, i) => assert.is.not(s.sup.child(id), before[i]));
+  const connects: string[] = [];
+  for (const id of ['a', 'b', 'c']) s.sup.connection(id).events$.subscribe((e) => e.type === 'EVENT_STATE_CHANGE' && e.data.to === 'connecting' && connects.push(id));
+  await s.advance(FIRST_RESTART_MS);
+  assert.equal(connects, ['a', 'b', 'c'], 'all connect after the offender\'s backoff, in start order');
   assert.ok(['a', 'b', 'c'].every((id) => topState(s.sup.child(id)!.getSnapshot()) === 'connected'));
   await s.sup.shutdown();
 });
@@ -200,7 +208,7 @@ test('supervisor: permanent restarts after a normal exit (DISCONNECT), transient
   await s.flush();
   p.send({ type: 'DISCONNECT' });
   t.send({ type: 'DISCONNECT' });
-  await s.flush();
+  await s.advance(FIRST_RESTART_MS);
   assert.is.not(s.sup.child('p'), p, 'permanent: restarted');
   assert.ok(inState(s.sup.child('p')!.getSnapshot(), 'connected'));
   assert.is(s.sup.child('t'), t, 'transient: same actor');
@@ -234,7 +242,7 @@ test('supervisor: temporary server-side link (reconnect: false) is removed when 
 });
 
 test('supervisor: more than maxRestarts in periodMs escalates: children stopped in reverse, report', async () => {
-  const s = startSupervisor({ id: 'radio-sup', maxRestarts: 3, periodMs: 5000 });
+  const s = startSupervisor({ id: 'radio-sup', maxRestarts: 3, periodMs: 5000, logger: silentLogger });
   for (const id of ['a', 'b', 'c']) s.sup.startChild({ id, transport: s.transport(id), policy: failNow });
   await s.flush();
   const done = toPromise(s.sup.actor);
@@ -263,10 +271,15 @@ test('supervisor: more than maxRestarts in periodMs escalates: children stopped 
 
 test('supervisor: the window slides: restarts spread out over time never escalate', async () => {
   const s = startSupervisor({ maxRestarts: 3, periodMs: 5000 });
-  s.sup.startChild({ id: 'a', transport: s.transport('a'), policy: failNow });
+  // Stable after 500 ms connected, so each restart's backoff starts over (100 ms).
+  s.sup.startChild({ id: 'a', transport: s.transport('a'), policy: { ...failNow, stableAfterMs: 500 } });
   await s.flush();
   for (let i = 0; i < 10; i++) {
-    await s.advance(2000); // at most 3 restarts fall in any 5 s window
+    // 2 s per round: at most 3 restarts fall in any 5 s window. Reconnected
+    // within the first 200 ms (its restart backoff), stable 500 ms later.
+    await s.advance(200);
+    await s.advance(1800);
+    assert.ok(inState(s.sup.child('a')!.getSnapshot(), 'connected'));
     s.mocks.a!.drop();
     await s.flush();
     await s.flush();
@@ -299,6 +312,7 @@ test('supervisor: a child that throws inside an action crashes only itself and i
   assert.is(s.sup.actor.getSnapshot().status, 'active');
   const a2 = s.sup.child('a')!;
   assert.is.not(a2, a);
+  await s.advance(FIRST_RESTART_MS);
   assert.ok(inState(a2.getSnapshot(), 'connected'));
   assert.ok(inState(s.sup.child('b')!.getSnapshot(), 'connected'));
   await s.sup.shutdown();

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { backoffDelay, seededRandom } from '../../machines/backoff.js';
-import { defaultPolicy } from '../../machines/policy.js';
+import { defaultPolicy, resolvePolicy } from '../../machines/policy.js';
 
 test('backoff: first delay with the seed defaults is 90..110 ms', () => {
   assert.is(backoffDelay(1, defaultPolicy, () => 0), 90);
@@ -55,6 +55,44 @@ test('backoff: bad arguments are named', () => {
   // A number that is not an integer is out of range, as for every integer option (issue 10); a non-number is the wrong type.
   assert.throws(() => seededRandom(0.5), (e: Error) => e instanceof RangeError && /seed must be an integer/.test(e.message));
   assert.throws(() => seededRandom('1' as never), (e: Error) => e instanceof TypeError && /seed/.test(e.message));
+});
+
+test('backoff: full jitter spreads a delay over 0..base (issue 11, defect 9)', () => {
+  const p = { ...defaultPolicy, jitterMode: 'full' as const };
+  assert.is(backoffDelay(3, p, () => 0), 0);
+  assert.is(backoffDelay(3, p, () => 1), 400);
+  assert.is(backoffDelay(3, p, () => 0.25), 100);
+  assert.is(backoffDelay(50, p, () => 1), 10000, 'capped at maxBackoffMs, no jitter above it');
+  const random = seededRandom(3);
+  const delays = Array.from({ length: 5000 }, () => backoffDelay(4, p, random));
+  assert.ok(Math.min(...delays) < 40 && Math.max(...delays) > 760 && Math.max(...delays) <= 800, `${Math.min(...delays)}..${Math.max(...delays)}`);
+});
+
+test('backoff: decorrelated jitter draws from initialBackoffMs..3 × the previous delay, capped (issue 11, defect 9)', () => {
+  const p = { ...defaultPolicy, jitterMode: 'decorrelated' as const };
+  assert.is(backoffDelay(1, p, () => 0), 100, 'the first draws from 100..300');
+  assert.is(backoffDelay(1, p, () => 1), 300);
+  assert.is(backoffDelay(2, p, () => 1, 300), 900);
+  assert.is(backoffDelay(2, p, () => 0, 300), 100, 'never below initialBackoffMs');
+  assert.is(backoffDelay(9, p, () => 1, 9000), 10000, 'capped at maxBackoffMs');
+  // A chain, as the connection machine runs it (each delay from the one before).
+  const random = seededRandom(5);
+  let previous: number | undefined;
+  for (let n = 1; n <= 50; n++) {
+    const d = backoffDelay(n, p, random, previous);
+    assert.ok(d >= 100 && d <= Math.min(10000, 3 * (previous ?? 100)), `delay ${n}: ${d} after ${previous}`);
+    previous = d;
+  }
+  assert.throws(() => backoffDelay(1, p, Math.random, -1), (e: Error) => e instanceof RangeError && /previous/.test(e.message));
+});
+
+test('backoff: resolvePolicy validates jitterMode', () => {
+  assert.is(resolvePolicy({ jitterMode: 'full' }).jitterMode, 'full');
+  assert.is(resolvePolicy(undefined).jitterMode, 'relative', "default: the seed's ±10 %");
+  assert.throws(
+    () => resolvePolicy({ jitterMode: 'equal' as never }, 'spec.policy'),
+    (e: Error) => e instanceof TypeError && e.message === 'spec.policy.jitterMode must be one of relative, full, decorrelated, got "equal"',
+  );
 });
 
 test.run();

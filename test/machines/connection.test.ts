@@ -27,7 +27,7 @@ test('defaults: the seed policy', () => {
   assert.equal(
     { ...defaultPolicy },
     {
-      initialBackoffMs: 100, maxBackoffMs: 10000, factor: 2, jitter: 0.1, maxRetries: 10, connectTimeoutMs: 3000,
+      initialBackoffMs: 100, maxBackoffMs: 10000, factor: 2, jitter: 0.1, jitterMode: 'relative', maxRetries: 10, connectTimeoutMs: 3000,
       fastPathTimeoutMs: 500, stableAfterMs: 5000, staleAfterMs: 0, maxPermanentFailures: 2, reconnect: true,
     },
   );
@@ -183,6 +183,29 @@ test('reconnecting: exact delays follow backoffDelay with the same seeded random
     assert.is(c.mock.connects, before + 1, `retry exactly at ${delay} ms`);
   }
   assert.is(c.state(), 'failed');
+});
+
+test('reconnecting: decorrelated jitter draws each delay from the one before, and starts over when stable (issue 11)', async () => {
+  const policy = { jitterMode: 'decorrelated' as const, maxRetries: 6, stableAfterMs: 1000 };
+  const c = startConnection({ random: seededRandom(11), policy });
+  const r = seededRandom(11);
+  const expected: number[] = [];
+  for (let n = 1, previous: number | undefined; n <= 5; n++) expected.push((previous = backoffDelay(n, { ...defaultPolicy, ...policy }, r, previous)));
+  c.mock.failNextConnects(5);
+  await c.send({ type: 'CONNECT' });
+  for (const delay of expected) {
+    const before = c.mock.connects;
+    await c.advance(delay - 1);
+    assert.is(c.mock.connects, before, `no retry before ${delay} ms`);
+    await c.advance(1);
+    assert.is(c.mock.connects, before + 1, `retry exactly at ${delay} ms`);
+  }
+  assert.is(c.state(), 'connected');
+  await c.advance(1000); // stable: the next delay is drawn from initialBackoffMs again
+  c.mock.drop();
+  await c.advance(0);
+  assert.is(c.actor.getSnapshot().context.backoffMs, backoffDelay(1, { ...defaultPolicy, ...policy }, r, undefined));
+  c.stop();
 });
 
 test('connected --link lost--> reconnecting --> connected (EVENT_RECONNECT_OK)', async () => {

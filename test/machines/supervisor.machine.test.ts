@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createActor, initialTransition, transition } from 'xstate';
 import { connectionMachine } from '../../machines/connection.machine.js';
-import { MessageDroppedError } from '../../machines/ports/errors.js';
+import { ConnectionError, MessageDroppedError } from '../../machines/ports/errors.js';
 import { supervisorMachine, type ResolvedChildSpec } from '../../machines/supervisor.machine.js';
 import { mockTransport } from '../../transports/mock/mock.transport.js';
 
@@ -45,5 +45,34 @@ for (const event of [{ type: 'REMOVE_CHILD', id: 'b' }, { type: 'RESTART_CHILD',
     s.child.stop();
   });
 }
+
+test('supervisor machine: a child that failed permanently is neither restarted nor counted (issue 11)', () => {
+  const s = withQueuedChild();
+  const error = new ConnectionError('HTTP 401', { permanent: true });
+  const [next, actions] = transition(supervisorMachine, s.snapshot, {
+    type: 'xstate.done.actor.b', actorId: 'b', output: { id: 'b', reason: 'permanent_failure', error, reconnectCount: 1 },
+  });
+  const types: string[] = actions.map((a) => a.type);
+  assert.equal(next.context.restartLog, []);
+  assert.is(next.context.refs.b, s.child, 'kept, to show it failed');
+  assert.equal(types, ['xstate.emit'], 'CHILD_EXITED, and nothing else');
+  s.child.stop();
+});
+
+test('supervisor machine: any other failure restarts after a delay raised on the actor clock (issue 11)', () => {
+  const s = withQueuedChild();
+  const [next, actions] = transition(supervisorMachine, s.snapshot, {
+    type: 'xstate.done.actor.b', actorId: 'b', output: { id: 'b', reason: 'retries_exhausted', error: undefined, reconnectCount: 10 },
+  });
+  const types: string[] = actions.map((a) => a.type);
+  assert.ok(types.includes('xstate.stopChild'), types.join(', '));
+  assert.is.not(next.context.refs.b, s.child, 'a new actor (spawned, not yet connected)');
+  const raise = actions.find((a) => a.type === 'xstate.raise') as { params?: { delay?: number; event?: { type: string } } } | undefined;
+  assert.is(raise?.params?.event?.type, 'RESTART_DUE');
+  assert.ok(raise!.params!.delay! >= 90 && raise!.params!.delay! <= 110, String(raise!.params!.delay));
+  assert.is(next.context.restartLog.length, 1);
+  assert.equal(next.context.consecutive, { b: 1 });
+  s.child.stop();
+});
 
 test.run();
