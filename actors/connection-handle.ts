@@ -26,7 +26,10 @@ import type { Payload } from '../machines/ports/transport.js';
 /**
  * How a child left the supervisor for good:
  * - `normal`: it ended by itself without error (a `temporary` child whose link closed, a DISCONNECT);
- * - `failed`: it ended in `failed` (retries exhausted, a permanent failure) and was not restarted;
+ * - `failed`: it ended in `failed` and left (a `temporary` child, or the
+ *   offender when the supervisor gave up). A child that failed permanently
+ *   (401) under a `permanent`/`transient` spec stays supervised in `failed`
+ *   (its `state$` says so; `restartChild` brings it back): `closed` waits;
  * - `crashed`: its actor threw and it was not restarted;
  * - `stopped`: `stopChild`/`handle.stop()` removed it;
  * - `shutdown`: the supervisor shut down, or gave up (restart intensity) and stopped every child.
