@@ -30,7 +30,8 @@ export function section(results: ScenarioResult[], context: { machine: string; d
     'defect named beside it.',
     '',
   ];
-  for (const r of results) {
+  const order = ['ws', 'edge', 'supervisor', 'fuzz-servers', 'fuzz-api'];
+  for (const r of [...results].sort((a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario))) {
     out.push(`### ${r.scenario}: ${TITLES[r.scenario] ?? r.scenario}`, '', `\`${r.summary}\` (${(r.durationMs / 1000).toFixed(1)} s)`, '');
     out.push('| part | sent | received | duplicates | lost | crashes | leaked handles | peak RSS / heap | seed |', '|---|---|---|---|---|---|---|---|---|');
     for (const row of r.rows) {

@@ -2,7 +2,8 @@
  * `npm run chaos [-- --seed N] [--quick] [--only ws,edge] [--json FILE] [--no-write]`
  *
  * Runs every chaos scenario, each in a process of its own with a time budget
- * (the whole run stays under 3 minutes, --quick well under 30 s), prints one
+ * (the whole run stays under 3 minutes, --quick well under 30 s, two
+ * scenarios at a time), prints one
  * summary line per scenario, and rewrites the `## Chaos suite` section of
  * bench/RELIABILITY.md (not with --no-write). Loopback only; the API fuzzer
  * runs in a network namespace of its own when `unshare -n` works here.
@@ -17,7 +18,8 @@ import type { ScenarioResult } from './lib.js';
 import { section, writeSection } from './report.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const ORDER = ['ws', 'edge', 'supervisor', 'fuzz-servers', 'fuzz-api'];
+/** Run order (and, in a quick run's two lanes, the longest ones first). */
+const ORDER = ['fuzz-api', 'fuzz-servers', 'edge', 'ws', 'supervisor'];
 /** Each scenario's own limit, ms (it stops itself well before; past this it is killed). */
 const BUDGET: Record<string, [quick: number, full: number]> = {
   ws: [20_000, 45_000],
@@ -96,15 +98,22 @@ const opts = parseArgs(process.argv.slice(2));
 const deadline = Date.now() + (opts.quick ? 60_000 : 180_000);
 const netns = opts.only.includes('fuzz-api') && netnsWorks();
 console.log(`chaos: seed ${opts.seed}${opts.quick ? ', quick' : ''}; scenarios ${opts.only.join(', ')}${netns ? '' : opts.only.includes('fuzz-api') ? ' (no network namespace: the visualizer host is not fuzzed)' : ''}`);
-const results: ScenarioResult[] = [];
-for (const name of ORDER.filter((s) => opts.only.includes(s))) {
-  const own = BUDGET[name]![opts.quick ? 0 : 1];
-  const left = deadline - Date.now();
-  const result = await runOne(name, opts.seed, opts.quick, Math.max(1000, Math.min(own, left)), netns);
-  results.push(result);
-  const broken = result.invariants.filter((i) => !i.ok);
-  console.log(`${result.summary}${broken.length ? ` — ${broken.length} invariant(s) broken${broken.every((i) => i.known) ? ' (all known)' : ''}` : ''}`);
-}
+// A quick run has two scenarios going at once (most of their time is spent waiting: paced
+// traffic, agent restarts, fuzz targets); a full run one at a time, so its memory figures are clean.
+const queue = ORDER.filter((s) => opts.only.includes(s));
+const byName = new Map<string, ScenarioResult>();
+const lane = async () => {
+  for (let name = queue.shift(); name; name = queue.shift()) {
+    const own = BUDGET[name]![opts.quick ? 0 : 1];
+    const left = deadline - Date.now();
+    const result = await runOne(name, opts.seed, opts.quick, Math.max(1000, Math.min(own, left)), netns);
+    byName.set(name, result);
+    const broken = result.invariants.filter((i) => !i.ok);
+    console.log(`${result.summary}${broken.length ? ` — ${broken.length} invariant(s) broken${broken.every((i) => i.known) ? ' (all known)' : ''}` : ''}`);
+  }
+};
+await Promise.all(Array.from({ length: opts.quick ? 2 : 1 }, lane));
+const results = ORDER.filter((s) => byName.has(s)).map((s) => byName.get(s)!);
 
 const unexplained = results.flatMap((r) => r.invariants.filter((i) => !i.ok && !i.known).map((i) => `${r.scenario}: ${i.name} (${i.detail})`));
 const known = results.flatMap((r) => r.invariants.filter((i) => !i.ok && i.known).map((i) => `${r.scenario}: ${i.name} — ${i.known}`));

@@ -73,7 +73,7 @@ function ackServer() {
   return { wss, seen, stats, ready: new Promise<void>((r) => wss.once('listening', () => r())) };
 }
 
-/** A TaskLogHub viewer that always comes back, with `?lastSeq=` the last seq it saw. */
+/** A TaskLogHub viewer that always comes back, with `?lastSeq=` the last seq it saw (0 for none). */
 class Viewer {
   readonly seqs = new Set<number>();
   last = 0;
@@ -93,8 +93,11 @@ class Viewer {
 
   start() {
     if (this.#stopped) return;
+    // Every reconnect says what it saw, `lastSeq=0` included: lines the hub wrote to a first
+    // connection that died before they arrived are replayed only to a viewer that asks.
+    const resume = this.connects > 0 ? `&lastSeq=${this.last}` : '';
     this.connects++;
-    const ws = new WebSocket(`${this.base}?task=${encodeURIComponent(this.task)}${this.last > 0 ? `&lastSeq=${this.last}` : ''}`);
+    const ws = new WebSocket(`${this.base}?task=${encodeURIComponent(this.task)}${resume}`);
     this.#ws = ws;
     let waitingPong = 0;
     ws.on('open', () => {
@@ -144,7 +147,6 @@ export async function run({ seed, quick }: ScenarioOptions): Promise<ScenarioRes
   const before = resources();
   const crashes = new CrashCounter();
   const peak = new MemoryPeak();
-  const rand = random(subSeed(seed, 'ws'));
   const figures: Record<string, number | string> = {};
   const findings: string[] = [];
 
@@ -269,6 +271,7 @@ export async function run({ seed, quick }: ScenarioOptions): Promise<ScenarioRes
   let hubOrder = 0;
   let hubDropped = 0;
   const viewerCloses: Record<string, number> = {};
+  const missingLines: string[] = [];
   for (const v of viewers) {
     const total = accepted[v.task] ?? 0;
     hubSent += total;
@@ -277,6 +280,9 @@ export async function run({ seed, quick }: ScenarioOptions): Promise<ScenarioRes
     hubOrder += v.outOfOrder;
     hubDropped += dropped[v.task] ?? 0;
     hubLost += Math.max(0, total - v.seqs.size - (dropped[v.task] ?? 0));
+    const missing = [];
+    for (let n = 1; n <= total; n++) if (!v.seqs.has(n)) missing.push(n);
+    if (missing.length) missingLines.push(`${v.task}: ${missing.slice(0, 12).join(',')}${missing.length > 12 ? '…' : ''} (viewer last saw ${v.last}, ${v.connects} connects)`);
     for (const [code, n] of Object.entries(v.closes)) tally(viewerCloses, code, n);
   }
   figures['client frames acked'] = sent.acked;
@@ -288,6 +294,7 @@ export async function run({ seed, quick }: ScenarioOptions): Promise<ScenarioRes
   figures['hub lines dropped (told)'] = hubDropped;
   figures['viewer connects'] = viewers.reduce((s, v) => s + v.connects, 0);
   figures['viewer close codes'] = JSON.stringify(viewerCloses);
+  if (missingLines.length) figures['lines missing, by task'] = missingLines.join('; ');
   figures['proxy connections'] = proxyA.stats.accepted + proxyB.stats.accepted;
   figures['proxy refused'] = proxyA.stats.refused + proxyB.stats.refused;
 
