@@ -246,6 +246,8 @@ export async function run({ seed, quick }: ScenarioOptions): Promise<ScenarioRes
       const bad = Object.values(r.badAccepted).reduce((s, n) => s + n, 0);
       const knownBad = r.kind === 'viz' ? 'KNOWN: visualizer /events validation' : undefined;
       invariants.push(invariant(`${r.kind}: bad frames never accepted`, bad === 0, bad ? `accepted: ${JSON.stringify(r.badAccepted)}` : '0 accepted', knownBad ?? (r.badAccepted['invalid-utf8'] ? 'FOUND, unassigned: the agent decodes invalid UTF-8 lossily (U+FFFD) and acks the event' : undefined)));
+      const closedQuietly = r.kind === 'agent' ? (r.byCategory['oversize: closed socket'] ?? 0) : 0;
+      if (closedQuietly) findings.push(`agent: ${closedQuietly} oversize frames closed the connection with no reply to the client (the reason is only logged at the agent, as documented)`);
       if (r.badAccepted['invalid-utf8'] && r.kind === 'agent') findings.push(`agent: acked ${r.badAccepted['invalid-utf8']} events whose frame was not valid UTF-8 (decoded lossily to U+FFFD, so the published event is not what was sent)`);
       if (bad) findings.push(`${r.kind}: bad frames accepted, by category: ${JSON.stringify(r.badAccepted)}`);
     }
