@@ -1,0 +1,168 @@
+/**
+ * The chaos suite, short (issue 11): `npm run chaos -- --quick` with a fixed
+ * seed, in a child process (each scenario in a process of its own: real
+ * sockets on loopback, a real agent process SIGKILLed, real fuzzed servers),
+ * then its invariants asserted one by one: nothing acknowledged is lost, no
+ * crash, no handle left, only typed errors from bad arguments.
+ *
+ * An invariant that fails today because of a defect being fixed elsewhere
+ * (or found by this suite and not yet assigned) is marked `// KNOWN:` and
+ * printed instead of asserted, and only while the suite itself explains the
+ * failure by that defect (`known`); any other failure of it fails the test.
+ * When the fix lands, turn its `soft(...)` into `hard(...)`.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** What bench/chaos writes per scenario (its JSON shape; nothing imports bench/). */
+interface Invariant {
+  name: string;
+  ok: boolean;
+  detail: string;
+  known?: string;
+}
+interface Result {
+  scenario: string;
+  summary: string;
+  rows: Array<{ part: string; sent: number; received: number; lost: number; crashes: number; leakedHandles: number }>;
+  invariants: Invariant[];
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const SEED = 11;
+const test = suite('chaos');
+let results: Result[] = [];
+let output = '';
+
+test.before(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sw-chaos-'));
+  const json = join(dir, 'chaos.json');
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/chaos/run.ts', '--quick', '--seed', String(SEED), '--no-write', '--json', json], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  await new Promise((r) => child.on('close', r));
+  try {
+    results = JSON.parse(readFileSync(json, 'utf8')) as Result[];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const checked = new Set<string>();
+
+function find(scenario: string, name: string): Invariant {
+  const result = results.find((r) => r.scenario === scenario);
+  assert.ok(result, `scenario ${scenario} ran (runner output: ${output.slice(-600)})`);
+  const inv = result.invariants.find((i) => i.name === name);
+  assert.ok(inv, `${scenario} checks "${name}" (it checks: ${result.invariants.map((i) => i.name).join('; ')})`);
+  checked.add(`${scenario}/${name}`);
+  return inv;
+}
+
+/** The invariant holds. */
+function hard(scenario: string, name: string) {
+  const inv = find(scenario, name);
+  assert.ok(inv.ok, `${scenario}: ${name}: ${inv.detail}`);
+}
+
+/** The invariant holds, or fails only by `defect` (which the suite names in `known`): printed then. */
+function soft(scenario: string, name: string, defect: RegExp) {
+  const inv = find(scenario, name);
+  if (inv.ok) return;
+  assert.ok(inv.known && defect.test(inv.known), `${scenario}: ${name}: ${inv.detail}${inv.known ? ` (explained as "${inv.known}", not by ${defect})` : ''}`);
+  console.log(`  [chaos] ${inv.known}: ${scenario}: ${name}: ${inv.detail.slice(0, 300)}`);
+}
+
+/** Every invariant of `scenario` not named by a test above holds too. */
+function rest(scenario: string) {
+  const result = results.find((r) => r.scenario === scenario);
+  assert.ok(result, `scenario ${scenario} ran`);
+  for (const inv of result.invariants) if (!checked.has(`${scenario}/${inv.name}`)) assert.ok(inv.ok, `${scenario}: ${inv.name}: ${inv.detail}`);
+  assert.ok(result.rows.length > 0 && result.rows.every((r) => r.sent > 0), `${scenario} did something: ${result.summary}`);
+}
+
+test('chaos ws: WebSocket clients and hub viewers under cuts, stalls, slow spells and refusals', () => {
+  hard('ws', 'clients: every acked frame reached the server');
+  hard('ws', 'clients: every send settled (acked or told)');
+  hard('ws', 'viewers: every accepted line arrived');
+  hard('ws', 'viewers: exactly once');
+  hard('ws', 'viewers: in seq order per task');
+  hard('ws', 'no crash');
+  hard('ws', 'no handle left after shutdown');
+  rest('ws');
+});
+
+test('chaos edge: EdgeClients while their agent is SIGKILLed: no acked event lost', () => {
+  hard('edge', 'every acked event reached an agent');
+  hard('edge', 'every send settled (acked or told)');
+  hard('edge', 'one agent process publishes an event once');
+  hard('edge', 'no crash');
+  hard('edge', 'no handle left after shutdown');
+  rest('edge');
+});
+
+test('chaos supervisor: a crash-on-start child leaves its siblings alone and escalates at maxRestarts', () => {
+  hard('supervisor', 'one_for_one: the crasher alone restarts until the intensity');
+  hard('supervisor', 'escalation at the configured count');
+  hard('supervisor', 'escalation closes every sibling link');
+  hard('supervisor', '3000 restarts done, supervisor running');
+  hard('supervisor', 'siblings untouched by the storm');
+  hard('supervisor', 'no crash of the process');
+  hard('supervisor', 'no handle left after shutdown');
+  // Not asserted here: 3,000 restarts are too few for a 5 % heap bound (JIT warm-up shows); `npm run chaos` measures 10,000.
+  find('supervisor', 'heap after GC flat (within 5 %)');
+  rest('supervisor');
+});
+
+test('chaos fuzz-servers: the agent, the hub and the visualizer take bad frames without crashing', () => {
+  for (const kind of ['agent', 'hub'] as const) {
+    hard('fuzz-servers', `${kind}: no crash`);
+    hard('fuzz-servers', `${kind}: every frame answered (no silence, no hang)`);
+    hard('fuzz-servers', `${kind}: heap after GC bounded (< 16 MB growth)`);
+    hard('fuzz-servers', `${kind}: Object.prototype untouched`);
+    hard('fuzz-servers', `${kind}: control frames accepted`);
+  }
+  // KNOWN: found by this suite, unassigned: the agent decodes invalid UTF-8 as U+FFFD and acks the event.
+  soft('fuzz-servers', 'agent: bad frames never accepted', /invalid UTF-8/);
+  // KNOWN: hub maxPayload: viewer frames over 1 MiB are read (ws default 100 MiB) instead of closed with 1009.
+  soft('fuzz-servers', 'hub: oversize viewer frames closed (1009)', /hub maxPayload/);
+  hard('fuzz-servers', 'hub: still serves viewers while fuzzed');
+  // KNOWN: visualizer /events validation: {"action":"toString"} or {"id":"constructor"} crash the server process.
+  soft('fuzz-servers', 'viz: no crash', /visualizer \/events validation/);
+  // KNOWN: visualizer /events validation: {"action":"__proto__"} and the like are sent to an actor instead of refused.
+  soft('fuzz-servers', 'viz: bad frames never accepted', /visualizer \/events validation/);
+  // KNOWN: visualizer /events validation: no memory reading when the last target process had crashed.
+  soft('fuzz-servers', 'viz: heap after GC bounded (< 16 MB growth)', /visualizer \/events validation/);
+  hard('fuzz-servers', 'viz: every frame answered (no silence, no hang)');
+  hard('fuzz-servers', 'viz: Object.prototype untouched');
+  hard('fuzz-servers', 'viz: control frames accepted');
+  hard('fuzz-servers', 'fuzzer: no handle left');
+  rest('fuzz-servers');
+});
+
+test('chaos fuzz-api: bad arguments get TypeError, RangeError or a StatewireError, never a crash or a hang', () => {
+  hard('fuzz-api', 'only TypeError, RangeError or a StatewireError');
+  // KNOWN: found by this suite, unassigned: serveVisualizer's options.host is not checked (a long or unknown
+  // name is an uncaught 'error' of its WebSocketServer, and the call never settles).
+  soft('fuzz-api', 'no hang', /serveVisualizer does not check options\.host/);
+  // KNOWN: found by this suite, unassigned: serveVisualizer host (above) and AckedDelivery options.errors
+  // (a missing factory throws later, uncaught).
+  soft('fuzz-api', 'no crash', /serveVisualizer|AckedDelivery/);
+  // KNOWN: found by this suite, unassigned: durations past 2^31-1 ms are taken, and Node runs them after 1 ms.
+  soft('fuzz-api', 'no timer overflow or other process warning', /2\^31-1/);
+  // KNOWN: found by this suite, unassigned: backoffDelay returns NaN for a NaN policy; child ids named like
+  // Object.prototype members; serveVisualizer listening off loopback for a non-string host.
+  soft('fuzz-api', 'results make sense (finite delays, loopback servers, prototype-named ids)', /backoffDelay|plain object|serveVisualizer/);
+  hard('fuzz-api', 'no handle left');
+  rest('fuzz-api');
+});
+
+test.run();
