@@ -139,6 +139,7 @@ export class AckedDelivery {
     this.#c = connection;
     this.#clock = check.hasMethods(options.clock, 'options.clock', ['setTimeout', 'clearTimeout'], '(e.g. XState SimulatedClock)');
     this.#errors = check.object(options.errors, 'options.errors', 'of error factories');
+    for (const f of ['ackTimeout', 'sendFailed', 'linkLost', 'closed'] as const) check.func(this.#errors[f], `options.errors.${f}`);
     this.#ackTimeoutMs = check.finiteNumber(options.ackTimeoutMs ?? 5000, 'options.ackTimeoutMs', { min: 0, exclusiveMin: true });
     this.#limit = check.integer(options.inFlightLimit ?? 256, 'options.inFlightLimit', { min: 1 });
     this.#batchLimit = check.integer(options.batchLimit ?? 128, 'options.batchLimit', { min: 1 });

@@ -80,6 +80,7 @@ export {
   ConnectionFailedError,
   DuplicateIdError,
   LinkClosedError,
+  ListenError,
   MessageDroppedError,
   OutboxOverflowError,
   StaleLinkError,

@@ -276,7 +276,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   const { clock, logger } = opts;
   const events$ = new Subject<ConnectionLogEvent>();
   const data$ = new Subject<ConnectionDataEvent>();
-  const states: Record<string, ConnectionState> = {};
+  // No prototype: a child may be called 'constructor' or '__proto__'.
+  const states: Record<string, ConnectionState> = Object.create(null);
   const state$ = new BehaviorSubject<Record<string, ConnectionState>>({});
   const listeners = new Map<string, { unsubscribe(): void }>();
   /** Handles given out by `connection(id)`, by child id. */
@@ -735,7 +736,7 @@ function resolveSpec(spec: ChildSpec): ResolvedChildSpec {
   checkId(spec.id);
   checkTransport(spec.transport, 'spec.transport');
   const restart = check.oneOf(spec.restart ?? 'permanent', 'spec.restart', RESTARTS);
-  const shutdownMs = check.finiteNumber(spec.shutdownMs ?? 5000, 'spec.shutdownMs', { min: 0, exclusiveMin: true });
+  const shutdownMs = check.finiteNumber(spec.shutdownMs ?? 5000, 'spec.shutdownMs', { min: 0, exclusiveMin: true, max: check.MAX_TIMER_MS });
   if (spec.autoConnect !== undefined) check.boolean(spec.autoConnect, 'spec.autoConnect');
   if (spec.machine !== undefined) check.shape(spec.machine, 'spec.machine', { provide: 'function' }, 'a state machine (connectionMachine.provide(...))');
   if (spec.random !== undefined) check.func(spec.random, 'spec.random');

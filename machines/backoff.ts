@@ -1,5 +1,5 @@
 import * as check from './ports/check.js';
-import { defaultPolicy, type BackoffPolicy } from './policy.js';
+import { JITTER_MODES, defaultPolicy, type BackoffPolicy } from './policy.js';
 
 /**
  * Delay before retry number `attempt` (1 for the first retry), rounded to
@@ -32,11 +32,13 @@ export function backoffDelay(
   check.integer(attempt, 'attempt', { min: 1 });
   check.func(random, 'random', 'returning 0..1');
   if (previous !== undefined) check.finiteNumber(previous, 'previous', { min: 0 });
-  const initial = policy.initialBackoffMs ?? defaultPolicy.initialBackoffMs;
-  const max = policy.maxBackoffMs ?? defaultPolicy.maxBackoffMs;
-  const factor = policy.factor ?? defaultPolicy.factor;
-  const jitter = policy.jitter ?? defaultPolicy.jitter;
-  const mode = policy.jitterMode ?? defaultPolicy.jitterMode;
+  check.object(policy, 'policy');
+  // A NaN here would come back as a NaN delay: check what is used.
+  const initial = check.finiteNumber(policy.initialBackoffMs ?? defaultPolicy.initialBackoffMs, 'policy.initialBackoffMs', { min: 0 });
+  const max = check.finiteNumber(policy.maxBackoffMs ?? defaultPolicy.maxBackoffMs, 'policy.maxBackoffMs', { min: 0 });
+  const factor = check.finiteNumber(policy.factor ?? defaultPolicy.factor, 'policy.factor', { min: 1 });
+  const jitter = check.finiteNumber(policy.jitter ?? defaultPolicy.jitter, 'policy.jitter', { min: 0, max: 1 });
+  const mode = check.oneOf(policy.jitterMode ?? defaultPolicy.jitterMode, 'policy.jitterMode', JITTER_MODES);
   const r = random();
   if (!(r >= 0 && r <= 1)) throw new RangeError(`random() must return a number in 0..1, got ${r}`);
   if (mode === 'decorrelated') {

@@ -89,14 +89,15 @@ export function resolvePolicy(partial: Partial<ReconnectPolicy> | undefined, nam
     if (!(key in defaultPolicy)) throw new TypeError(`${name}.${key} is not a policy option`);
     (p as unknown as Record<string, unknown>)[key] = value;
   }
-  check.finiteNumber(p.initialBackoffMs, `${name}.initialBackoffMs`, { min: 0 });
-  check.finiteNumber(p.maxBackoffMs, `${name}.maxBackoffMs`, { min: 0 });
+  // Every duration becomes a timer: past MAX_TIMER_MS Node would fire it after 1 ms.
+  check.finiteNumber(p.initialBackoffMs, `${name}.initialBackoffMs`, { min: 0, max: check.MAX_TIMER_MS });
+  check.finiteNumber(p.maxBackoffMs, `${name}.maxBackoffMs`, { min: 0, max: check.MAX_TIMER_MS });
   check.finiteNumber(p.factor, `${name}.factor`, { min: 1 });
   check.finiteNumber(p.jitter, `${name}.jitter`, { min: 0, max: 1 });
   check.oneOf(p.jitterMode, `${name}.jitterMode`, JITTER_MODES);
   check.integer(p.maxRetries, `${name}.maxRetries`, { min: 0, allowInfinity: true });
-  for (const key of positiveMs) check.finiteNumber(p[key], `${name}.${key}`, { min: 0, exclusiveMin: true });
-  check.finiteNumber(p.staleAfterMs, `${name}.staleAfterMs`, { min: 0 });
+  for (const key of positiveMs) check.finiteNumber(p[key], `${name}.${key}`, { min: 0, exclusiveMin: true, max: check.MAX_TIMER_MS });
+  check.finiteNumber(p.staleAfterMs, `${name}.staleAfterMs`, { min: 0, max: check.MAX_TIMER_MS });
   check.integer(p.maxPermanentFailures, `${name}.maxPermanentFailures`, { min: 1, allowInfinity: true });
   check.boolean(p.reconnect, `${name}.reconnect`);
   return p;

@@ -345,7 +345,7 @@ export const supervisorMachine = setup<
     /** Escalation: every child stopped in reverse start order. */
     stopAll: enqueueActions(({ context, enqueue }) => {
       for (const s of [...context.specs].reverse()) enqueue({ type: 'stopOne', params: { ref: context.refs[s.id], reason: 'stopped' } });
-      enqueue.assign({ refs: {} });
+      enqueue.assign({ refs: Object.create(null) as Record<string, AnyActorRef> });
     }),
     emitFailed: emit(({ context }) => ({ type: 'SUPERVISOR_FAILED' as const, report: context.report! })),
   },
@@ -354,13 +354,14 @@ export const supervisorMachine = setup<
   context: ({ input }) => ({
     ...input,
     specs: [],
-    refs: {},
-    restarts: {},
+    // No prototype: a child may be called 'constructor' or '__proto__'.
+    refs: Object.create(null) as Record<string, AnyActorRef>,
+    restarts: Object.create(null) as Record<string, number>,
     restartLog: [],
     report: undefined,
-    consecutive: {},
-    lastDelay: {},
-    waiting: {},
+    consecutive: Object.create(null) as Record<string, number>,
+    lastDelay: Object.create(null) as Record<string, number>,
+    waiting: Object.create(null) as Record<string, number>,
     token: 0,
   }),
   initial: 'running',

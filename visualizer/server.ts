@@ -24,7 +24,7 @@ import { WebSocketServer, WebSocket } from 'ws';
 import type { AnyStateMachine, InspectionEvent } from 'xstate';
 import type { Supervisor } from '../actors/supervisor.js';
 import * as check from '../machines/ports/check.js';
-import { describeError } from '../machines/ports/errors.js';
+import { ListenError, describeError } from '../machines/ports/errors.js';
 import { connectionMachine } from '../machines/connection.machine.js';
 import { checkAllowedOrigins, originAllowed } from '../transports/websocket/origin.js';
 import { topState } from '../machines/state.js';
@@ -160,7 +160,8 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
   check.shape(supervisor, 'supervisor', { startChild: 'function' }, 'a Supervisor (createSupervisor())');
   check.object(options, 'options');
   const port = check.integer(options.port ?? 4400, 'options.port', { min: 0, max: 65535 });
-  const host = options.host ?? '127.0.0.1';
+  // Never every interface by accident: a host must be named (default loopback).
+  const host = check.nonEmptyString(options.host ?? '127.0.0.1', 'options.host');
   const allowedOrigins = checkAllowedOrigins(options.allowedOrigins, 'options.allowedOrigins');
   const maxPayload = check.integer(options.maxPayload ?? DEFAULT_EVENTS_MAX_PAYLOAD, 'options.maxPayload', { min: 1 });
   const graph = machineGraph(options.machine ?? connectionMachine);
@@ -240,10 +241,17 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(port, host, () => resolve());
-  });
+  // ws re-emits the http server's errors: without this, a failed listen would also be an uncaught 'error'.
+  wss.on('error', () => {});
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(port, host, () => resolve());
+    });
+  } catch (error) {
+    wss.close();
+    throw new ListenError(`${host}:${port}`, { cause: error });
+  }
   const actual = (http.address() as AddressInfo).port;
   return {
     url: `http://${host}:${actual}/`,

@@ -61,6 +61,9 @@ export function oneOf<T>(value: unknown, name: string, list: readonly T[]): T {
   return value as T;
 }
 
+/** The longest delay a timer takes (2^31-1 ms, about 24.8 days): Node runs a longer one after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** Bounds for `integer` and `finiteNumber`. */
 export interface NumberRange {
   /** Smallest value allowed (or the bound it must exceed, with `exclusiveMin`). */
@@ -107,11 +110,12 @@ export function finiteNumber(value: unknown, name: string, range: NumberRange = 
 }
 
 /**
- * An optional duration in ms: `undefined` passes, anything else must be a finite number > 0 (>= 0 with `allowZero`).
+ * An optional duration in ms: `undefined` passes, anything else must be a finite number > 0 (>= 0 with
+ * `allowZero`) and at most `MAX_TIMER_MS`.
  * `duration(-1, 'options.pingIntervalMs', { allowZero: true })` throws "options.pingIntervalMs must be a finite number >= 0, got -1".
  */
 export function duration(value: unknown, name: string, { allowZero }: { allowZero: boolean }): number | undefined {
-  return value === undefined ? undefined : finiteNumber(value, name, { min: 0, exclusiveMin: !allowZero });
+  return value === undefined ? undefined : finiteNumber(value, name, { min: 0, exclusiveMin: !allowZero, max: MAX_TIMER_MS });
 }
 
 function fits(value: unknown, members: Readonly<Record<string, MemberKind>>): boolean {

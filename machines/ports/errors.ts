@@ -66,6 +66,8 @@ export interface ErrorCodes {
   ERR_LISTENER_CLOSED: true;
   /** `listen()` on a listener that already listens. */
   ERR_ALREADY_LISTENING: true;
+  /** A server could not bind its address (a bad host, a port in use, no permission). */
+  ERR_LISTEN: true;
 }
 
 /** The closed list of statewire error codes (core and every transport's). */
@@ -171,6 +173,20 @@ export class ClosedError extends StatewireError {
   constructor(resource: string, message: string, code: ErrorCode) {
     super(message, code);
     this.resource = resource;
+  }
+}
+
+/** A server could not listen: `address` is what it tried, `cause` the OS error (EADDRINUSE, EACCES, EAI_AGAIN, ...). */
+export class ListenError extends StatewireError {
+  override name = 'ListenError';
+  readonly address: string;
+  readonly errno: string | undefined;
+
+  constructor(address: string, options: { cause?: unknown } = {}) {
+    const errno = (options.cause as { code?: unknown } | undefined)?.code;
+    super(`cannot listen on ${address.length > 80 ? `${address.slice(0, 80)}…` : address}${typeof errno === 'string' ? ` (${errno})` : ''}`, 'ERR_LISTEN', options);
+    this.address = address;
+    this.errno = typeof errno === 'string' ? errno : undefined;
   }
 }
 

@@ -409,4 +409,24 @@ test('supervisor: events$ merges every child, state$ follows their states', asyn
   await s.sup.shutdown();
 });
 
+test('supervisor: child ids like constructor or __proto__ are ordinary ids (the registries have no prototype)', async () => {
+  const s = startSupervisor();
+  assert.is(s.sup.child('constructor'), undefined);
+  for (const id of ['constructor', '__proto__', 'toString']) s.sup.startChild({ id, transport: s.transport(id) });
+  await s.flush();
+  assert.equal(s.sup.whichChildren().map((c) => [c.id, c.state]), [['constructor', 'connected'], ['__proto__', 'connected'], ['toString', 'connected']]);
+  await s.sup.send('__proto__', 'x');
+  assert.equal(s.mocks['__proto__']!.written, ['x']);
+  await s.sup.stopChild('__proto__');
+  assert.equal(s.sup.whichChildren().map((c) => c.id), ['constructor', 'toString']);
+  await s.sup.shutdown();
+});
+
+test('supervisor: durations a timer cannot hold (over 2^31-1 ms) are RangeErrors', () => {
+  const s = startSupervisor();
+  assert.throws(() => s.sup.startChild({ id: 'x', transport: s.transport('x'), shutdownMs: 2 ** 31 }), (e: Error) => e instanceof RangeError && /spec\.shutdownMs/.test(e.message));
+  assert.throws(() => s.sup.startChild({ id: 'x', transport: s.transport('x'), policy: { stableAfterMs: 2 ** 31 } }), (e: Error) => e instanceof RangeError && /stableAfterMs/.test(e.message));
+  return s.sup.shutdown();
+});
+
 test.run();

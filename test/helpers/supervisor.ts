@@ -11,7 +11,7 @@ export function startSupervisor(options: SupervisorOptions = {}) {
   const sup = createSupervisor({ clock, inspect: recordCoverage, ...options });
   const events: ConnectionLogEvent[] = [];
   sup.events$.subscribe((e) => events.push(e));
-  const mocks: Record<string, MockTransport> = {};
+  const mocks: Record<string, MockTransport> = Object.create(null);
   /** Close order of links, by child id. */
   const closes: string[] = [];
   const transport = (id: string) => {

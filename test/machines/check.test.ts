@@ -96,12 +96,13 @@ test('check: finiteNumber, with bounds and Infinity', () => {
   throwsNamed(() => check.finiteNumber(0, 'options.periodMs', { min: 0, exclusiveMin: true, allowInfinity: true }), RangeError, 'options.periodMs', /must be a number > 0, got 0$/);
 });
 
-test('check: duration is optional, > 0 or (allowZero) >= 0', () => {
+test('check: duration is optional, > 0 or (allowZero) >= 0, and never past what a timer holds', () => {
   assert.is(check.duration(undefined, 'options.pongTimeoutMs', { allowZero: false }), undefined);
   assert.is(check.duration(0, 'options.pingIntervalMs', { allowZero: true }), 0);
   assert.is(check.duration(1.5, 'options.pongTimeoutMs', { allowZero: false }), 1.5);
-  throwsNamed(() => check.duration(0, 'options.pongTimeoutMs', { allowZero: false }), RangeError, 'options.pongTimeoutMs', /a finite number > 0, got 0/);
-  for (const bad of [-1, Infinity]) throwsNamed(() => check.duration(bad, 'options.pingIntervalMs', { allowZero: true }), RangeError, 'options.pingIntervalMs', /a finite number >= 0/);
+  throwsNamed(() => check.duration(0, 'options.pongTimeoutMs', { allowZero: false }), RangeError, 'options.pongTimeoutMs', /a finite number > 0 and <= 2147483647, got 0/);
+  for (const bad of [-1, Infinity, 2 ** 31]) throwsNamed(() => check.duration(bad, 'options.pingIntervalMs', { allowZero: true }), RangeError, 'options.pingIntervalMs', /a finite number within 0\.\.2147483647/);
+  assert.is(check.duration(check.MAX_TIMER_MS, 'options.pingIntervalMs', { allowZero: true }), check.MAX_TIMER_MS);
   for (const bad of [NaN, null, '10', {}]) throwsNamed(() => check.duration(bad, 'options.pingIntervalMs', { allowZero: true }), TypeError, 'options.pingIntervalMs');
 });
 

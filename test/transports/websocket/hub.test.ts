@@ -295,9 +295,9 @@ test('bad input: clear TypeError/RangeError before anything is queued', async ()
   const named = (fn: () => unknown, type: Function, re: RegExp) =>
     assert.throws(fn, (e: Error) => e instanceof type && re.test(e.message), String(re));
   named(() => new TaskLogHub({ maxQueued: 1.5 }), RangeError, /^options\.maxQueued must be an integer >= 1, got 1\.5$/);
-  named(() => new TaskLogHub({ pingIntervalMs: -1 }), RangeError, /^options\.pingIntervalMs must be a finite number >= 0, got -1$/);
-  named(() => new TaskLogHub({ pongTimeoutMs: 0 }), RangeError, /^options\.pongTimeoutMs must be a finite number > 0, got 0$/);
-  named(() => new TaskLogHub({ pongTimeoutMs: '5' as never }), TypeError, /^options\.pongTimeoutMs must be a finite number > 0, got "5"$/);
+  named(() => new TaskLogHub({ pingIntervalMs: -1 }), RangeError, /^options\.pingIntervalMs must be a finite number within 0\.\.2147483647, got -1$/);
+  named(() => new TaskLogHub({ pongTimeoutMs: 0 }), RangeError, /^options\.pongTimeoutMs must be a finite number > 0 and <= 2147483647, got 0$/);
+  named(() => new TaskLogHub({ pongTimeoutMs: '5' as never }), TypeError, /^options\.pongTimeoutMs must be a finite number > 0 and <= 2147483647, got "5"$/);
   named(() => new TaskLogHub({ supervisor: {} as never }), TypeError, /^options\.supervisor must be a Supervisor/);
   named(() => new TaskLogHub({ clock: { setTimeout() {} } as never }), TypeError, /^options\.clock must have setTimeout and clearTimeout/);
   named(() => new TaskLogHub(null as never), TypeError, /^options must be an object/);
