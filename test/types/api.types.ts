@@ -10,7 +10,7 @@ import { ConnectionState, LogEvent, type ConnectionLogEvent, type LogEventType }
 import { inState, topState } from '../../machines/state.js';
 
 // A transport adds its own structured events the way it adds error codes: by declaration merging.
-declare module '../../machines/events.js' {
+declare module '../../machines/ports/events.js' {
   interface ConnectionEventData {
     EVENT_TYPES_TEST_ONLY: { n: number };
   }
