@@ -109,7 +109,8 @@ test('chaos edge: EdgeClients while their agent is SIGKILLed: no acked event los
   rest('edge');
 });
 
-test('chaos supervisor: a crash-on-start child leaves its siblings alone and escalates at maxRestarts', () => {
+test('chaos supervisor: a crash-on-start child waits its restart backoff, leaves its siblings alone and escalates at maxRestarts', () => {
+  hard('supervisor', 'restarts wait their backoff (100 ms doubling)');
   hard('supervisor', 'one_for_one: the crasher alone restarts until the intensity');
   hard('supervisor', 'escalation at the configured count');
   hard('supervisor', 'escalation closes every sibling link');
@@ -130,37 +131,29 @@ test('chaos fuzz-servers: the agent, the hub and the visualizer take bad frames 
     hard('fuzz-servers', `${kind}: Object.prototype untouched`);
     hard('fuzz-servers', `${kind}: control frames accepted`);
   }
-  // KNOWN: found by this suite, unassigned: the agent decodes invalid UTF-8 as U+FFFD and acks the event.
-  soft('fuzz-servers', 'agent: bad frames never accepted', /invalid UTF-8/);
-  // KNOWN: hub maxPayload: viewer frames over 1 MiB are read (ws default 100 MiB) instead of closed with 1009.
-  soft('fuzz-servers', 'hub: oversize viewer frames closed (1009)', /hub maxPayload/);
+  // KNOWN: agent invalid UTF-8, being fixed in transports/unix (another branch): the agent decodes it as
+  // U+FFFD and acks the event.
+  soft('fuzz-servers', 'agent: bad frames never accepted', /agent invalid UTF-8/);
+  hard('fuzz-servers', 'hub: frames over maxPayload closed with 1009');
   hard('fuzz-servers', 'hub: still serves viewers while fuzzed');
-  // KNOWN: visualizer /events validation: {"action":"toString"} or {"id":"constructor"} crash the server process.
-  soft('fuzz-servers', 'viz: no crash', /visualizer \/events validation/);
-  // KNOWN: visualizer /events validation: {"action":"__proto__"} and the like are sent to an actor instead of refused.
-  soft('fuzz-servers', 'viz: bad frames never accepted', /visualizer \/events validation/);
-  // KNOWN: visualizer /events validation: no memory reading when the last target process had crashed.
-  soft('fuzz-servers', 'viz: heap after GC bounded (< 16 MB growth)', /visualizer \/events validation/);
-  hard('fuzz-servers', 'viz: every frame answered (no silence, no hang)');
-  hard('fuzz-servers', 'viz: Object.prototype untouched');
-  hard('fuzz-servers', 'viz: control frames accepted');
+  for (const name of ['no crash', 'every frame answered (no silence, no hang)', 'heap after GC bounded (< 16 MB growth)', 'Object.prototype untouched', 'control frames accepted']) {
+    hard('fuzz-servers', `viz: ${name}`);
+  }
+  hard('fuzz-servers', 'viz: bad frames never accepted');
+  hard('fuzz-servers', 'viz: frames over maxPayload closed with 1009');
   hard('fuzz-servers', 'fuzzer: no handle left');
   rest('fuzz-servers');
 });
 
 test('chaos fuzz-api: bad arguments get TypeError, RangeError or a StatewireError, never a crash or a hang', () => {
   hard('fuzz-api', 'only TypeError, RangeError or a StatewireError');
-  // KNOWN: found by this suite, unassigned: serveVisualizer's options.host is not checked (a long or unknown
-  // name is an uncaught 'error' of its WebSocketServer, and the call never settles).
-  soft('fuzz-api', 'no hang', /serveVisualizer does not check options\.host/);
-  // KNOWN: found by this suite, unassigned: serveVisualizer host (above) and AckedDelivery options.errors
-  // (a missing factory throws later, uncaught).
-  soft('fuzz-api', 'no crash', /serveVisualizer|AckedDelivery/);
-  // KNOWN: found by this suite, unassigned: durations past 2^31-1 ms are taken, and Node runs them after 1 ms.
-  soft('fuzz-api', 'no timer overflow or other process warning', /2\^31-1/);
-  // KNOWN: found by this suite, unassigned: backoffDelay returns NaN for a NaN policy; child ids named like
-  // Object.prototype members; serveVisualizer listening off loopback for a non-string host.
-  soft('fuzz-api', 'results make sense (finite delays, loopback servers, prototype-named ids)', /backoffDelay|plain object|serveVisualizer/);
+  hard('fuzz-api', 'no hang');
+  hard('fuzz-api', 'no crash');
+  hard('fuzz-api', 'no timer overflow or other process warning');
+  hard('fuzz-api', 'results make sense (finite delays, loopback servers, prototype-named ids)');
+  // KNOWN: found by this suite, unassigned (machines/policy.ts, machines/backoff.ts): createSupervisor takes a
+  // restartBackoff past 2^31-1 ms, and relative jitter lifts a capped delay past it: Node runs it after 1 ms.
+  soft('fuzz-api', 'computed delays stay within 2^31-1 ms (restartBackoff, jitter past the cap)', /resolveBackoff.*backoffDelay/);
   hard('fuzz-api', 'no handle left');
   rest('fuzz-api');
 });

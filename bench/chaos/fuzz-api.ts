@@ -12,7 +12,10 @@
  * unhandled rejection while it ran), a process warning (Node's
  * TimeoutOverflowWarning: a duration past 2^31-1 ms is run after 1 ms), a
  * bad result (NaN from `backoffDelay`), and a server listening on something
- * other than loopback.
+ * other than loopback. A failed listen is a `ListenError` (`ERR_LISTEN`), a
+ * StatewireError: typed, as documented. Then the delays the library computes
+ * at the bounds of what it accepts (bench/chaos/fuzz-timers.ts) must stay
+ * timers Node can run.
  *
  * The runner starts this scenario in a network namespace of its own
  * (`unshare -n`, loopback only) when it can (env CHAOS_NETNS=1): a fuzzed
@@ -27,6 +30,7 @@ import { StatewireError, createSupervisor } from '../../actors/index.js';
 import { mockTransport } from '../../transports/mock/index.js';
 import { EdgeAgentServer } from '../../transports/unix/index.js';
 import { BAD, DEFECTS, QUICK, setPath, targets, type Bad, type Target } from './fuzz-api-targets.js';
+import { timerBounds } from './fuzz-timers.js';
 import {
   CrashCounter,
   MemoryPeak,
@@ -137,6 +141,12 @@ export async function run({ seed, quick }: ScenarioOptions): Promise<ScenarioRes
     await sup.shutdown();
   }
 
+  // Delays computed at the bounds: within 2^31-1 ms, or refused.
+  const timers = await timerBounds();
+  t.calls += timers.calls;
+  for (const o of timers.outcomes) tally(t.outcomes, o);
+  for (const f of timers.findings) t.bad.push({ kind: 'overflow', ...f });
+
   // Seeded combinations: two or three wrong options at once.
   const combos = quick ? 30 : 600;
   for (let i = 0; i < combos && !stoppedEarly && Date.now() < deadline; i++) {
@@ -168,11 +178,11 @@ export async function run({ seed, quick }: ScenarioOptions): Promise<ScenarioRes
     return [...seen.values()].slice(0, max);
   };
   const findings: string[] = [];
-  for (const kind of ['untyped', 'hang', 'crash', 'warning', 'insane']) {
+  for (const kind of ['untyped', 'hang', 'crash', 'warning', 'insane', 'overflow']) {
     const n = byKind(kind).length;
     if (n) findings.push(`${n} ${kind}: ${show(kind).join(' | ')}`);
   }
-  const counts = Object.fromEntries(['untyped', 'hang', 'crash', 'warning', 'insane'].map((k) => [k, byKind(k).length]));
+  const counts = Object.fromEntries(['untyped', 'hang', 'crash', 'warning', 'insane', 'overflow'].map((k) => [k, byKind(k).length]));
   /** The defect each kind of failure is, when every one of them is explained (else undefined: broken). */
   const explained = (kind: string): string | undefined => {
     const labels = new Set<string>();
@@ -188,7 +198,7 @@ export async function run({ seed, quick }: ScenarioOptions): Promise<ScenarioRes
     seed,
     quick,
     durationMs: Date.now() - started,
-    summary: `fuzz-api: ${t.calls} calls into ${list.length} functions; untyped ${counts.untyped}, hangs ${counts.hang}, crashes ${counts.crash}, warnings ${counts.warning}, bad results ${counts.insane}; leaked ${leaked.length}${isolated ? '' : ' (serveVisualizer host not fuzzed: no network namespace)'}`,
+    summary: `fuzz-api: ${t.calls} calls into ${list.length} functions; untyped ${counts.untyped}, hangs ${counts.hang}, crashes ${counts.crash}, warnings ${counts.warning}, bad results ${counts.insane}, delay overflows ${counts.overflow}; leaked ${leaked.length}${isolated ? '' : ' (serveVisualizer host not fuzzed: no network namespace)'}`,
     rows: [{ part: 'exported factories and constructors', sent: t.calls, received: t.calls - counts.hang!, duplicates: 0, lost: counts.hang!, crashes: counts.crash!, leakedHandles: leaked.length, peakRssMb: mem.rssMb, peakHeapMb: mem.heapMb }],
     invariants: [
       invariant('only TypeError, RangeError or a StatewireError', counts.untyped === 0, show('untyped', 3).join(' | ') || '0 untyped', explained('untyped')),
@@ -197,6 +207,7 @@ export async function run({ seed, quick }: ScenarioOptions): Promise<ScenarioRes
       invariant('no handle left', leaked.length === 0, leaked.join(', ') || 'none'),
       invariant('no timer overflow or other process warning', counts.warning === 0, show('warning', 3).join(' | ') || '0 warnings', explained('warning')),
       invariant('results make sense (finite delays, loopback servers, prototype-named ids)', counts.insane === 0, show('insane', 3).join(' | ') || '0', explained('insane')),
+      invariant('computed delays stay within 2^31-1 ms (restartBackoff, jitter past the cap)', counts.overflow === 0, show('overflow', 3).join(' | ') || `${timers.calls} probes held`, explained('overflow')),
     ],
     figures: { calls: t.calls, outcomes: JSON.stringify(t.outcomes), 'network namespace': isolated ? 'yes (unshare -n)' : 'no', ...(stoppedEarly ? { 'stopped early': stoppedEarly } : {}) },
     findings,

@@ -192,25 +192,32 @@ export function hubClient(port: number, task: string): Promise<Client> {
   }));
 }
 
-/** The visualizer: the sentinel is an unknown action with a unique id; error replies before its answer are the frame's. */
+/**
+ * The visualizer: every message it refuses is answered `{ type: 'error', error }`
+ * (visualizer/server.ts, `parseCommand`); the sentinel is an unknown action
+ * unique to this probe (`sentinel-<k>`), which the refusal names. Error
+ * replies before the sentinel's are the frame's. A frame over `maxPayload`
+ * closes the socket with 1009 instead.
+ */
 export function vizClient(port: number): Promise<Client> {
   return wsClient(`ws://127.0.0.1:${port}/events`, (ws, k) => new Promise((resolve) => {
+    const action = `sentinel-${k}`;
     let errors = 0;
     const onMessage = (data: Buffer) => {
-      let m: { type?: string; message?: string };
+      let m: { type?: string; error?: unknown };
       try {
         m = JSON.parse(data.toString());
       } catch {
         return;
       }
       if (m.type !== 'error') return;
-      if (m.message === `cannot sentinel s-${k}`) {
+      if (typeof m.error === 'string' && m.error.includes(JSON.stringify(action))) {
         ws.off('message', onMessage);
         resolve(errors > 0 ? 'refused' : 'accepted');
       } else errors++;
     };
     ws.on('message', onMessage);
-    ws.send(JSON.stringify({ action: 'sentinel', id: `s-${k}` }));
+    ws.send(JSON.stringify({ action, id: 'a' }));
   }));
 }
 

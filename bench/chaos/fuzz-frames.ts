@@ -29,6 +29,12 @@ export interface FrameSource {
   prototype(n: number): string[];
   /** Bytes of the largest frame the server should take; oversize frames are past it. */
   limit: number;
+  /**
+   * The frame is a well-formed request, whatever its category (a command
+   * with an extra, inert `__proto__` key; a mutation that left it valid):
+   * accepting it is right. Without it, only the category decides.
+   */
+  wellFormed?(bytes: Buffer): boolean;
 }
 
 const INVALID_UTF8 = [

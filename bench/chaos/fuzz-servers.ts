@@ -5,12 +5,15 @@
  *
  * - the UNIX edge agent (`EdgeAgentServer`): one line per frame;
  * - the TaskLogHub: frames from a viewer (viewers are not expected to send
- *   anything: a frame is ignored, or the socket is closed with a code);
- * - the visualizer's `/events` WebSocket (commands `{ action, id }`).
+ *   anything: a frame is ignored, or the socket is closed with a code; one
+ *   over the hub's `maxPayload`, 4096 bytes by default, with 1009);
+ * - the visualizer's `/events` WebSocket (commands `{ action, id }`; anything
+ *   else is answered `{ type: 'error', error }`, and a frame over its
+ *   `maxPayload`, 16 KiB by default, closes the socket with 1009).
  *
  * After each frame the fuzzer sends a sentinel whose answer it knows (a frame
  * the agent nacks with a known id, a ping to the hub, a command the
- * visualizer refuses with a known message), so what came before the
+ * visualizer refuses naming it), so what came before the
  * sentinel's answer is the frame's answer: accepted, refused with a reason
  * (nack, error reply), or closed (with the WebSocket close code). Nothing
  * before the sentinel, where an answer was due, is "silent". A crash is the
@@ -41,6 +44,9 @@ import {
 
 const MiB = 2 ** 20;
 
+/** What the visualizer page may ask (visualizer/server.ts); 'a' and 'b' are the target's children. */
+const VIZ_ACTIONS = ['drop-link', 'tx-drop', 'disconnect', 'connect'];
+
 const VALID_EVENT = (n: number) => `{"id":${n},"event_type":"FuzzEvent","severity":"low","timestamp":"2026-01-01T00:00:00Z","details":{"k":"v${n}"}}`;
 
 const SOURCES: Record<Kind, FrameSource> = {
@@ -58,12 +64,12 @@ const SOURCES: Record<Kind, FrameSource> = {
     ],
   },
   hub: {
-    limit: MiB,
+    limit: 4096, // TaskLogHub's default maxPayload (attach(http))
     valid: (n) => JSON.stringify({ type: 'hello', n }),
     prototype: () => ['{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"polluted":1}}}', '{"type":"__proto__"}'],
   },
   viz: {
-    limit: MiB,
+    limit: 16 * 1024, // serveVisualizer's default maxPayload
     valid: (n) => JSON.stringify({ action: ['connect', 'tx-drop', 'drop-link'][n % 3], id: n % 2 ? 'a' : 'b' }),
     prototype: () => [
       '{"action":"__proto__","id":"a"}',
@@ -73,16 +79,31 @@ const SOURCES: Record<Kind, FrameSource> = {
       '{"action":"connect","id":"__proto__"}',
       '{"action":"connect","id":"constructor"}',
       '{"__proto__":{"action":"connect","id":"a"}}',
+      // Well-formed (own action and id) with an inert own "__proto__" key: accepted, and nothing polluted.
       '{"action":"connect","id":"a","__proto__":{"polluted":1}}',
     ],
+    wellFormed: (bytes) => {
+      try {
+        const m = JSON.parse(bytes.toString()) as unknown;
+        if (m === null || typeof m !== 'object' || Array.isArray(m)) return false;
+        const own = (k: string) => (Object.hasOwn(m, k) ? (m as Record<string, unknown>)[k] : undefined);
+        return VIZ_ACTIONS.includes(own('action') as string) && (own('id') === 'a' || own('id') === 'b');
+      } catch {
+        return false;
+      }
+    },
   },
 };
 
-/** Categories whose frames must never be accepted: refused, closed, or (hub) ignored. */
+/**
+ * Categories whose frames must never be accepted (refused, closed, or (hub)
+ * ignored), unless the source calls the frame well-formed. The visualizer
+ * validates every command: any frame that is not one is refused.
+ */
 const NEVER_ACCEPTED: Record<Kind, Category[]> = {
   agent: ['invalid-utf8', 'oversize', 'json-values', 'random-bytes'],
   hub: [],
-  viz: ['invalid-utf8', 'oversize', 'prototype-keys', 'json-values', 'random-bytes'],
+  viz: ['random-bytes', 'random-text', 'mutated', 'invalid-utf8', 'deep-nesting', 'oversize', 'prototype-keys', 'json-values'],
 };
 
 interface ServerReport {
@@ -93,6 +114,8 @@ interface ServerReport {
   byCategory: Record<string, number>;
   crashes: Array<{ category: Category; frame: string; stderr: string }>;
   badAccepted: Record<string, number>;
+  /** Outcomes of frames over the server's limit (`FrameSource.limit`). */
+  overLimit: Record<string, number>;
   validRefused: number;
   silent: number;
   timeouts: number;
@@ -109,7 +132,7 @@ interface ServerReport {
 async function fuzzOne(kind: Kind, seed: number, count: number, deadline: number, maxCrashes: number): Promise<ServerReport> {
   const dir = mkdtempSync(join(tmpdir(), 'swf-'));
   const rand = random(subSeed(seed, `fuzz-${kind}`));
-  const report: ServerReport = { kind, frames: 0, outcomes: {}, byCategory: {}, crashes: [], badAccepted: {}, validRefused: 0, silent: 0, timeouts: 0, healthFailures: 0, polluted: false, stoppedEarly: undefined, peakRss: 0, peakHeap: 0 };
+  const report: ServerReport = { kind, frames: 0, outcomes: {}, byCategory: {}, crashes: [], badAccepted: {}, overLimit: {}, validRefused: 0, silent: 0, timeouts: 0, healthFailures: 0, polluted: false, stoppedEarly: undefined, peakRss: 0, peakHeap: 0 };
   const reading = async () => {
     const m = await target.mem();
     if (m) {
@@ -148,7 +171,8 @@ async function fuzzOne(kind: Kind, seed: number, count: number, deadline: number
     previous = frame;
     tally(report.outcomes, outcome);
     tally(report.byCategory, `${frame.category}: ${outcome}`);
-    if (outcome === 'accepted' && NEVER_ACCEPTED[kind].includes(frame.category)) tally(report.badAccepted, frame.category);
+    if (frame.bytes.length > SOURCES[kind].limit) tally(report.overLimit, outcome);
+    if (outcome === 'accepted' && NEVER_ACCEPTED[kind].includes(frame.category) && !SOURCES[kind].wellFormed?.(frame.bytes)) tally(report.badAccepted, frame.category);
     if (frame.category === 'valid' && outcome !== 'accepted' && outcome !== 'ignored') report.validRefused++;
     if (outcome === 'silent') report.silent++;
     if (outcome === 'timeout') report.timeouts++;
@@ -220,32 +244,40 @@ export async function run({ seed, quick }: ScenarioOptions): Promise<ScenarioRes
     if (r.stoppedEarly) figures[`${r.kind}: stopped early`] = r.stoppedEarly;
     const crashCats: Record<string, number> = {};
     for (const c of r.crashes) tally(crashCats, c.category); // the frame it showed on (see `previous`)
-    const known = r.kind === 'viz' ? 'KNOWN: visualizer /events validation' : undefined;
     invariants.push(
-      invariant(`${r.kind}: no crash`, r.crashes.length === 0, r.crashes.length ? `${r.crashes.length} crashes (${JSON.stringify(crashCats)}), first on ${r.crashes[0]!.frame}: ${r.crashes[0]!.stderr}` : '0', known),
+      invariant(`${r.kind}: no crash`, r.crashes.length === 0, r.crashes.length ? `${r.crashes.length} crashes (${JSON.stringify(crashCats)}), first on ${r.crashes[0]!.frame}: ${r.crashes[0]!.stderr}` : '0'),
       invariant(`${r.kind}: every frame answered (no silence, no hang)`, r.silent + r.timeouts === 0, `${r.silent} silent, ${r.timeouts} timeouts of ${r.frames}`),
       Number.isFinite(growth)
         ? invariant(`${r.kind}: heap after GC bounded (< 16 MB growth)`, growth < 16 * MiB, `${mb(growth)} MB growth after ${r.frames} frames`)
-        : invariant(`${r.kind}: heap after GC bounded (< 16 MB growth)`, false, 'not measured: the last target process had crashed', known),
+        : invariant(`${r.kind}: heap after GC bounded (< 16 MB growth)`, false, 'not measured: the last target process had crashed'),
       invariant(`${r.kind}: Object.prototype untouched`, !r.polluted, r.polluted ? 'polluted' : 'untouched'),
       invariant(`${r.kind}: control frames accepted`, r.validRefused === 0, `${r.validRefused} valid frames refused`),
     );
-    if (r.kind === 'hub') {
-      const oversize = Object.entries(r.byCategory).filter(([c]) => c.startsWith('oversize'));
-      const taken = oversize.filter(([c]) => !c.includes('closed')).reduce((s, [, n]) => s + n, 0);
+    if (r.kind !== 'agent') {
+      // The WebSocket servers refuse a frame over their maxPayload before buffering it: close 1009.
+      const over = Object.values(r.overLimit).reduce((s, n) => s + n, 0);
+      const closed = r.overLimit['closed 1009'] ?? 0;
       invariants.push(
-        invariant('hub: oversize viewer frames closed (1009)', taken === 0, `${taken} frames over 1 MiB taken; ${JSON.stringify(Object.fromEntries(oversize))}`, 'KNOWN: hub maxPayload (ws default 100 MiB)'),
-        invariant('hub: still serves viewers while fuzzed', r.healthFailures === 0, `${r.healthFailures} failed probes`),
+        invariant(
+          `${r.kind}: frames over maxPayload closed with 1009`,
+          over > 0 && closed === over,
+          `${closed} of ${over} frames over ${SOURCES[r.kind].limit} bytes closed with 1009; outcomes ${JSON.stringify(r.overLimit)}`,
+        ),
       );
+      if (closed < over) findings.push(`${r.kind}: ${over - closed} frames over its maxPayload (${SOURCES[r.kind].limit} bytes) were not closed with 1009: ${JSON.stringify(r.overLimit)}`);
+    }
+    if (r.kind === 'hub') {
+      invariants.push(invariant('hub: still serves viewers while fuzzed', r.healthFailures === 0, `${r.healthFailures} failed probes`));
       const utf8 = Object.entries(r.byCategory).filter(([c]) => c.startsWith('invalid-utf8'));
       figures['hub: invalid UTF-8 outcomes'] = JSON.stringify(Object.fromEntries(utf8));
-      if (taken) findings.push(`hub: ${taken} viewer frames over 1 MiB were read and ignored instead of refused (ws default maxPayload, 100 MiB)`);
       const ignored = r.outcomes.ignored ?? 0;
       if (ignored) findings.push(`hub: ${ignored} of ${r.frames} viewer frames were ignored without a reply (viewers are not expected to send; nothing tells them so)`);
     } else {
       const bad = Object.values(r.badAccepted).reduce((s, n) => s + n, 0);
-      const knownBad = r.kind === 'viz' ? 'KNOWN: visualizer /events validation' : undefined;
-      invariants.push(invariant(`${r.kind}: bad frames never accepted`, bad === 0, bad ? `accepted: ${JSON.stringify(r.badAccepted)}` : '0 accepted', knownBad ?? (r.badAccepted['invalid-utf8'] ? 'FOUND, unassigned: the agent decodes invalid UTF-8 lossily (U+FFFD) and acks the event' : undefined)));
+      // Only the agent's invalid UTF-8 is known (its fix is under way in transports/unix, another branch).
+      const utf8Only = r.kind === 'agent' && bad > 0 && bad === (r.badAccepted['invalid-utf8'] ?? 0);
+      const known = utf8Only ? 'KNOWN: agent invalid UTF-8 (transports/unix, in another branch): the agent decodes it lossily (U+FFFD) and acks the event' : undefined;
+      invariants.push(invariant(`${r.kind}: bad frames never accepted`, bad === 0, bad ? `accepted: ${JSON.stringify(r.badAccepted)}` : '0 accepted', known));
       const closedQuietly = r.kind === 'agent' ? (r.byCategory['oversize: closed socket'] ?? 0) : 0;
       if (closedQuietly) findings.push(`agent: ${closedQuietly} oversize frames closed the connection with no reply to the client (the reason is only logged at the agent, as documented)`);
       if (r.badAccepted['invalid-utf8'] && r.kind === 'agent') findings.push(`agent: acked ${r.badAccepted['invalid-utf8']} events whose frame was not valid UTF-8 (decoded lossily to U+FFFD, so the published event is not what was sent)`);

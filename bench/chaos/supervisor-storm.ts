@@ -2,23 +2,37 @@
  * Scenario "supervisor": restart storms. A child whose actor crashes on every
  * start (an action of its machine throws as soon as it is connected) lives
  * among healthy siblings under `one_for_one`, on XState's SimulatedClock.
+ * Restarts wait their backoff (`restartBackoff`, here without jitter: 100 ms
+ * doubling to 10 s), and the scenario moves the clock by exactly that much.
  *
+ * - Backoff: the n-th restart's child does not connect 1 ms before its
+ *   `backoffDelay(n)`, and connects at it.
  * - Siblings: until the intensity is reached, every crash restarts the
  *   crasher alone; each sibling keeps its actor, its one link and a restart
  *   count of 0.
  * - Escalation: with `maxRestarts` R, crash R+1 (not one earlier) ends the
  *   supervisor in `failed` with a report naming the crasher, and every
  *   sibling's link is closed.
- * - Memory: 10,000 restarts (the window slides on the simulated clock, so the
- *   supervisor never gives up); heap after GC at the end is within 5 % of
- *   the heap after the first 20 % (which warm up JIT code and caches).
+ * - Memory: 10,000 restarts at the backoff's pace (at most 12 in any simulated
+ *   minute, under the intensity, so the supervisor never gives up); heap after
+ *   GC at the end is within 5 % of the heap after the first 20 % (which warm
+ *   up JIT code and caches).
  *
  * Each start of the crasher is gated (its connect waits for the scenario),
- * so every restart is one step: the clock moves, the gate opens, the child
- * connects, crashes, and is restarted.
+ * so every restart is one step: the clock moves past the restart's delay,
+ * the gate opens, the child connects, crashes, and is restarted.
  */
 import { SimulatedClock } from 'xstate';
-import { LinkClosedError, connectionMachine, createSupervisor, type Link, type Supervisor, type Transport } from '../../actors/index.js';
+import {
+  LinkClosedError,
+  backoffDelay,
+  connectionMachine,
+  createSupervisor,
+  silentLogger,
+  type Link,
+  type Supervisor,
+  type Transport,
+} from '../../actors/index.js';
 import { mockTransport, type MockTransport } from '../../transports/mock/index.js';
 import {
   CrashCounter,
@@ -65,6 +79,8 @@ function gated() {
   return {
     transport,
     inner,
+    /** Connects waiting for `open()`. */
+    pending: () => waiting.length,
     /** Wait (up to 2 s) until the crasher is connecting, then let it connect. Resolves false when it never came. */
     async open(): Promise<boolean> {
       if (waiting.length === 0) {
@@ -80,6 +96,15 @@ function gated() {
 
 async function settle() {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** Wait (a few turns at most) until the crasher was restarted `n` times: its next delay is then on the clock. */
+async function restarted(sup: Supervisor, n: number): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if ((sup.whichChildren().find((c) => c.id === 'crasher')?.restarts ?? 0) >= n) return true;
+    await new Promise((r) => setImmediate(r));
+  }
+  return false;
 }
 
 function startSiblings(sup: Supervisor, ids: string[]): Record<string, MockTransport> {
@@ -101,10 +126,28 @@ function siblingsIntact(sup: Supervisor, mocks: Record<string, MockTransport>, r
   return undefined;
 }
 
+/** Restart delays without jitter, so the scenario knows each one: 100 ms doubling to 10 s (the default's numbers). */
+const BACKOFF = { jitter: 0 } as const;
+const delayOf = (restart: number) => backoffDelay(restart, BACKOFF);
+
+/**
+ * Move the clock to the `restart`-th restart's due time: 1 ms short of it
+ * first, when the restarted child must still wait. False when it connected early.
+ */
+async function throughBackoff(clock: SimulatedClock, gate: ReturnType<typeof gated>, restart: number): Promise<boolean> {
+  const delay = delayOf(restart);
+  clock.increment(delay - 1);
+  await settle();
+  const early = gate.pending() > 0;
+  clock.increment(1);
+  return !early;
+}
+
 /** Siblings and escalation: R restarts leave the siblings alone, crash R+1 fails the supervisor. */
 async function escalation(maxRestarts: number): Promise<{ invariants: Invariant[]; figures: Record<string, number | string> }> {
   const clock = new SimulatedClock();
-  const sup = createSupervisor({ id: 'storm', strategy: 'one_for_one', maxRestarts, periodMs: 60_000, clock });
+  // Giving up is logged as an error by default: expected here.
+  const sup = createSupervisor({ id: 'storm', strategy: 'one_for_one', maxRestarts, periodMs: 60_000, clock, restartBackoff: BACKOFF, logger: silentLogger });
   const mocks = startSiblings(sup, ['s1', 's2']);
   const gate = gated();
   sup.startChild({ id: 'crasher', transport: gate.transport, machine: crasher });
@@ -114,8 +157,10 @@ async function escalation(maxRestarts: number): Promise<{ invariants: Invariant[
   let harmed: string | undefined;
   let failedEarly = 0;
   let crashes = 0;
+  const early: number[] = [];
+  // Crash i is the start after restart i-1 (the first start is not delayed).
   for (let i = 1; i <= maxRestarts + 1; i++) {
-    clock.increment(10);
+    if (i > 1 && !(await throughBackoff(clock, gate, i - 1))) early.push(i - 1);
     if (!(await gate.open())) break;
     await settle();
     crashes++;
@@ -128,8 +173,14 @@ async function escalation(maxRestarts: number): Promise<{ invariants: Invariant[
   const linksLeft = Object.values(mocks).reduce((s, m) => s + m.openLinks, 0);
   const status = sup.actor.getSnapshot().status;
   await sup.shutdown();
+  const delays = Array.from({ length: maxRestarts }, (_, k) => delayOf(k + 1));
   return {
     invariants: [
+      invariant(
+        'restarts wait their backoff (100 ms doubling)',
+        early.length === 0 && crashes === maxRestarts + 1,
+        early.length ? `restarts ${early.join(', ')} connected before their delay` : `${crashes - 1} restarts, each connected at its delay (${delays.join(', ')} ms), none before`,
+      ),
       invariant('one_for_one: the crasher alone restarts until the intensity', harmed === undefined && failedEarly === 0, harmed ?? (failedEarly ? `supervisor gave up after crash ${failedEarly}` : `${maxRestarts} restarts, siblings untouched`)),
       invariant(
         'escalation at the configured count',
@@ -138,15 +189,15 @@ async function escalation(maxRestarts: number): Promise<{ invariants: Invariant[
       ),
       invariant('escalation closes every sibling link', linksLeft === 0, `${linksLeft} sibling links open`),
     ],
-    figures: { 'maxRestarts (escalation part)': maxRestarts, 'crashes until failed': crashes },
+    figures: { 'maxRestarts (escalation part)': maxRestarts, 'crashes until failed': crashes, 'restart delays, ms (simulated)': delays.join(', ') },
   };
 }
 
 /** Many restarts: heap after GC stays flat. */
 async function storm(restarts: number): Promise<{ invariants: Invariant[]; figures: Record<string, number | string>; done: number }> {
   const clock = new SimulatedClock();
-  // periodMs 100 with 1 ms per restart: at most 100 restarts in any window, never past maxRestarts.
-  const sup = createSupervisor({ id: 'storm-memory', maxRestarts: 1000, periodMs: 100, clock });
+  // At the backoff's pace (capped at 10 s) at most 12 restarts fall in any minute: under 20, never given up.
+  const sup = createSupervisor({ id: 'storm-memory', maxRestarts: 20, periodMs: 60_000, clock, restartBackoff: BACKOFF, logger: silentLogger });
   const mocks = startSiblings(sup, ['s1', 's2', 's3']);
   const gate = gated();
   sup.startChild({ id: 'crasher', transport: gate.transport, machine: crasher });
@@ -158,8 +209,14 @@ async function storm(restarts: number): Promise<{ invariants: Invariant[]; figur
   const curve: number[] = [];
   let warm = 0;
   let done = 0;
+  let simulatedMs = 0;
+  // The first start, then one start per restart, each after its delay.
+  if (!(await gate.open())) return stormResult(restarts, sup, mocks, refs, 0, 0, 0, [], 0, warmAt);
   for (let i = 1; i <= restarts; i++) {
-    clock.increment(1);
+    // The start before crashed and restart i is scheduled: move the clock through its delay.
+    if (!(await restarted(sup, i))) break;
+    simulatedMs += delayOf(i);
+    clock.increment(delayOf(i));
     if (!(await gate.open())) break;
     done = i;
     if (i % every === 0) {
@@ -171,6 +228,21 @@ async function storm(restarts: number): Promise<{ invariants: Invariant[]; figur
   }
   await settle();
   const end = await heapAfterGc();
+  return stormResult(restarts, sup, mocks, refs, done, warm, end, curve, simulatedMs, warmAt);
+}
+
+async function stormResult(
+  restarts: number,
+  sup: Supervisor,
+  mocks: Record<string, MockTransport>,
+  refs: Record<string, unknown>,
+  done: number,
+  warm: number,
+  end: number,
+  curve: number[],
+  simulatedMs: number,
+  warmAt: number,
+): Promise<{ invariants: Invariant[]; figures: Record<string, number | string>; done: number }> {
   const harmed = siblingsIntact(sup, mocks, refs);
   const restartsSeen = sup.whichChildren().find((c) => c.id === 'crasher')?.restarts ?? -1;
   const running = sup.actor.getSnapshot().status === 'active';
@@ -185,6 +257,7 @@ async function storm(restarts: number): Promise<{ invariants: Invariant[]; figur
     ],
     figures: {
       'storm restarts': done,
+      'storm simulated time, h': Math.round((simulatedMs / 3_600_000) * 10) / 10,
       'heap after GC, MB, every 10 %': curve.join(' → '),
       'heap growth over the storm': `${(growth * 100).toFixed(2)} %`,
     },
