@@ -43,12 +43,13 @@ export function backoffDelay(
   if (!(r >= 0 && r <= 1)) throw new RangeError(`random() must return a number in 0..1, got ${r}`);
   if (mode === 'decorrelated') {
     const prev = previous ?? initial;
-    return Math.max(0, Math.round(Math.min(max, initial + r * (3 * prev - initial))));
+    return clamp(Math.round(Math.min(max, initial + r * (3 * prev - initial))));
   }
   // factor^(attempt-1) overflows to Infinity for large attempts; min() caps it.
   const base = Math.min(initial * Math.pow(factor, attempt - 1), max);
-  if (mode === 'full') return Math.round(r * base);
-  return Math.max(0, Math.round(base * (1 + jitter * (2 * r - 1))));
+  if (mode === 'full') return clamp(Math.round(r * base));
+  // Jitter is applied after the cap, so it may go past it: never past what a timer holds.
+  return clamp(Math.round(base * (1 + jitter * (2 * r - 1))));
 }
 
 /**
@@ -65,4 +66,9 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A delay a timer can hold: 0..2^31-1 ms (Node fires a longer one after 1 ms). */
+function clamp(ms: number): number {
+  return Math.min(Math.max(0, ms), check.MAX_TIMER_MS);
 }

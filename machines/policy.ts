@@ -131,8 +131,8 @@ export function resolveBackoff(
     if (!(key in defaults)) throw new TypeError(`${name}.${key} is not a backoff option (${Object.keys(defaults).join(', ')})`);
     (b as unknown as Record<string, unknown>)[key] = value;
   }
-  check.finiteNumber(b.initialBackoffMs, `${name}.initialBackoffMs`, { min: 0 });
-  check.finiteNumber(b.maxBackoffMs, `${name}.maxBackoffMs`, { min: 0 });
+  check.finiteNumber(b.initialBackoffMs, `${name}.initialBackoffMs`, { min: 0, max: check.MAX_TIMER_MS });
+  check.finiteNumber(b.maxBackoffMs, `${name}.maxBackoffMs`, { min: 0, max: check.MAX_TIMER_MS });
   check.finiteNumber(b.factor, `${name}.factor`, { min: 1 });
   check.finiteNumber(b.jitter, `${name}.jitter`, { min: 0, max: 1 });
   check.oneOf(b.jitterMode, `${name}.jitterMode`, JITTER_MODES);

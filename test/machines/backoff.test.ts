@@ -95,4 +95,11 @@ test('backoff: resolvePolicy validates jitterMode', () => {
   );
 });
 
+test('backoff: a delay never goes past what a timer holds (jitter after the cap), and restartBackoff durations are bounded', async () => {
+  const { MAX_TIMER_MS } = await import('../../machines/ports/check.js');
+  const { resolveBackoff } = await import('../../machines/policy.js');
+  assert.is(backoffDelay(1, { initialBackoffMs: MAX_TIMER_MS, maxBackoffMs: MAX_TIMER_MS, jitter: 1 }, () => 1), MAX_TIMER_MS);
+  assert.throws(() => resolveBackoff({ initialBackoffMs: 2 ** 31 }, 'options.restartBackoff'), (e: Error) => e instanceof RangeError && /options\.restartBackoff\.initialBackoffMs/.test(e.message));
+});
+
 test.run();
