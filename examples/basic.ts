@@ -1,7 +1,7 @@
 /**
  * The smallest example: a supervisor with two simulated connections and a
- * fault every few seconds, printing every structured event. Ctrl-C shuts it
- * down cleanly. (`npm start` runs the full demo, examples/demo.ts.)
+ * fault every few seconds, printing every structured event. Ctrl-C (or
+ * SIGTERM) shuts it down cleanly. (`npm start` runs the full demo, examples/demo.ts.)
  *
  *   node --import tsx examples/basic.ts                 # runs until Ctrl-C
  *   node --import tsx examples/basic.ts --faults-every 500
@@ -43,8 +43,14 @@ const faults = [
 let n = 0;
 const timer = setInterval(() => faults[n++ % faults.length]!(), every);
 
-process.once('SIGINT', async () => {
-  clearInterval(timer);
-  await supervisor.shutdown({ timeoutMs: 5000 });
-  console.log('shut down cleanly');
-});
+// Ctrl-C, or a service manager's stop (SIGTERM): the same clean shutdown (issue 11, defect 11).
+let stopping: Promise<void> | undefined;
+const shutdown = () => {
+  stopping ??= (async () => {
+    clearInterval(timer);
+    await supervisor.shutdown({ timeoutMs: 5000 });
+    console.log('shut down cleanly');
+  })();
+};
+process.once('SIGINT', shutdown);
+process.once('SIGTERM', shutdown);

@@ -7,7 +7,8 @@
  * - a fault injector that drops links, refuses connects, sends TX drops and
  *   disconnects, so every state is visited within a minute;
  * - the visualizer at http://127.0.0.1:4400 (`--port` or PORT).
- * Ctrl-C shuts everything down (the supervisor's `shutdown`) and the process exits.
+ * Ctrl-C or SIGTERM shuts everything down (the supervisor's `shutdown`), removes
+ * the agent's socket and temp dir (`$TMPDIR/statewire-demo-*`), and the process exits.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,7 @@ import { serveVisualizer } from '../visualizer/index.js';
 const HELP = `usage: npm start -- [options]
 
 The statewire live demo: a supervisor with real and simulated connections, a
-fault injector, and the visualizer in your browser. Ctrl-C stops it.
+fault injector, and the visualizer in your browser. Ctrl-C (or SIGTERM) stops it.
 
   --port <n>           visualizer port (default: PORT or 4400; 0 picks a free one)
   --faults-every <ms>  time between injected faults (default 4000)
@@ -184,7 +185,6 @@ for (const [id, transport] of Object.entries(mocks)) {
 }
 
 const viz = await serveVisualizer(supervisor, { port, labels: { radio: 'simulated', apigw: 'simulated', tcp: 'simulated' } });
-console.log(`statewire demo: visualizer at ${viz.url}  (Ctrl-C to stop)`);
 
 if (!values.quiet) {
   supervisor.events$.subscribe((e) => {
@@ -217,8 +217,10 @@ const injector = setInterval(() => {
   fault();
 }, every);
 
+// Ctrl-C, or a service manager's stop (SIGTERM): the same clean shutdown, which
+// also removes the agent's socket file and its temp dir (issue 11, defect 11).
 let stopping = false;
-process.on('SIGINT', () => {
+const shutdown = () => {
   if (stopping) return;
   stopping = true;
   clearInterval(traffic);
@@ -234,4 +236,8 @@ process.on('SIGINT', () => {
     rmSync(dir, { recursive: true, force: true });
     console.log('shut down cleanly');
   })();
-});
+};
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);
+// Last: once this line is out, a signal gets the clean shutdown.
+console.log(`statewire demo: visualizer at ${viz.url}  (Ctrl-C to stop)`);

@@ -7,7 +7,7 @@
  * The task starts at once: lines logged before the page connects wait in the
  * hub's queue and appear first, then the live ones. Reload the page, or stop
  * the network for a moment: it resumes after the last line it saw.
- * Ctrl-C shuts it down.
+ * Ctrl-C (or SIGTERM) shuts it down.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -95,10 +95,18 @@ async function main() {
   console.log(`task logs: open ${server.pageUrl(taskId)}  (Ctrl-C to stop)`);
   server.hub.events$.subscribe((e) => console.log(`hub ${e.type} ${JSON.stringify({ ...e, type: undefined })}`));
   const task = runTask(server.hub, taskId, steps, interval, ac.signal).then(() => console.log('task finished'));
-  process.once('SIGINT', () => {
-    ac.abort();
-    void task.then(() => server.close()).then(() => console.log('shut down cleanly'));
-  });
+  // Ctrl-C, or a service manager's stop (SIGTERM): the same clean shutdown (issue 11, defect 11).
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => {
+    stopping ??= (async () => {
+      ac.abort();
+      await task;
+      await server.close();
+      console.log('shut down cleanly');
+    })();
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

@@ -1,14 +1,29 @@
 /** Examples run as users run them: spawned, watched, stopped with Ctrl-C. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { existsSync, readdirSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { freePort, until } from './helpers/net.js';
-import { spawnLines, tsxArgs } from './helpers/spawn.js';
+import { spawnLines, tsxArgs, type Spawned } from './helpers/spawn.js';
+import { tempDir } from './helpers/unix.js';
 
 const test = suite('examples');
 const example = (script: string, ...args: string[]) => spawnLines(process.execPath, tsxArgs(`examples/${script}`, ...args));
+
+/** Run `script` with its temp dir (`os.tmpdir()`, from TMPDIR) in `dir`, where the test can see what it leaves behind. */
+function exampleIn(dir: string, script: string, ...args: string[]): Spawned {
+  const before = process.env.TMPDIR;
+  process.env.TMPDIR = dir; // spawn copies the environment now
+  try {
+    return example(script, ...args);
+  } finally {
+    if (before === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = before;
+  }
+}
 
 test('examples: basic.ts prints structured events for both connections and exits cleanly on SIGINT', async () => {
   const child = example('basic.ts', '--faults-every', '100');
@@ -20,6 +35,13 @@ test('examples: basic.ts prints structured events for both connections and exits
   assert.match(out, /agent\s+EVENT_RECONNECT_FAILED/);
   assert.match(out, /radio\s+EVENT_TX_DROP_DETECTED/);
   assert.match(out, /shut down cleanly\n$/);
+});
+
+test('examples: basic.ts exits cleanly on SIGTERM too (issue 11, defect 11)', async () => {
+  const child = example('basic.ts', '--faults-every', '100');
+  await child.waitFor(/EVENT_TX_DROP_DETECTED/, 15_000); // a fault: its signal handlers are in place
+  assert.is(await child.kill('SIGTERM'), 0, child.stderr());
+  assert.match(child.stdout(), /shut down cleanly\n$/);
 });
 
 test('examples: embed.ts embeds connectionMachine with invoke, reacts to DATA, and prints the failure reason from onDone, exiting by itself', async () => {
@@ -50,6 +72,29 @@ test('examples: task-logs.ts serves the page, runs the task, and exits cleanly o
   assert.match(child.stdout(), /hub queued \{"taskId":"import-2026","queued":3\}/);
   assert.is(await child.kill('SIGINT'), 0, child.stderr());
   assert.match(child.stdout(), /shut down cleanly\n$/);
+});
+
+test('examples: task-logs.ts exits cleanly on SIGTERM too (issue 11, defect 11)', async () => {
+  const child = example('task-logs.ts', '--port', '0', '--steps', '1000', '--interval', '10');
+  await child.waitFor(/"queued":3\}/, 15_000); // a few steps in: its signal handlers are in place
+  assert.is(await child.kill('SIGTERM'), 0, child.stderr());
+  assert.match(child.stdout(), /shut down cleanly\n$/);
+});
+
+test('npm start: SIGTERM (a service manager stopping it) shuts down like Ctrl-C: exit code 0, the agent socket file and the temp dir removed (issue 11, defect 11)', async () => {
+  const tmp = tempDir();
+  const child = exampleIn(tmp.dir, 'demo.ts', '--port', '0', '--quiet');
+  await child.waitFor(/visualizer at http/, 30_000);
+  // The demo's agent listens in $TMPDIR/statewire-demo-*/edge.sock.
+  const made = readdirSync(tmp.dir).filter((name) => name.startsWith('statewire-demo-'));
+  assert.is(made.length, 1, readdirSync(tmp.dir).join(', '));
+  const socket = join(tmp.dir, made[0]!, 'edge.sock');
+  assert.ok(existsSync(socket), 'the agent socket exists while it runs');
+  assert.is(await child.kill('SIGTERM'), 0, child.stderr());
+  assert.match(child.stdout(), /shut down cleanly\n$/);
+  assert.not.ok(existsSync(socket), 'socket file removed');
+  assert.equal(readdirSync(tmp.dir).filter((name) => name.startsWith('statewire-demo-')), [], 'temp dir removed');
+  tmp.remove();
 });
 
 test('npm start: prints the visualizer URL, serves the page, and exits cleanly on SIGINT within the shutdown timeout', async () => {

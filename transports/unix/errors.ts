@@ -23,6 +23,8 @@ declare module '../../machines/ports/errors.js' {
     ERR_ADDRESS_IN_USE: true;
     /** A newline-delimited frame over `maxFrameBytes`. */
     ERR_FRAME_TOO_LARGE: true;
+    /** The peer does not read: more than `maxBufferedBytes` queued for it. */
+    ERR_SOCKET_BUFFER_OVERFLOW: true;
   }
 }
 
@@ -89,6 +91,24 @@ export class SocketCommunicationError extends UnixSocketError {
   constructor(socketPath: string, message: string, options: { cause?: unknown; eventId?: number } = {}) {
     super(message, socketPath, 'ERR_SOCKET_COMMUNICATION', options);
     this.eventId = options.eventId;
+  }
+}
+
+/**
+ * The peer does not read what we send: more than `maxBufferedBytes` were
+ * queued for it, so the connection was closed (what the link reports in
+ * `closed`, and the rejection of the sends in flight, as their `cause`).
+ */
+export class SocketBufferOverflowError extends UnixSocketError {
+  override name = 'SocketBufferOverflowError';
+  /** The limit (`maxBufferedBytes`), bytes. */
+  readonly limit: number;
+  /** Bytes queued for the peer when the connection was closed. */
+  readonly buffered: number;
+  constructor(socketPath: string, buffered: number, limit: number) {
+    super(`closed the connection on ${socketPath}: the peer is not reading (${buffered} bytes queued, over the ${limit}-byte limit)`, socketPath, 'ERR_SOCKET_BUFFER_OVERFLOW');
+    this.limit = limit;
+    this.buffered = buffered;
   }
 }
 

@@ -14,15 +14,22 @@ import { Subject } from 'rxjs';
 import * as check from '../../machines/ports/check.js';
 import { ClosedError } from '../../machines/ports/errors.js';
 import type { Accepted, Listener } from '../../machines/ports/transport.js';
-import { wrapSocket } from '../stream/link.js';
+import { checkMaxBufferedBytes, wrapSocket } from '../stream/link.js';
 import { AddressInUseError } from './errors.js';
-import { checkSocketPath, streamError } from './unix.transport.js';
+import { checkSocketPath, unixLinkOptions } from './unix.transport.js';
 
 export interface UnixSocketServerOptions {
   /** Path of the socket file. */
   path: string;
   /** File mode of the socket. Default 0o660 (owner and group). */
   mode?: number;
+  /**
+   * Per connection: most bytes queued for a peer that does not read before
+   * its connection is closed with a `SocketBufferOverflowError`. Default
+   * 8 MiB. (Below it, a connection whose replies are not drained stops being
+   * read until they are.)
+   */
+  maxBufferedBytes?: number;
 }
 
 /** Is something answering on the socket at `path`? */
@@ -56,10 +63,11 @@ export function checkMode(mode: unknown, name = 'options.mode'): number {
 }
 
 export function unixSocketServer(options: UnixSocketServerOptions): Listener & { readonly path: string } {
-  check.object(options, 'options', '{ path, mode? }');
+  check.object(options, 'options', '{ path, mode?, maxBufferedBytes? }');
   checkSocketPath(options.path);
   const { path } = options;
   const mode = checkMode(options.mode);
+  const linkOptions = unixLinkOptions(path, checkMaxBufferedBytes(options.maxBufferedBytes, 'options.maxBufferedBytes'));
   const accepted = new Subject<Accepted>();
   let server: Server | undefined;
   let closing: Promise<void> | undefined;
@@ -73,7 +81,7 @@ export function unixSocketServer(options: UnixSocketServerOptions): Listener & {
       if (server) throw new ClosedError('listener', `already listening on ${path}`, 'ERR_ALREADY_LISTENING');
       const srv = createServer((socket) => {
         if (closing) return void socket.destroy();
-        accepted.next({ link: wrapSocket(socket, { toError: (e) => streamError(e, path) }), remote: path });
+        accepted.next({ link: wrapSocket(socket, linkOptions), remote: path });
       });
       server = srv;
       await claimSocketPath(path);

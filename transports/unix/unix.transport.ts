@@ -10,13 +10,20 @@
 import { createConnection } from 'node:net';
 import * as check from '../../machines/ports/check.js';
 import { LinkClosedError } from '../../machines/ports/errors.js';
-import { SocketBrokenPipeError, SocketConnectionError, SocketFileNotFoundError, SocketPermissionDeniedError, type UnixSocketError } from './errors.js';
-import { wrapSocket } from '../stream/link.js';
+import { SocketBrokenPipeError, SocketBufferOverflowError, SocketConnectionError, SocketFileNotFoundError, SocketPermissionDeniedError, type UnixSocketError } from './errors.js';
+import { checkMaxBufferedBytes, wrapSocket, type StreamLinkOptions } from '../stream/link.js';
+
+export { checkMaxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES } from '../stream/link.js';
 import type { ConnectOptions, Link, Transport } from '../../machines/ports/transport.js';
 
 export interface UnixSocketTransportOptions {
   /** Path of the socket file. */
   path: string;
+  /**
+   * Most bytes queued for the peer before the connection is closed with a
+   * `SocketBufferOverflowError` (the peer is not reading). Default 8 MiB.
+   */
+  maxBufferedBytes?: number;
 }
 
 /** The typed error for an OS error on `socketPath` while connecting. */
@@ -38,15 +45,25 @@ export function streamError(error: Error & { code?: string }, socketPath: string
   return new SocketConnectionError(socketPath, { cause: error, message: `connection to ${socketPath} failed: ${error.message}` });
 }
 
+/** The stream-link options of a UNIX socket at `socketPath`: typed errors, the write-buffer cap. */
+export function unixLinkOptions(socketPath: string, maxBufferedBytes: number): StreamLinkOptions {
+  return {
+    toError: (e) => streamError(e, socketPath),
+    maxBufferedBytes,
+    overflowError: ({ buffered, limit }) => new SocketBufferOverflowError(socketPath, buffered, limit),
+  };
+}
+
 export function checkSocketPath(path: unknown, name = 'options.path'): asserts path is string {
   const bytes = Buffer.byteLength(check.nonEmptyString(path, name));
   if (bytes > 107) throw new RangeError(`${name} must be at most 107 bytes (the UNIX socket path limit), got ${bytes}`);
 }
 
 export function unixSocketTransport(options: UnixSocketTransportOptions): Transport & { readonly path: string } {
-  check.object(options, 'options', '{ path }');
+  check.object(options, 'options', '{ path, maxBufferedBytes? }');
   checkSocketPath(options.path);
   const path = options.path;
+  const linkOptions = unixLinkOptions(path, checkMaxBufferedBytes(options.maxBufferedBytes, 'options.maxBufferedBytes'));
   return {
     kind: 'unix',
     path,
@@ -68,7 +85,7 @@ export function unixSocketTransport(options: UnixSocketTransportOptions): Transp
         socket.once('connect', () => {
           signal.removeEventListener('abort', onAbort);
           socket.removeAllListeners('error');
-          resolve(wrapSocket(socket, { toError: (e) => streamError(e, path) }));
+          resolve(wrapSocket(socket, linkOptions));
         });
       });
     },

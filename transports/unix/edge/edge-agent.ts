@@ -8,21 +8,54 @@
  *   severity) gets `{"nack":id,"error":"..."}` (id null when unreadable); the
  *   connection stays open.
  * - A frame over `maxFrameBytes` closes that connection, with the reason logged.
+ * - A client that does not read its replies is not read either until it does
+ *   (the stream link pauses it); past `maxBufferedBytes` queued for it, its
+ *   connection is closed, with the reason logged (issue 11, defect 4).
  * - Ids are remembered per client session (the `{"session":"..."}` line a
- *   client sends first; without one, per connection): an id sent again after
- *   a reconnect is acked again but not published twice.
+ *   client sends first) in a `SeenStore`; without a session line, per
+ *   connection: an id sent again after a reconnect is acked again but not
+ *   published twice. The default store forgets a session `sessionTtlMs`
+ *   after its last connection closed and keeps at most `maxSessions`
+ *   (issue 11, defect 3); it does not survive a restart (defect 12: README,
+ *   "Delivery guarantees").
  */
 import { Subject, type Observable } from 'rxjs';
-import { silentLogger, type Clock, type Logger, type Supervisor } from '../../../actors/index.js';
+import { silentLogger, type Clock, type ConnectionHandle, type Link, type Logger, type Supervisor } from '../../../actors/index.js';
 import * as check from '../../../machines/ports/check.js';
 import { LineDecoder, FrameTooLargeError, checkMaxFrameBytes } from '../ndjson.js';
+import { SocketBufferOverflowError } from '../errors.js';
+import { checkMaxBufferedBytes } from '../unix.transport.js';
 import { parseEventFrame, type EdgeEvent } from './edge-protocol.js';
+import { memorySeenStore, SeenIds, type MemorySeenStore, type SeenStore } from './seen-store.js';
 import { unixSocketListener, type UnixSocketListener } from '../listener/listener.js';
 
 export interface EdgeAgentServerOptions {
   path: string;
   /** Largest frame accepted, bytes. Default 1 MiB. */
   maxFrameBytes?: number;
+  /**
+   * Per connection: most bytes of replies queued for a client that does not
+   * read them, and of frames waiting for an async `seen` store. Past it the
+   * connection is closed (a `SocketBufferOverflowError`, logged at warn).
+   * Below it, a client whose replies are not drained is not read until they
+   * are. Default 8 MiB.
+   */
+  maxBufferedBytes?: number;
+  /**
+   * Where seen ids are recorded, per session. Default: `memorySeenStore`
+   * with `sessionTtlMs` and `maxSessions`, on the supervisor's clock. Pass a
+   * store that persists to publish each event once across agent restarts.
+   */
+  seen?: SeenStore;
+  /**
+   * How long the default store remembers a session after its last
+   * connection closed, ms on the supervisor's clock (0: not at all;
+   * `Infinity`: until `maxSessions` pushes it out). Default 600000 (10 min).
+   * Not with `seen` (give your store its own bounds).
+   */
+  sessionTtlMs?: number;
+  /** Most sessions the default store remembers (least recently used first out). Default 10000. Not with `seen`. */
+  maxSessions?: number;
   /** Socket file mode. Default 0o660. */
   mode?: number;
   /** Supervise client connections here. Default: the listener's own supervisor. */
@@ -34,80 +67,55 @@ export interface EdgeAgentServerOptions {
 
 const ACK_SLICE = 64;
 
-/** Ids seen in one session: everything up to `low`, plus the ones above it. */
-class SeenIds {
-  low = -1;
-  above = new Set<number>();
-  /** Record `id`; false when it was already seen. */
-  add(id: number): boolean {
-    if (id <= this.low || this.above.has(id)) return false;
-    if (id === this.low + 1) {
-      this.low = id;
-      while (this.above.delete(this.low + 1)) this.low++;
-    } else this.above.add(id);
-    return true;
-  }
+/** One connection's dedup scope: its session, or (without a session line) its own ids. */
+interface Scope {
+  session: string | undefined;
+  own: SeenIds | undefined;
 }
 
 export class EdgeAgentServer {
   readonly listener: UnixSocketListener;
-  /** Each validated event, once per session and id. */
+  /** Each validated event, once per session and id (see `seen`). */
   readonly events$: Observable<EdgeEvent>;
   readonly #events = new Subject<EdgeEvent>();
-  readonly #sessions = new Map<string, SeenIds>();
+  readonly #seen: SeenStore;
+  /** The default store, which the agent owns (and closes). */
+  readonly #ownStore: MemorySeenStore | undefined;
+  /** Open connections per session: the store hears of a session's first and last. */
+  readonly #live = new Map<string, number>();
   readonly #maxFrameBytes: number;
+  readonly #maxBufferedBytes: number;
   readonly #logger: Logger;
 
   constructor(options: EdgeAgentServerOptions) {
-    check.object(options, 'options', '{ path, maxFrameBytes? }');
+    check.object(options, 'options', '{ path, maxFrameBytes?, maxBufferedBytes?, seen?, sessionTtlMs?, maxSessions? }');
     this.#maxFrameBytes = checkMaxFrameBytes(options.maxFrameBytes, 'options.maxFrameBytes');
+    this.#maxBufferedBytes = checkMaxBufferedBytes(options.maxBufferedBytes, 'options.maxBufferedBytes');
+    if (options.seen !== undefined) {
+      check.shape(options.seen, 'options.seen', { add: 'function' }, 'a SeenStore ({ add(session, id, event) })');
+      for (const name of ['sessionTtlMs', 'maxSessions'] as const) {
+        if (options[name] !== undefined) throw new TypeError(`options.${name} configures the default store: give it to your own store instead of options.seen`);
+      }
+    }
     this.#logger = options.logger ?? silentLogger;
     this.listener = unixSocketListener({
       path: options.path,
       mode: options.mode,
+      maxBufferedBytes: this.#maxBufferedBytes,
       logger: options.logger,
       ...(options.supervisor ? { supervisor: options.supervisor } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
     });
+    this.#ownStore = options.seen
+      ? undefined
+      : memorySeenStore({
+          ttlMs: options.sessionTtlMs,
+          maxSessions: options.maxSessions,
+          clock: this.listener.supervisor.clock,
+        });
+    this.#seen = options.seen ?? this.#ownStore!;
     this.events$ = this.#events.asObservable();
-    this.listener.accepted$.subscribe(({ id, connection }) => {
-      const decoder = new LineDecoder(this.#maxFrameBytes);
-      let session = `connection:${id}`;
-      connection.data$.subscribe((chunk) => {
-        let lines: string[];
-        try {
-          lines = decoder.push(chunk);
-        } catch (e) {
-          if (!(e instanceof FrameTooLargeError)) throw e;
-          this.#logger.warn(`edge agent: closing ${id}: ${e.message}`, { connection: id, limit: e.limit });
-          void connection.stop().catch(() => {});
-          return;
-        }
-        let replies = '';
-        let count = 0;
-        for (const line of lines) {
-          const r = parseEventFrame(line);
-          if ('session' in r) {
-            session = `session:${r.session}`;
-          } else if ('error' in r) {
-            if (this.#logger !== silentLogger) this.#logger.debug(`edge agent: nack ${r.id}: ${r.error}`, { connection: id });
-            replies += `${JSON.stringify({ nack: r.id, error: r.error })}\n`;
-          } else {
-            let seen = this.#sessions.get(session);
-            if (!seen) this.#sessions.set(session, (seen = new SeenIds()));
-            if (seen.add(r.event.id)) this.#events.next(r.event);
-            replies += `{"ack":${r.event.id}}\n`;
-          }
-          // Ack in slices, not once per chunk: the client refills its window while we work on the rest.
-          if (++count % ACK_SLICE === 0 && replies) {
-            void connection.send(replies).catch(() => {});
-            replies = '';
-          }
-        }
-        // One write per chunk: pipelined clients get their acks in batches.
-        if (replies) void connection.send(replies).catch(() => {});
-      });
-    });
+    this.listener.accepted$.subscribe(({ id, connection, link }) => this.#serve(id, connection, link));
   }
 
   get path(): string {
@@ -121,10 +129,137 @@ export class EdgeAgentServer {
   /** Stop accepting, close every connection, remove the socket file. */
   async close(): Promise<void> {
     await this.listener.close();
+    this.#ownStore?.close();
     this.#events.complete();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  #serve(id: string, connection: ConnectionHandle, link: Link): void {
+    const decoder = new LineDecoder(this.#maxFrameBytes);
+    const scope: Scope = { session: undefined, own: undefined };
+    /** Lines that arrived while an async `seen.add` was pending, in order; undefined when none is. */
+    let waiting: string[] | undefined;
+    let waitingBytes = 0;
+    let dropped = false;
+    const reply = (text: string) => void connection.send(text).catch(() => {});
+    const drop = (reason: string, data: Record<string, unknown>) => {
+      if (dropped) return;
+      dropped = true;
+      this.#logger.warn(`edge agent: closing ${id}: ${reason}`, { connection: id, ...data });
+      void connection.stop().catch(() => {});
+    };
+
+    /** Handle `lines` from `from` on: synchronously, until the store answers with a promise. */
+    const handle = (lines: string[], from: number): void => {
+      let replies = '';
+      let count = 0;
+      for (let i = from; i < lines.length; i++) {
+        const r = parseEventFrame(lines[i]!);
+        if ('session' in r) {
+          this.#enter(scope, r.session);
+        } else if ('error' in r) {
+          if (this.#logger !== silentLogger) this.#logger.debug(`edge agent: nack ${r.id}: ${r.error}`, { connection: id });
+          replies += `${JSON.stringify({ nack: r.id, error: r.error })}\n`;
+        } else {
+          const event = r.event;
+          const fresh = scope.session === undefined ? (scope.own ??= new SeenIds()).add(event.id) : this.#record(scope.session, event);
+          if (typeof fresh !== 'boolean') {
+            // An async store: what follows on this connection waits for its answer, in order.
+            if (replies) reply(replies);
+            waiting = [];
+            void Promise.resolve(fresh)
+              .then(
+                (isNew) => {
+                  if (isNew) this.#events.next(event);
+                  reply(`{"ack":${event.id}}\n`);
+                },
+                (e: unknown) => reply(this.#storeFailed(id, event.id, e)),
+              )
+              .then(() => {
+                const rest = lines.slice(i + 1).concat(waiting!);
+                waiting = undefined;
+                waitingBytes = 0;
+                handle(rest, 0);
+              });
+            return;
+          }
+          if (fresh) this.#events.next(event);
+          replies += `{"ack":${event.id}}\n`;
+        }
+        // Ack in slices, not once per chunk: the client refills its window while we work on the rest.
+        if (++count % ACK_SLICE === 0 && replies) {
+          reply(replies);
+          replies = '';
+        }
+      }
+      // One write per chunk: pipelined clients get their acks in batches.
+      if (replies) reply(replies);
+    };
+
+    connection.data$.subscribe((chunk) => {
+      if (dropped) return;
+      let lines: string[];
+      try {
+        lines = decoder.push(chunk);
+      } catch (e) {
+        if (!(e instanceof FrameTooLargeError)) throw e;
+        return drop(e.message, { limit: e.limit });
+      }
+      if (!waiting) return handle(lines, 0);
+      for (const line of lines) waiting.push(line);
+      waitingBytes += chunk.length;
+      if (waitingBytes > this.#maxBufferedBytes) drop(`${waitingBytes} bytes of frames wait for the seen store, over the ${this.#maxBufferedBytes}-byte limit`, { limit: this.#maxBufferedBytes });
+    });
+    void connection.closed.then(() => {
+      if (scope.session !== undefined) this.#leave(scope.session);
+    });
+    // Why the link ended is the transport's to say (the connection just ends).
+    void link.closed.then(({ error }) => {
+      if (error instanceof SocketBufferOverflowError) {
+        this.#logger.warn(`edge agent: closed ${id}: ${error.message}`, { connection: id, limit: error.limit, buffered: error.buffered });
+      }
+    });
+  }
+
+  /** `seen.add`, a throw turned into a rejection. */
+  #record(session: string, event: EdgeEvent): boolean | Promise<boolean> {
+    try {
+      return this.#seen.add(session, event.id, event);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #storeFailed(connection: string, eventId: number, error: unknown): string {
+    this.#logger.error(`edge agent: the seen store failed on event ${eventId}: ${(error as Error)?.message ?? String(error)}`, { connection, error });
+    return `${JSON.stringify({ nack: eventId, error: 'the agent could not record the event' })}\n`;
+  }
+
+  /** The connection joins `session` (leaving the one it was in). */
+  #enter(scope: Scope, session: string): void {
+    if (scope.session === session) return;
+    if (scope.session !== undefined) this.#leave(scope.session);
+    scope.session = session;
+    const n = this.#live.get(session) ?? 0;
+    this.#live.set(session, n + 1);
+    if (n === 0) this.#tell('retain', session);
+  }
+
+  #leave(session: string): void {
+    const n = this.#live.get(session) ?? 0;
+    if (n > 1) return void this.#live.set(session, n - 1);
+    this.#live.delete(session);
+    this.#tell('release', session);
+  }
+
+  #tell(what: 'retain' | 'release', session: string): void {
+    try {
+      this.#seen[what]?.(session);
+    } catch (error) {
+      this.#logger.error(`edge agent: the seen store's ${what} failed: ${(error as Error)?.message ?? String(error)}`, { error });
+    }
   }
 }

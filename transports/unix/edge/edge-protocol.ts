@@ -18,6 +18,9 @@ export const Severity = {
 export type Severity = (typeof Severity)[keyof typeof Severity];
 export const SEVERITIES: readonly Severity[] = Object.values(Severity);
 
+/** The longest session id a client may send (EdgeClient sends a UUID: 36). */
+export const MAX_SESSION_LENGTH = 256;
+
 export const EVENT_TYPE_RE = /^[A-Z][a-zA-Z0-9]*$/;
 
 /** An event as it travels (and as `EdgeAgentServer.events$` gives it). */
@@ -134,7 +137,10 @@ export function parseEventFrame(line: string): { event: EdgeEvent } | { error: s
   }
   if (!isPlainObject(frame)) return { error: 'frame must be a JSON object', id: null };
   if (typeof frame.session === 'string' && Object.keys(frame).length === 1) {
-    return frame.session ? { session: frame.session } : { error: 'session must be a non-empty string', id: null };
+    // Bounded: the agent keeps each session's name in memory (or in its SeenStore).
+    return frame.session && frame.session.length <= MAX_SESSION_LENGTH
+      ? { session: frame.session }
+      : { error: `session must be a non-empty string of at most ${MAX_SESSION_LENGTH} characters`, id: null };
   }
   const id = Number.isSafeInteger(frame.id) && (frame.id as number) >= 0 ? (frame.id as number) : null;
   if (id === null) return { error: 'id must be an unsigned integer', id: null };

@@ -14,6 +14,8 @@ export interface UnixSocketListenerOptions {
   path: string;
   /** File mode of the socket. Default 0o660 (owner and group). */
   mode?: number;
+  /** Per connection: most bytes queued for a peer that does not read (see `unixSocketServer`). Default 8 MiB. */
+  maxBufferedBytes?: number;
   /** Supervise accepted connections here. Default: a supervisor of the listener's own, shut down by `close()`. */
   supervisor?: Supervisor;
   /** Clock of the listener's own supervisor (ignored when `supervisor` is given: it has its clock). */
@@ -40,8 +42,8 @@ export function unixSocketListener(options: UnixSocketListenerOptions): UnixSock
   if (options.supervisor !== undefined) check.shape(options.supervisor, 'options.supervisor', { adopt: 'function' }, 'a Supervisor (createSupervisor())');
   const { path } = options;
   const owned = options.supervisor === undefined;
+  const server = unixSocketServer({ path, mode: options.mode, maxBufferedBytes: options.maxBufferedBytes }); // checks its options first
   const supervisor = options.supervisor ?? createSupervisor({ id: `unix:${path}`, logger: options.logger, clock: options.clock });
-  const server = unixSocketServer({ path, mode: options.mode });
   const acceptor = accept(server, supervisor, { id: (n) => `conn-${n}` });
   let closing: Promise<void> | undefined;
   return {
