@@ -19,9 +19,16 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const commitOf = (dir: string) => execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
 
 type Figure = Record<string, number | string>;
+const timeoutMs = Number(process.env.BENCH_RUN_TIMEOUT_MS ?? 240_000);
+/** One run; NaN when it fails or overruns (reported, never hidden). */
 function run(dir: string, script: string, args: string[]): Figure {
-  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', `${dir}/bench/${script}`, ...args], { cwd: dir, encoding: 'utf8', maxBuffer: 64 << 20 });
-  return JSON.parse(out.trim().split('\n').at(-1)!) as Figure;
+  try {
+    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', `${dir}/bench/${script}`, ...args], { cwd: dir, encoding: 'utf8', maxBuffer: 64 << 20, timeout: timeoutMs, killSignal: 'SIGKILL' });
+    return JSON.parse(out.trim().split('\n').at(-1)!) as Figure;
+  } catch (error) {
+    console.error(`${dir} ${script} ${args.join(' ')}: ${(error as Error).message.split('\n')[0]}`);
+    return {};
+  }
 }
 
 interface Spec {
@@ -33,7 +40,8 @@ interface Spec {
   better: 'higher' | 'lower';
 }
 
-const specs: Spec[] = [
+const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+const allSpecs: Spec[] = [
   { label: 'core: heap bytes per connection (10,000, mock)', script: 'heap.ts', args: ['statewire', '10000'], key: 'bytesPerConnection', better: 'lower' },
   { label: 'core: SENDs/s, connectionMachine event path', script: 'send.ts', args: ['statewire', '200000'], key: 'perSecond', better: 'higher' },
   { label: 'core: SENDs/s, supervisor.send data path', script: 'send.ts', args: ['supervisor', '200000'], key: 'perSecond', better: 'higher' },
@@ -43,8 +51,12 @@ const specs: Spec[] = [
   { label: 'unix: EdgeClient pipelined events/s', script: 'unix/edge.ts', args: ['pipelined', '200000'], key: 'perSecond', better: 'higher' },
   { label: 'unix: stop-and-wait events/s (anchor)', script: 'unix/edge.ts', args: ['stopwait', '50000'], key: 'perSecond', better: 'higher' },
 ];
+const specs = only ? allSpecs.filter((s) => only.test(s.label)) : allSpecs;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => {
+  const ok = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return ok.length ? ok[Math.floor(ok.length / 2)]! : NaN;
+};
 const rows: string[] = [];
 for (const spec of specs) {
   const old: number[] = [];
