@@ -131,9 +131,7 @@ test('chaos fuzz-servers: the agent, the hub and the visualizer take bad frames 
     hard('fuzz-servers', `${kind}: Object.prototype untouched`);
     hard('fuzz-servers', `${kind}: control frames accepted`);
   }
-  // KNOWN: agent invalid UTF-8, being fixed in transports/unix (another branch): the agent decodes it as
-  // U+FFFD and acks the event.
-  soft('fuzz-servers', 'agent: bad frames never accepted', /agent invalid UTF-8/);
+  hard('fuzz-servers', 'agent: bad frames never accepted');
   hard('fuzz-servers', 'hub: frames over maxPayload closed with 1009');
   hard('fuzz-servers', 'hub: still serves viewers while fuzzed');
   for (const name of ['no crash', 'every frame answered (no silence, no hang)', 'heap after GC bounded (< 16 MB growth)', 'Object.prototype untouched', 'control frames accepted']) {

@@ -2,7 +2,7 @@
  * Newline-delimited JSON framing: UTF-8, one object per line, a size limit per
  * frame. The decoder keeps partial lines between chunks.
  */
-import { StringDecoder } from 'node:string_decoder';
+import { isUtf8 } from 'node:buffer';
 import * as check from '../../machines/ports/check.js';
 import { FrameTooLargeError } from './errors.js';
 
@@ -14,7 +14,8 @@ export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 export class LineDecoder {
   /** The longest line allowed, in bytes. */
   readonly maxFrameBytes: number;
-  #text = new StringDecoder('utf8');
+  /** The partial line: bytes (for byte chunks) or text (for string chunks). */
+  #held: Buffer[] = [];
   #partial = '';
   #partialBytes = 0;
 
@@ -27,9 +28,58 @@ export class LineDecoder {
     this.maxFrameBytes = checkMaxFrameBytes(maxFrameBytes, 'maxFrameBytes');
   }
 
-  /** Complete lines in `chunk` (without their newline). Throws FrameTooLargeError past the limit. */
-  push(chunk: Uint8Array | string): string[] {
-    const text = typeof chunk === 'string' ? chunk : this.#text.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  /**
+   * Complete lines in `chunk` (without their newline). Throws FrameTooLargeError past the limit.
+   * With `invalid`, the indices (in the returned array) of lines whose bytes were not valid
+   * UTF-8 are added to it (they come back with U+FFFD in place of the bad bytes).
+   * Bytes and strings may be mixed (a partial line carries over either way).
+   */
+  push(chunk: Uint8Array | string, invalid?: Set<number>): string[] {
+    return typeof chunk === 'string' ? this.#pushText(chunk) : this.#pushBytes(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), invalid);
+  }
+
+  /**
+   * Bytes are split on 0x0A before decoding (a newline byte never occurs inside
+   * a multi-byte UTF-8 sequence), so each line is decoded from its own bytes and
+   * a line that shows U+FFFD can be checked against them.
+   */
+  #pushBytes(bytes: Buffer, invalid: Set<number> | undefined): string[] {
+    if (this.#partial) {
+      // The partial line came as text: carry it on as bytes.
+      this.#held = [Buffer.from(this.#partial)];
+      this.#partial = '';
+    }
+    const lines: string[] = [];
+    let start = 0;
+    for (let nl = bytes.indexOf(10); nl !== -1; nl = bytes.indexOf(10, start)) {
+      let line = bytes.subarray(start, nl);
+      start = nl + 1;
+      if (this.#held.length > 0) {
+        line = Buffer.concat([...this.#held, line]);
+        this.#held = [];
+        this.#partialBytes = 0;
+      }
+      if (line.length > this.maxFrameBytes) throw new FrameTooLargeError(this.maxFrameBytes, line.length);
+      let text = line.toString('utf8');
+      if (text.trim() === '') continue;
+      if (text.endsWith('\r')) text = text.slice(0, -1);
+      if (invalid && text.includes('\uFFFD') && !isUtf8(line)) invalid.add(lines.length);
+      lines.push(text);
+    }
+    if (start < bytes.length) {
+      // Copied: the chunk's buffer may be reused by whoever handed it to us.
+      this.#held.push(Buffer.from(bytes.subarray(start)));
+      this.#partialBytes += bytes.length - start;
+      if (this.#partialBytes > this.maxFrameBytes) throw new FrameTooLargeError(this.maxFrameBytes, this.#partialBytes);
+    }
+    return lines;
+  }
+
+  #pushText(text: string): string[] {
+    if (this.#held.length > 0) {
+      this.#partial = Buffer.concat(this.#held).toString('utf8');
+      this.#held = [];
+    }
     const parts = text.split('\n');
     const last = parts.pop()!;
     const lines: string[] = [];
@@ -52,6 +102,7 @@ export class LineDecoder {
     return lines;
   }
 }
+
 
 /** A `maxFrameBytes` option: `undefined` is the default, anything else an integer >= 64. */
 export function checkMaxFrameBytes(value: unknown, name: string): number {

@@ -146,6 +146,23 @@ test('malformed frames from a raw client get nacks and the connection stays open
   await a.close();
 });
 
+test('a frame whose bytes are not UTF-8 is refused (nack naming it), never published with U+FFFD in it; a real U+FFFD passes', async () => {
+  const a = await startAgent();
+  const c = await rawClient(a.path);
+  const bytes = (id: number, raw: number[]) =>
+    Buffer.concat([Buffer.from(`{"id":${id},"event_type":"X","severity":"low","timestamp":"2026-11-30T00:00:00Z","details":{"user":"`), Buffer.from(raw), Buffer.from('"}}\n')]);
+  c.s.write(bytes(1, [0xc3, 0x28])); // an invalid 2-byte sequence
+  c.s.write(bytes(2, [0xef, 0xbf, 0xbd])); // U+FFFD itself, correctly encoded
+  c.s.write(Buffer.concat([bytes(3, [0xff]).subarray(0, 50)])); // split: the bad byte arrives in the next chunk…
+  await new Promise((r) => setTimeout(r, 20));
+  c.s.write(bytes(3, [0xff]).subarray(50));
+  await until(() => c.replies.length === 3, '3 replies');
+  assert.equal(c.replies.map((r) => ('ack' in r ? `ack ${r.ack}` : `nack ${r.nack} ${r.error}`)), ['nack 1 frame is not valid UTF-8', 'ack 2', 'nack 3 frame is not valid UTF-8']);
+  assert.equal(a.events.map((e) => e.id), [2]);
+  c.s.destroy();
+  await a.close();
+});
+
 test('an oversized frame closes that connection (reason logged); others carry on', async () => {
   const tmp = tempDir();
   const path = tmp.path('edge.sock');

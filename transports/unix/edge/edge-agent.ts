@@ -65,6 +65,16 @@ export interface EdgeAgentServerOptions {
   logger?: Logger;
 }
 
+/** Marks a decoded line whose bytes were not valid UTF-8 (a JSON text never starts with NUL). */
+const NOT_UTF8 = '\u0000';
+
+/** A frame with bytes that are not UTF-8 is refused, naming its id when it can be read. */
+function notUtf8(line: string): { error: string; id: number | null } {
+  const r = parseEventFrame(line);
+  const id = 'event' in r ? r.event.id : 'id' in r ? r.id : null;
+  return { error: 'frame is not valid UTF-8', id };
+}
+
 const ACK_SLICE = 64;
 
 /** One connection's dedup scope: its session, or (without a session line) its own ids. */
@@ -157,7 +167,8 @@ export class EdgeAgentServer {
       let replies = '';
       let count = 0;
       for (let i = from; i < lines.length; i++) {
-        const r = parseEventFrame(lines[i]!);
+        const line = lines[i]!;
+        const r = line.startsWith(NOT_UTF8) ? notUtf8(line.slice(1)) : parseEventFrame(line);
         if ('session' in r) {
           this.#enter(scope, r.session);
         } else if ('error' in r) {
@@ -202,8 +213,11 @@ export class EdgeAgentServer {
     connection.data$.subscribe((chunk) => {
       if (dropped) return;
       let lines: string[];
+      const invalid = new Set<number>();
       try {
-        lines = decoder.push(chunk);
+        lines = decoder.push(chunk, invalid);
+        // Marked for refusal: bytes that were not UTF-8 came back as U+FFFD (the frame is not what was sent).
+        for (const i of invalid) lines[i] = `${NOT_UTF8}${lines[i]}`;
       } catch (e) {
         if (!(e instanceof FrameTooLargeError)) throw e;
         return drop(e.message, { limit: e.limit });
