@@ -83,18 +83,8 @@ const positiveMs = ['connectTimeoutMs', 'fastPathTimeoutMs', 'stableAfterMs'] as
  */
 export function resolvePolicy(partial: Partial<ReconnectPolicy> | undefined, name = 'policy'): ReconnectPolicy {
   if (partial !== undefined) check.object(partial, name);
-  const p: ReconnectPolicy = { ...defaultPolicy };
-  for (const [key, value] of Object.entries(partial ?? {})) {
-    if (value === undefined) continue;
-    if (!(key in defaultPolicy)) throw new TypeError(`${name}.${key} is not a policy option`);
-    (p as unknown as Record<string, unknown>)[key] = value;
-  }
-  // Every duration becomes a timer: past MAX_TIMER_MS Node would fire it after 1 ms.
-  check.finiteNumber(p.initialBackoffMs, `${name}.initialBackoffMs`, { min: 0, max: check.MAX_TIMER_MS });
-  check.finiteNumber(p.maxBackoffMs, `${name}.maxBackoffMs`, { min: 0, max: check.MAX_TIMER_MS });
-  check.finiteNumber(p.factor, `${name}.factor`, { min: 1 });
-  check.finiteNumber(p.jitter, `${name}.jitter`, { min: 0, max: 1 });
-  check.oneOf(p.jitterMode, `${name}.jitterMode`, JITTER_MODES);
+  const p = merge(defaultPolicy, partial, name, 'a policy option');
+  checkBackoff(p, name);
   check.integer(p.maxRetries, `${name}.maxRetries`, { min: 0, allowInfinity: true });
   for (const key of positiveMs) check.finiteNumber(p[key], `${name}.${key}`, { min: 0, exclusiveMin: true, max: check.MAX_TIMER_MS });
   check.finiteNumber(p.staleAfterMs, `${name}.staleAfterMs`, { min: 0, max: check.MAX_TIMER_MS });
@@ -125,16 +115,28 @@ export function resolveBackoff(
   defaults: Readonly<BackoffPolicy> = defaultRestartBackoff,
 ): BackoffPolicy {
   if (partial !== undefined) check.object(partial, name);
-  const b: BackoffPolicy = { ...defaults };
+  const b = merge(defaults, partial, name, `a backoff option (${Object.keys(defaults).join(', ')})`);
+  checkBackoff(b, name);
+  return b;
+}
+
+/** `partial` over `defaults`; an unknown key is a TypeError naming it. */
+function merge<T extends object>(defaults: Readonly<T>, partial: Partial<T> | undefined, name: string, what: string): T {
+  const merged = { ...defaults } as T;
   for (const [key, value] of Object.entries(partial ?? {})) {
     if (value === undefined) continue;
-    if (!(key in defaults)) throw new TypeError(`${name}.${key} is not a backoff option (${Object.keys(defaults).join(', ')})`);
-    (b as unknown as Record<string, unknown>)[key] = value;
+    if (!(key in defaults)) throw new TypeError(`${name}.${key} is not ${what}`);
+    (merged as Record<string, unknown>)[key] = value;
   }
+  return merged;
+}
+
+/** The backoff fields, shared by the reconnect policy and the supervisor's restartBackoff. */
+function checkBackoff(b: BackoffPolicy, name: string): void {
+  // Every duration becomes a timer: past MAX_TIMER_MS Node would fire it after 1 ms.
   check.finiteNumber(b.initialBackoffMs, `${name}.initialBackoffMs`, { min: 0, max: check.MAX_TIMER_MS });
   check.finiteNumber(b.maxBackoffMs, `${name}.maxBackoffMs`, { min: 0, max: check.MAX_TIMER_MS });
   check.finiteNumber(b.factor, `${name}.factor`, { min: 1 });
   check.finiteNumber(b.jitter, `${name}.jitter`, { min: 0, max: 1 });
   check.oneOf(b.jitterMode, `${name}.jitterMode`, JITTER_MODES);
-  return b;
 }
