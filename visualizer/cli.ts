@@ -1,20 +1,31 @@
 /**
  * `npx statewire <command>`:
  *   export-machine <connection|supervisor>   print the machine config as JSON (importable by the Stately editor)
+ *   rig-emulator --pty [--baud N]           a TS-590S-like rig on a socat pty pair: prints the path to open
+ *                                            (e.g. `rigctl -m 2031 -r <path> -s 9600`); Ctrl-C or SIGTERM stops it
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connectionMachine } from '../machines/connection.machine.js';
 import { supervisorMachine } from '../machines/supervisor.machine.js';
 import { machineConfig } from './graph.js';
 
 const machines = { connection: connectionMachine, supervisor: supervisorMachine } as const;
-const USAGE = `usage: statewire export-machine <${Object.keys(machines).join('|')}>`;
+const USAGE = [
+  `usage: statewire export-machine <${Object.keys(machines).join('|')}>`,
+  '       statewire rig-emulator --pty [--baud 9600]',
+].join('\n');
 
-export function main(argv: string[]): number {
+/** Runs one command; a long-running one (rig-emulator) resolves its exit code when it stops. */
+export function main(argv: string[]): number | Promise<number> {
   const [command, name] = argv;
   if (command === '--help' || command === '-h' || command === undefined) {
     console.log(USAGE);
     return command === undefined ? 2 : 0;
   }
+  if (command === 'rig-emulator') return rigEmulator(argv.slice(1));
   if (command !== 'export-machine') {
     console.error(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
     return 2;
@@ -26,4 +37,92 @@ export function main(argv: string[]): number {
   }
   process.stdout.write(`${JSON.stringify(machineConfig(machine), null, 2)}\n`);
   return 0;
+}
+
+/**
+ * `rig-emulator --pty`: socat makes a pty pair (links `rig` and `cat` in a
+ * temp dir), the emulator answers on `rig`, and the `cat` path is printed on
+ * stdout, alone on its line, for a CAT program to open. SIGINT/SIGTERM (or
+ * socat dying) stops it: the emulator detaches, the port closes, socat is
+ * killed by its pid and the temp dir removed.
+ */
+async function rigEmulator(args: string[]): Promise<number> {
+  const baudIndex = args.indexOf('--baud');
+  const baudRate = baudIndex === -1 ? 9600 : Number(args[baudIndex + 1]);
+  const unknown = args.filter((a, i) => a !== '--pty' && a !== '--baud' && !(baudIndex !== -1 && i === baudIndex + 1));
+  if (!args.includes('--pty') || unknown.length || !Number.isInteger(baudRate) || baudRate <= 0) {
+    console.error(`rig-emulator needs --pty${unknown.length ? ` (unknown: ${unknown.join(' ')})` : ''}${Number.isInteger(baudRate) && baudRate > 0 ? '' : ', and --baud a positive integer'}\n${USAGE}`);
+    return 2;
+  }
+  // serialport is an optional peer dependency: only this command loads it.
+  let SerialPort: typeof import('serialport').SerialPort;
+  try {
+    ({ SerialPort } = await import('serialport'));
+  } catch {
+    console.error('rig-emulator needs the serialport package: npm install serialport@13');
+    return 1;
+  }
+  const { createRigEmulator } = await import('../transports/serial/cat/rig-emulator.js');
+
+  const dir = mkdtempSync(join(tmpdir(), 'statewire-rig-'));
+  const rigPath = join(dir, 'rig');
+  const catPath = join(dir, 'cat');
+  const socat = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${rigPath}`, `pty,raw,echo=0,link=${catPath}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const socatExited = new Promise<string>((resolve) => {
+    socat.once('error', (err) => resolve(err.message));
+    socat.once('exit', (code, signal) => resolve(`socat exited (${signal ?? code})`));
+  });
+  let log = '';
+  const ready = new Promise<boolean>((resolve) => {
+    socat.stderr!.on('data', (d: Buffer) => {
+      if (log.length < 4096) log += d.toString();
+      if (/starting data transfer loop/.test(log)) resolve(true);
+    });
+    void socatExited.then(() => resolve(false));
+  });
+  const stopSocat = async () => {
+    if (socat.exitCode === null && socat.signalCode === null && socat.pid !== undefined) {
+      try {
+        process.kill(socat.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    }
+    await socatExited;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  if (!(await ready)) {
+    console.error(`rig-emulator: could not start socat (is it installed? apt install socat): ${await socatExited}\n${log.trim()}`);
+    await stopSocat();
+    return 1;
+  }
+
+  const port = new SerialPort({ path: rigPath, baudRate, autoOpen: false });
+  port.on('error', (err) => console.error(`rig-emulator: port error: ${err.message}`));
+  try {
+    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+  } catch (err) {
+    console.error(`rig-emulator: cannot open ${rigPath}: ${(err as Error).message}`);
+    await stopSocat();
+    return 1;
+  }
+  const rig = createRigEmulator({ port, onError: (err) => console.error(`rig-emulator: write failed: ${err.message}`) });
+  console.log(catPath);
+  console.error(`TS-590S emulator (ID021) at ${baudRate} baud; try: rigctl -m 2031 -r ${catPath} -s ${baudRate} f`);
+
+  let stopSignal: (why: string) => void = () => {};
+  const stopped = new Promise<string>((resolve) => (stopSignal = resolve));
+  const onSignal = (signal: NodeJS.Signals) => stopSignal(signal);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const why = await Promise.race([stopped, socatExited]);
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+
+  await rig.close();
+  if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+  await stopSocat();
+  const bySignal = why === 'SIGINT' || why === 'SIGTERM';
+  console.error(`rig-emulator stopped (${why})`);
+  return bySignal ? 0 : 1;
 }
