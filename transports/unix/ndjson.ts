@@ -49,30 +49,44 @@ export class LineDecoder {
       this.#held = [Buffer.from(this.#partial)];
       this.#partial = '';
     }
+    const lastNl = bytes.lastIndexOf(10);
+    if (lastNl === -1) {
+      this.#hold(bytes);
+      return [];
+    }
+    // Everything up to the last newline is whole lines: decode it in one go (fast), keep the rest as bytes.
+    let body = bytes.subarray(0, lastNl);
+    if (this.#held.length > 0) {
+      body = Buffer.concat([...this.#held, body]);
+      this.#held = [];
+      this.#partialBytes = 0;
+    }
+    const text = body.toString('utf8');
+    const parts = text.split('\n');
+    // A line that shows U+FFFD may hold bytes that were not UTF-8: only then look at its bytes.
+    const suspect = invalid !== undefined && text.includes('\uFFFD') ? splitBytes(body) : undefined;
     const lines: string[] = [];
-    let start = 0;
-    for (let nl = bytes.indexOf(10); nl !== -1; nl = bytes.indexOf(10, start)) {
-      let line = bytes.subarray(start, nl);
-      start = nl + 1;
-      if (this.#held.length > 0) {
-        line = Buffer.concat([...this.#held, line]);
-        this.#held = [];
-        this.#partialBytes = 0;
+    for (let i = 0; i < parts.length; i++) {
+      let line = parts[i]!;
+      // UTF-8 takes at most 3 bytes per UTF-16 unit: only long lines need measuring.
+      if (line.length * 3 > this.maxFrameBytes) {
+        const size = Buffer.byteLength(line);
+        if (size > this.maxFrameBytes) throw new FrameTooLargeError(this.maxFrameBytes, size);
       }
-      if (line.length > this.maxFrameBytes) throw new FrameTooLargeError(this.maxFrameBytes, line.length);
-      let text = line.toString('utf8');
-      if (text.trim() === '') continue;
-      if (text.endsWith('\r')) text = text.slice(0, -1);
-      if (invalid && text.includes('\uFFFD') && !isUtf8(line)) invalid.add(lines.length);
-      lines.push(text);
+      if (line.trim() === '') continue;
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      if (suspect && line.includes('\uFFFD') && !isUtf8(suspect[i]!)) invalid!.add(lines.length);
+      lines.push(line);
     }
-    if (start < bytes.length) {
-      // Copied: the chunk's buffer may be reused by whoever handed it to us.
-      this.#held.push(Buffer.from(bytes.subarray(start)));
-      this.#partialBytes += bytes.length - start;
-      if (this.#partialBytes > this.maxFrameBytes) throw new FrameTooLargeError(this.maxFrameBytes, this.#partialBytes);
-    }
+    if (lastNl + 1 < bytes.length) this.#hold(bytes.subarray(lastNl + 1));
     return lines;
+  }
+
+  /** Keep the start of a line until its newline arrives (copied: the chunk's buffer may be reused). */
+  #hold(bytes: Buffer) {
+    this.#held.push(Buffer.from(bytes));
+    this.#partialBytes += bytes.length;
+    if (this.#partialBytes > this.maxFrameBytes) throw new FrameTooLargeError(this.maxFrameBytes, this.#partialBytes);
   }
 
   #pushText(text: string): string[] {
@@ -107,4 +121,16 @@ export class LineDecoder {
 /** A `maxFrameBytes` option: `undefined` is the default, anything else an integer >= 64. */
 export function checkMaxFrameBytes(value: unknown, name: string): number {
   return value === undefined ? DEFAULT_MAX_FRAME_BYTES : check.integer(value, name, { min: 64 });
+}
+
+/** `bytes` split on 0x0A (a newline byte never occurs inside a multi-byte UTF-8 sequence). */
+function splitBytes(bytes: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let nl = bytes.indexOf(10); nl !== -1; nl = bytes.indexOf(10, start)) {
+    out.push(bytes.subarray(start, nl));
+    start = nl + 1;
+  }
+  out.push(bytes.subarray(start));
+  return out;
 }
