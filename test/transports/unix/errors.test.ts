@@ -110,7 +110,12 @@ test('agent killed mid-stream with reconnect: a new agent comes up, every event 
       agent = await agentProcess(path); // replaces the stale socket file
     }
   }
-  await Promise.all(sends);
+  // Bounded: without an agent the client waits (an outage is not an ack timeout), so a dead second agent would hang here.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all(sends),
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`sends still pending after 30 s (${settled} settled); agent alive: ${agent.child.exitCode === null && agent.child.signalCode === null}; agent stderr: ${agent.stderr()} ${first.stderr()}`)), 30_000))),
+  ]).finally(() => clearTimeout(timer));
   assert.is(settled, 3000);
   assert.ok([...acked.values()].every((n) => n === 1), 'each sendEvent settled once');
   const emitted = new Set([...first.lines, ...agent.lines].filter((l) => l.startsWith('event ')).map((l) => Number(l.slice(6))));
