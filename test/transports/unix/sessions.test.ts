@@ -99,6 +99,14 @@ test('sessions: a record holds no id per event for a client numbering from 1 (it
   assert.not.ok(holes.add(2999));
 });
 
+test('sessions: ids below the first one seen are not taken as seen (after an agent restart a newer frame may arrive first); a loss before the fix', () => {
+  const ids = new SeenIds();
+  assert.ok(ids.add(1500), 'a frame that overtook the re-sent ones');
+  for (let id = 1001; id < 1500; id++) assert.ok(ids.add(id), `id ${id} is new: it must be published`);
+  assert.not.ok(ids.add(1200), 'and now seen');
+  assert.not.ok(ids.add(1500));
+});
+
 test('sessions: a session line over 256 characters is nacked', async () => {
   const tmp = tempDir();
   const agent = new EdgeAgentServer({ path: tmp.path('a.sock') });

@@ -88,17 +88,22 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The ids one session sent: every id up to `low`, plus those above it. The
- * first id starts the record (the ones before it were acked before the
- * record existed: EdgeClient numbers events in order and re-sends them in
- * order). When more than 1024 ids are held above a gap, the gap is given up
- * (its ids count as seen), so a record stays small whatever a client sends.
+ * first id starts the record with the 1024 ids below it still open: after an
+ * agent restart a frame can arrive before older ones the client re-sends (they
+ * must be published, not taken as seen: that lost acked events). Ids further
+ * below were acked before the record existed (EdgeClient's window is smaller).
+ * When more than 1024 ids are held above a gap, the gap is given up (its ids
+ * count as seen), so a record stays small whatever a client sends.
  */
 export class SeenIds {
   low = Number.NaN;
   readonly above = new Set<number>();
   /** Record `id`; false when it was already seen. */
   add(id: number): boolean {
-    if (Number.isNaN(this.low)) this.low = id - 1;
+    // The first id seen is not the session's first: after an agent restart a newer
+    // frame can arrive before the older ones the client re-sends. Ids within the
+    // out-of-order window below it are still unknown (new), never taken as seen.
+    if (Number.isNaN(this.low)) this.low = id - 1 - MAX_OUT_OF_ORDER;
     if (id <= this.low || this.above.has(id)) return false;
     if (id === this.low + 1) this.low = id;
     else {
