@@ -47,3 +47,14 @@ export {
   type Vfo,
 } from './cat/codec.js';
 export { createRigEmulator, TS590S_ID, type RigEmulator, type RigEmulatorOptions, type RigPort, type RigState } from './cat/rig-emulator.js';
+export {
+  catClient,
+  CatTimeoutError,
+  CatRejectedError,
+  CatLinkLostError,
+  DEFAULT_CAT_TIMEOUT_MS,
+  DEFAULT_CAT_RETRIES,
+  DEFAULT_CAT_BUSY_DELAY_MS,
+  type CatClient,
+  type CatClientOptions,
+} from './cat/cat-client.js';
