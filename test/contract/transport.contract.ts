@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConnectionError, LinkClosedError } from '../../machines/ports/errors.js';
-import type { Link, Payload, Transport } from '../../machines/ports/transport.js';
+import type { ConnectOptions, Link, Payload, Transport } from '../../machines/ports/transport.js';
 
 /** The far side of one link, as the harness sees it. */
 export interface PeerConnection {
@@ -30,6 +30,24 @@ export interface ContractHarness {
   /** Make the next sends stay in flight (optional: a real socket may accept everything at once). */
   holdSends?(): void;
   close(): Promise<void>;
+}
+
+/**
+ * For transports whose connect never stays pending (UNIX sockets, ptys: the
+ * kernel completes or refuses it at once): the harness's "hanging" transport
+ * holds the call until the caller aborts, then hands the real transport the
+ * aborted signal.
+ */
+export function held(t: Transport): Transport {
+  return {
+    kind: t.kind,
+    connect: ({ signal }: ConnectOptions) =>
+      new Promise((resolve, reject) => {
+        const go = () => t.connect({ signal }).then(resolve, reject);
+        if (signal.aborted) go();
+        else signal.addEventListener('abort', go, { once: true });
+      }),
+  };
 }
 
 const text = (d: Payload) => (typeof d === 'string' ? d : Buffer.from(d).toString('utf8'));

@@ -1,7 +1,7 @@
 import { SerialPort } from 'serialport';
 import { serialTransport } from '../../../transports/serial/serial.transport.js';
 import type { ConnectOptions, Link, Transport } from '../../../machines/ports/transport.js';
-import { transportContract, type ContractHarness, type PeerConnection } from '../../contract/transport.contract.js';
+import { held, transportContract, type ContractHarness, type PeerConnection } from '../../contract/transport.contract.js';
 import { until } from '../../helpers/net.js';
 import { ptyPair, type PtyPair } from '../../helpers/pty.js';
 
@@ -36,19 +36,6 @@ function announced(t: Transport, opened: Array<() => void>): Transport {
       opened.shift()?.();
       return link;
     },
-  };
-}
-
-/** A pty open completes at once, so "hanging" holds the call until the caller aborts, then hands the real transport the aborted signal. */
-function held(t: Transport): Transport {
-  return {
-    kind: t.kind,
-    connect: ({ signal }: ConnectOptions) =>
-      new Promise((resolve, reject) => {
-        const go = () => t.connect({ signal }).then(resolve, reject);
-        if (signal.aborted) go();
-        else signal.addEventListener('abort', go, { once: true });
-      }),
   };
 }
 

@@ -1,7 +1,6 @@
 import type { Socket } from 'node:net';
 import { unixSocketTransport } from '../../../transports/unix/unix.transport.js';
-import type { ConnectOptions, Transport } from '../../../machines/ports/transport.js';
-import { transportContract, type ContractHarness, type PeerConnection } from '../../contract/transport.contract.js';
+import { held, transportContract, type ContractHarness, type PeerConnection } from '../../contract/transport.contract.js';
 import { until } from '../../helpers/net.js';
 import { rawUnixServer, tempDir } from '../../helpers/unix.js';
 
@@ -15,23 +14,6 @@ function peerOf(s: Socket): PeerConnection {
     },
     send: (data) => new Promise<void>((resolve, reject) => s.write(data, (e) => (e ? reject(e) : resolve()))),
     close: async () => void s.end(),
-  };
-}
-
-/**
- * A UNIX connect never stays pending (the kernel completes or refuses it at
- * once), so "hanging" holds the call until the caller aborts, then hands the
- * real transport the aborted signal.
- */
-function held(t: Transport): Transport {
-  return {
-    kind: t.kind,
-    connect: ({ signal }: ConnectOptions) =>
-      new Promise((resolve, reject) => {
-        const go = () => t.connect({ signal }).then(resolve, reject);
-        if (signal.aborted) go();
-        else signal.addEventListener('abort', go, { once: true });
-      }),
   };
 }
 
