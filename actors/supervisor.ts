@@ -410,7 +410,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
           states[id] = to;
           publishStates();
           // Kept beside the state: once the supervisor drops the ref (escalation), the handle still says why.
-          if (feeds.has(id)) lastErrors.set(id, (ref.getSnapshot() as { context?: { lastError?: unknown } }).context?.lastError);
+          if (feeds.has(id)) lastErrors.set(id, errorOf(ref));
           feeds.get(id)?.stateChanged(to);
         }
         // Settling in `disconnected` (DISCONNECT, or a closed server-side link) is a normal exit.
@@ -428,7 +428,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   const lastErrors = new Map<string, unknown>();
   const lastErrorOf = (id: string): unknown => {
     const ref = childRef(id);
-    return ref ? (ref.getSnapshot() as { context?: { lastError?: unknown } }).context?.lastError : lastErrors.get(id);
+    return ref ? errorOf(ref) : lastErrors.get(id);
   };
   /** Stops in progress, by id: a second stop waits for the first instead of racing it. */
   const stopping = new Map<string, Promise<void>>();
@@ -720,6 +720,11 @@ function validateOptions(o: SupervisorOptions) {
   const restartPermanentFailures = check.boolean(o.restartPermanentFailures ?? false, 'options.restartPermanentFailures');
   const restartBackoff = resolveBackoff(o.restartBackoff, 'options.restartBackoff');
   return { id, strategy, maxRestarts, periodMs, clock, logger, restartPermanentFailures, restartBackoff };
+}
+
+/** A child's last error, from its snapshot: the one place the supervisor handle reads it. */
+function errorOf(ref: AnyActorRef): unknown {
+  return (ref.getSnapshot() as { context?: { lastError?: unknown } }).context?.lastError;
 }
 
 function checkId(id: unknown): asserts id is string {
