@@ -19,7 +19,7 @@
  */
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import * as check from '../machines/ports/check.js';
-import type { ConnectionLogEvent, ConnectionState } from '../machines/events.js';
+import type { ConnectionEventData, ConnectionLogEvent, ConnectionState, LogEventType } from '../machines/events.js';
 import { UnknownConnectionError } from '../machines/ports/errors.js';
 import type { Payload } from '../machines/ports/transport.js';
 
@@ -79,6 +79,17 @@ export interface ConnectionHandle {
   command(type: ConnectionCommandType, options?: { fastPath?: boolean }): void;
   /** Stop and remove the child (`supervisor.stopChild(id)`); resolves when its link is closed. */
   stop(): Promise<void>;
+  /**
+   * Publish a structured event that did not come from the connection machine
+   * (a facade's own: a power reading, a CAT answer) on this handle's
+   * `events$` and the supervisor's, stamped like the machine's own (the actor
+   * clock's time, the current state and retry count), so the visualizer and
+   * every subscriber see it beside the state changes. The type is one of
+   * `ConnectionEventData`'s keys (a kind adds its own by declaration merging).
+   * A gone child publishes nothing.
+   * @example handle.publish('EVENT_POWER_READING', { watts: 48.5 })
+   */
+  publish<K extends LogEventType>(type: K, data: ConnectionEventData[K]): void;
 }
 
 /** What the supervisor gives a handle: how to reach the live child. */
@@ -89,6 +100,7 @@ export interface HandleHost {
   send(data: Payload, options?: { volatile?: boolean }): Promise<void>;
   command(event: { type: ConnectionCommandType; fastPath?: boolean }): void;
   stop(): Promise<void>;
+  publish(type: LogEventType, data: unknown): void;
 }
 
 /**
@@ -156,6 +168,13 @@ export class HandleFeed implements ConnectionHandle {
 
   stop(): Promise<void> {
     return this.#exit ? Promise.resolve() : this.host.stop();
+  }
+
+  publish<K extends LogEventType>(type: K, data: ConnectionEventData[K]): void {
+    check.nonEmptyString(type, 'type');
+    if (!type.startsWith('EVENT_')) throw new RangeError(`type must be an EVENT_* name, got ${JSON.stringify(type)}`);
+    if (this.#exit) return;
+    this.host.publish(type, data);
   }
 
   /** @internal A structured event of this child. */

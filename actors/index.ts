@@ -65,6 +65,7 @@ export {
 } from './supervisor.js';
 export { connectionData$, connectionEvents$, connectionState$, emitted$ } from './streams.js';
 export type { ConnectionCommandType, ConnectionExit, ConnectionExitReason, ConnectionHandle } from './connection-handle.js';
+export { handleLink, type HandleLinkOptions } from './handle-link.js';
 export { AckedDelivery, type AckedDeliveryOptions, type DeliveryErrors } from './delivery.js';
 export { acceptedTransport } from './accepted-transport.js';
 export { accept, type AcceptOptions, type AcceptedConnection, type Acceptor } from './acceptor.js';

@@ -571,6 +571,21 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         send: (data, o) => supervisor.send(id, data, o),
         command: (event) => childRef(id)?.send(event),
         stop: () => (specOf(id) || stopping.has(id) ? stopOne(id) : Promise.resolve()),
+        publish: (type, data) => {
+          const ref = childRef(id);
+          if (!ref) return;
+          const snapshot = ref.getSnapshot();
+          const event = {
+            type,
+            connectionId: id,
+            timestamp: clockNow(actor),
+            state: topState(snapshot),
+            reconnectCount: snapshot.context.reconnectCount,
+            data,
+          } as ConnectionLogEvent;
+          events$.next(event);
+          feeds.get(id)?.event(event);
+        },
       });
       feeds.set(id, feed);
       return feed;

@@ -3,7 +3,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Subject } from 'rxjs';
 import { accept } from '../../actors/acceptor.js';
-import { ClosedError, UnknownConnectionError } from '../../machines/ports/errors.js';
+import { handleLink } from '../../actors/handle-link.js';
+import { ClosedError, LinkClosedError, UnknownConnectionError } from '../../machines/ports/errors.js';
 import type { Link, Listener } from '../../machines/ports/transport.js';
 import type { ConnectionLogEvent, ConnectionState } from '../../machines/events.js';
 import { mockTransport } from '../../transports/mock/mock.transport.js';
@@ -214,6 +215,61 @@ test('handle: when the supervisor gives up, the offender’s handle ends failed 
   assert.is(exit.reason, 'failed');
   assert.ok(exit.error instanceof Error, `the offender's error: ${String(exit.error)}`);
   assert.is((await good.closed).reason, 'shutdown');
+});
+
+test('handle.publish: a facade\'s own event reaches the handle\'s and the supervisor\'s events$, stamped like the machine\'s', async () => {
+  const s = startSupervisor();
+  s.sup.startChild({ id: 'a', transport: s.transport('a') });
+  const a = s.sup.connection('a');
+  await s.flush();
+  const mine: ConnectionLogEvent[] = [];
+  const all: ConnectionLogEvent[] = [];
+  a.events$.subscribe((e) => mine.push(e));
+  s.sup.events$.subscribe((e) => all.push(e));
+  await s.advance(10);
+  a.publish('EVENT_CONNECTION_STABLE', {});
+  const published = mine.filter((e) => e.type === 'EVENT_CONNECTION_STABLE');
+  assert.is(published.length, 1);
+  const last = published[0]!;
+  assert.equal({ ...last, timestamp: 0 }, { type: 'EVENT_CONNECTION_STABLE', connectionId: 'a', timestamp: 0, state: 'connected', reconnectCount: 0, data: {} });
+  assert.is(last.timestamp, s.clock.now(), 'the actor clock\'s time');
+  assert.is(all.at(-1), last, 'the same event on the supervisor\'s events$');
+  assert.throws(() => a.publish('' as never, {} as never), (e: unknown) => e instanceof TypeError && /type/.test((e as Error).message));
+  assert.throws(() => a.publish('STATE' as never, {} as never), (e: unknown) => e instanceof RangeError && /EVENT_/.test((e as Error).message));
+  await a.stop();
+  a.publish('EVENT_CONNECTION_STABLE', {});
+  assert.is(all.filter((e) => e.type === 'EVENT_CONNECTION_STABLE').length, 1, 'a gone child publishes nothing');
+  await s.sup.shutdown();
+});
+
+test('handleLink: a Link view of the handle across reconnects; volatile sends refused while down; closed once the child is gone', async () => {
+  const s = startSupervisor();
+  s.sup.startChild({ id: 'a', transport: s.transport('a') });
+  const link = handleLink(s.sup.connection('a'));
+  const got: unknown[] = [];
+  link.incoming$.subscribe((d) => got.push(d));
+  await s.flush();
+  await link.send('one');
+  s.mocks.a!.emit('in-1');
+  s.mocks.a!.failNextConnects(1);
+  s.mocks.a!.drop('gone');
+  await s.flush();
+  await link.send('while-down').then(() => assert.unreachable('a volatile send while down is refused'), (e: Error) => assert.instance(e, Error));
+  for (let i = 0; i < 20 && s.sup.connection('a').state !== 'connected'; i++) await s.advance(500);
+  assert.is(s.sup.connection('a').state, 'connected');
+  s.mocks.a!.emit('in-2');
+  await link.send('two');
+  assert.equal(got, ['in-1', 'in-2'], 'data from both links');
+  assert.equal(s.mocks.a!.written, ['one', 'two'], 'the refused send never reached a link');
+  let ended = false;
+  void link.closed.then(() => (ended = true));
+  await s.flush();
+  assert.is(ended, false, 'a reconnect does not end it');
+  await link.close();
+  assert.equal(await link.closed, { initiatedLocally: true });
+  await link.send('late').then(() => assert.unreachable(), (e: Error) => assert.instance(e, LinkClosedError));
+  assert.throws(() => handleLink({} as never), (e: unknown) => e instanceof TypeError && /handle/.test((e as Error).message));
+  await s.sup.shutdown();
 });
 
 test('adopt: bad arguments are TypeErrors naming the argument', async () => {
