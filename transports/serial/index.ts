@@ -58,3 +58,27 @@ export {
   type CatClient,
   type CatClientOptions,
 } from './cat/cat-client.js';
+// The radio link (the seed's ConnectionManager) and its power monitor.
+export {
+  PowerMonitor,
+  POWER_POLL_INTERVAL,
+  POWER_ZERO_THRESHOLD,
+  POWER_WARNING_COUNT,
+  POWER_CRITICAL_COUNT,
+  POWER_HISTORY_SIZE,
+  type PowerAlarm,
+  type PowerLevel,
+  type PowerTrend,
+  type PowerMonitorOptions,
+} from './cat/power-monitor.js';
+export {
+  RadioLink,
+  healthScore,
+  powerReadings,
+  MONITOR_INTERVAL,
+  HEALTH_WINDOW_MS,
+  RX_WRITE_WAIT_MS,
+  type PowerReading,
+  type RadioLinkOptions,
+  type RadioLinkStatus,
+} from './cat/radio-link.js';

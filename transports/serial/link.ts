@@ -22,7 +22,10 @@ import type { CloseInfo, Link, Payload } from '../../machines/ports/transport.js
 import { linkError, type SerialPortError } from './errors.js';
 
 /** The part of a serialport stream the link uses (a `SerialPort` or a `SerialPortMock`). */
-export type OpenPort = Pick<SerialPort, 'write' | 'close' | 'on' | 'isOpen' | 'closing'>;
+export type OpenPort = Pick<SerialPort, 'write' | 'close' | 'drain' | 'on' | 'isOpen' | 'closing'>;
+
+/** Longest wait for written bytes to leave before a deliberate close, ms (I/O housekeeping, not protocol time). */
+export const DRAIN_WAIT_MS = 200;
 
 export function wrapPort(port: OpenPort, path: string): Link {
   /** The error that ended the link, translated. */
@@ -51,6 +54,23 @@ export function wrapPort(port: OpenPort, path: string): Link {
     if (port.isOpen) port.close(() => end()); // the callback runs whether the close worked or not
     else if (!port.closing) end(); // when closing, its 'close' event ends the link
   };
+  /**
+   * A deliberate close lets what was written leave first (`tcdrain`, at most
+   * DRAIN_WAIT_MS): a pty discards unread output when its end closes, and a
+   * `RX;` written just before a reopen must reach the rig.
+   */
+  const drainThenShut = () => {
+    if (!port.isOpen || failure) return shut();
+    let done = false;
+    const go = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      shut();
+    };
+    const timer = setTimeout(go, DRAIN_WAIT_MS);
+    port.drain(go);
+  };
 
   port.on('data', (chunk: Buffer) => {
     if (!core.ended) core.incoming.next(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
@@ -75,6 +95,6 @@ export function wrapPort(port: OpenPort, path: string): Link {
       }
       return core.write(data);
     },
-    close: () => core.close(shut),
+    close: () => core.close(drainThenShut),
   };
 }

@@ -87,33 +87,59 @@ export function serialTransport(options: SerialTransportOptions): Transport & { 
   check.object(options, 'options', '{ path, baudRate?, dataBits?, stopBits?, parity?, rtscts?, binding? }');
   const settings = portOptions(options);
   const path = options.path;
+  /**
+   * The last link's end. A reconnect (the TX-drop fast path reopens at once)
+   * must not open the port while the old one is still closing: serialport's
+   * lock would refuse it ("Cannot lock port"), so `connect` waits for it.
+   */
+  let previous: Promise<unknown> | undefined;
+
+  function open(signal: AbortSignal): Promise<Link> {
+    return new Promise<Link>((resolve, reject) => {
+      let port: SerialPort;
+      try {
+        port = new SerialPort(settings as unknown as ConstructorParameters<typeof SerialPort>[0]);
+      } catch (e) {
+        reject(openError(e, path));
+        return;
+      }
+      let aborted = false;
+      const onAbort = () => {
+        aborted = true;
+        reject(new LinkClosedError('connect aborted', { canceled: true, cause: signal.reason }));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      // An open cannot be interrupted: an abort rejects at once, and a port that opens after it is closed.
+      port.open((err) => {
+        signal.removeEventListener('abort', onAbort);
+        if (aborted) {
+          if (!err) port.close(() => {});
+        } else if (err) reject(openError(err, path));
+        else {
+          const link = wrapPort(port, path);
+          const closed = (previous = link.closed.then(() => {
+            if (previous === closed) previous = undefined;
+          }));
+          resolve(link);
+        }
+      });
+    });
+  }
+
   return {
     kind: 'serial',
     path,
     connect({ signal }: ConnectOptions): Promise<Link> {
       if (!signal || typeof signal.aborted !== 'boolean') return Promise.reject(new TypeError('options.signal must be an AbortSignal'));
       if (signal.aborted) return Promise.reject(new LinkClosedError('connect aborted', { canceled: true, cause: signal.reason }));
+      const closing = previous;
+      if (!closing) return open(signal);
       return new Promise<Link>((resolve, reject) => {
-        let port: SerialPort;
-        try {
-          port = new SerialPort(settings as unknown as ConstructorParameters<typeof SerialPort>[0]);
-        } catch (e) {
-          reject(openError(e, path));
-          return;
-        }
-        let aborted = false;
-        const onAbort = () => {
-          aborted = true;
-          reject(new LinkClosedError('connect aborted', { canceled: true, cause: signal.reason }));
-        };
+        const onAbort = () => reject(new LinkClosedError('connect aborted', { canceled: true, cause: signal.reason }));
         signal.addEventListener('abort', onAbort, { once: true });
-        // An open cannot be interrupted: an abort rejects at once, and a port that opens after it is closed.
-        port.open((err) => {
+        void closing.then(() => {
           signal.removeEventListener('abort', onAbort);
-          if (aborted) {
-            if (!err) port.close(() => {});
-          } else if (err) reject(openError(err, path));
-          else resolve(wrapPort(port, path));
+          if (!signal.aborted) open(signal).then(resolve, reject);
         });
       });
     },
