@@ -35,15 +35,12 @@
  * ```
  */
 import { filter, map, type Observable, type OperatorFunction } from 'rxjs';
-import type { ConnectionHandle } from '../../../actors/connection-handle.js';
-import { handleLink } from '../../../actors/handle-link.js';
-import type { Supervisor } from '../../../actors/supervisor.js';
+import { handleLink, type ConnectionHandle, type ReconnectPolicy, type Supervisor } from '../../../actors/index.js';
 import * as check from '../../../machines/ports/check.js';
 import { nowOf, type Clock } from '../../../machines/ports/clock.js';
 import { ClosedError } from '../../../machines/ports/errors.js';
 import type { ConnectionLogEvent, ConnectionState, LogEventOf } from '../../../machines/ports/events.js';
 import { checkTransport, type Transport } from '../../../machines/ports/transport.js';
-import type { ReconnectPolicy } from '../../../machines/policy.js';
 import { catClient, CatLinkLostError, type CatClient, type CatClientOptions } from './cat-client.js';
 import { POWER_POLL_INTERVAL, PowerMonitor, type PowerLevel, type PowerMonitorOptions, type PowerTrend } from './power-monitor.js';
 
