@@ -3,7 +3,8 @@
  * visualizer page and a WebSocket stream (`/events`) of the supervisor
  * system's XState inspection events (from `supervisor.inspection$`, the same
  * events the `inspect` option and `@statelyai/inspect` see), made plain JSON,
- * plus the structured log events. The page sends real events back to a
+ * plus the structured log events and the power readings of radio links
+ * (`{ type: 'power', reading }`, see `./power.ts`). The page sends real events back to a
  * connection's actor: drop link (RECONNECT), TX drop, disconnect, connect.
  * What a page sends is checked before it reaches an actor (`parseCommand`):
  * anything else is answered with `{ type: 'error', error }` (issue 11).
@@ -29,6 +30,7 @@ import { connectionMachine } from '../machines/connection.machine.js';
 import { checkAllowedOrigins, originAllowed } from '../transports/websocket/origin.js';
 import { topState } from '../machines/state.js';
 import { machineGraph } from './graph.js';
+import { PowerHistory, asReading, isPowerAlarm, powerReadings, readingOf, type PowerReading } from './power.js';
 
 export interface VisualizerOptions {
   /** Default 4400; 0 picks a free port. */
@@ -39,8 +41,16 @@ export interface VisualizerOptions {
   machine?: AnyStateMachine;
   /** Labels shown next to child ids (e.g. "simulated"). */
   labels?: Record<string, string>;
-  /** Power readings for the power panel (the serial transport provides them). */
-  power$?: Observable<{ connectionId: string; timestamp: number; watts: number; swr?: number }>;
+  /**
+   * The power panel's readings, used instead of the default: the
+   * `EVENT_POWER_READING`s on `supervisor.events$` (a radio link publishes
+   * one per poll through its handle), as `{ connectionId, watts, at: timestamp }`.
+   * Either way readings are drawn, not logged, and the last 300 per
+   * connection go to a page that opens later. An element that is not a
+   * reading (finite `watts` and `at`) is skipped; an error ends the readings.
+   * @example serveVisualizer(supervisor, { power$: myMeter$.pipe(map((w) => ({ connectionId: 'rig', watts: w, at: Date.now() }))) })
+   */
+  power$?: Observable<PowerReading>;
   /**
    * The largest frame a page may send on `/events`, in bytes; a bigger one
    * closes that page's socket with 1009 ("message too big") before it is
@@ -164,6 +174,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
   const host = check.nonEmptyString(options.host ?? '127.0.0.1', 'options.host');
   const allowedOrigins = checkAllowedOrigins(options.allowedOrigins, 'options.allowedOrigins');
   const maxPayload = check.integer(options.maxPayload ?? DEFAULT_EVENTS_MAX_PAYLOAD, 'options.maxPayload', { min: 1 });
+  if (options.power$ !== undefined) check.hasMethods(options.power$, 'options.power$', ['subscribe'], '(an Observable of { connectionId, watts, at })');
   const graph = machineGraph(options.machine ?? connectionMachine);
   const labels = options.labels ?? {};
   const content = new Map(Object.entries(files).map(([route, [file, type]]) => [route, { body: readFileSync(new URL(file, here)), type }]));
@@ -191,6 +202,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
       done(originAllowed(req, allowedOrigins), 403, 'origin not allowed'),
   });
 
+  const power = new PowerHistory();
   // The current picture for a page that just connected: the supervisor and every child's snapshot.
   const hello = () => {
     const messages: Array<Record<string, unknown>> = [];
@@ -203,6 +215,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
       const wire = toWire({ type: '@xstate.snapshot', actorRef: ref, snapshot: ref.getSnapshot(), event: { type: 'hello' }, rootId: '' } as unknown as InspectionEvent);
       if (wire) messages.push(wire);
     }
+    messages.push(...power.messages());
     return { type: 'hello', graph, labels, supervisor: supervisor.id, messages };
   };
 
@@ -217,9 +230,23 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
       const wire = toWire(e);
       if (wire) broadcast(wire);
     }),
-    supervisor.events$.subscribe((e) => broadcast({ type: 'log', event: e })),
+    supervisor.events$.subscribe((e) => {
+      // A reading a second per radio would drown the log: readings go to the chart only.
+      if (readingOf(e)) return;
+      if (isPowerAlarm(e)) power.alarm(e);
+      broadcast({ type: 'log', event: e });
+    }),
+    (options.power$ ?? powerReadings(supervisor.events$)).subscribe({
+      next: (value) => {
+        const reading = asReading(value);
+        if (!reading) return;
+        power.add(reading);
+        broadcast({ type: 'power', reading });
+      },
+      // A failed user stream ends the readings; it must not become an unhandled error (process crash).
+      error: (e: unknown) => broadcast({ type: 'error', error: `power$ failed: ${(e as Error)?.message ?? String(e)}` }),
+    }),
   ];
-  if (options.power$) subs.push(options.power$.subscribe((p) => broadcast({ type: 'power', reading: p })));
 
   wss.on('connection', (ws) => {
     ws.on('error', () => {});
@@ -249,6 +276,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
       http.listen(port, host, () => resolve());
     });
   } catch (error) {
+    for (const s of subs) s.unsubscribe();
     wss.close();
     throw new ListenError(`${host}:${port}`, { cause: error });
   }

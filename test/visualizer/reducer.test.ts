@@ -58,4 +58,38 @@ test('unknown messages leave the view as it was; the log keeps the newest 500', 
   assert.is(w.log[0]!.timestamp, 100);
 });
 
+test('power: readings grouped per connection, the newest 300 each; alarms become marks; anything malformed is ignored', () => {
+  let v = initialView();
+  for (let i = 0; i < 310; i++) v = reduce(v, { type: 'power', reading: { connectionId: 'rig', watts: i % 50, at: 1000 * i } });
+  v = reduce(v, { type: 'power', reading: { connectionId: 'rig-2', watts: 5, at: 0 } });
+  assert.equal(Object.keys(v.power), ['rig', 'rig-2']);
+  assert.is(v.power.rig!.length, 300);
+  assert.equal(v.power.rig![0], { watts: 10, at: 10_000 });
+  assert.equal(v.power.rig!.at(-1), { watts: 309 % 50, at: 309_000 });
+  assert.equal(v.power['rig-2'], [{ watts: 5, at: 0 }]);
+  for (const reading of [undefined, null, 'x', {}, { connectionId: 'rig', watts: '5', at: 1 }, { connectionId: 'rig', watts: NaN, at: 1 }, { connectionId: 'rig', watts: 1 }, { connectionId: 7, watts: 1, at: 1 }]) {
+    assert.is(reduce(v, { type: 'power', reading }), v, `ignored: ${JSON.stringify(reading)}`);
+  }
+  // An id that is also an Object.prototype member is just an id.
+  const odd = reduce(reduce(v, { type: 'power', reading: { connectionId: '__proto__', watts: 1, at: 1 } }), { type: 'power', reading: { connectionId: 'constructor', watts: 2, at: 2 } });
+  assert.equal(odd.power['__proto__'], [{ watts: 1, at: 1 }]);
+  assert.equal(odd.power.constructor, [{ watts: 2, at: 2 }]);
+  const log = (type: string, data: Record<string, unknown>) => ({ type: 'log', event: { type, connectionId: 'rig', timestamp: 5000, state: 'connected', reconnectCount: 0, data } });
+  v = reduce(v, log('EVENT_POWER_WARNING', { watts: 0, consecutiveZeros: 1 }));
+  v = reduce(v, log('EVENT_POWER_CRITICAL', { watts: 0, consecutiveZeros: 3 }));
+  v = reduce(v, log('EVENT_POWER_TREND_WARNING', { watts: 12, slopeWattsPerReading: -3, readingsToZero: 4 }));
+  v = reduce(v, log('EVENT_STATE_CHANGE', { from: 'connecting', to: 'connected' }));
+  v = reduce(v, log('EVENT_POWER_WARNING', { consecutiveZeros: 1 })); // no watts: logged, not placed
+  assert.equal(v.powerMarks.rig, [
+    { type: 'EVENT_POWER_WARNING', watts: 0, at: 5000 },
+    { type: 'EVENT_POWER_CRITICAL', watts: 0, at: 5000 },
+    { type: 'EVENT_POWER_TREND_WARNING', watts: 12, at: 5000 },
+  ]);
+  assert.is(v.log.length, 5, 'alarms stay in the log');
+  // A page that opens later rebuilds the chart from hello's messages.
+  const later = reduce(initialView(), { type: 'hello', graph: undefined, labels: {}, supervisor: 's', messages: [{ type: 'power', reading: { connectionId: 'rig', watts: 48.5, at: 1 } }, log('EVENT_POWER_CRITICAL', { watts: 0, consecutiveZeros: 3 })] });
+  assert.equal(later.power, { rig: [{ watts: 48.5, at: 1 }] });
+  assert.is(later.powerMarks.rig!.length, 1);
+});
+
 test.run();

@@ -14,7 +14,7 @@ let view = initialView();
 let ws;
 const $ = (id) => document.getElementById(id);
 const el = (tag, attrs = {}, text) => {
-  const e = tag === 'svg' || ['g', 'rect', 'text', 'path', 'circle', 'defs', 'marker', 'polyline', 'title'].includes(tag) ? document.createElementNS(SVG, tag) : document.createElement(tag);
+  const e = tag === 'svg' || ['g', 'rect', 'text', 'path', 'circle', 'defs', 'marker', 'polyline', 'title', 'line'].includes(tag) ? document.createElementNS(SVG, tag) : document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
   if (text !== undefined) e.textContent = text;
   return e;
@@ -129,14 +129,58 @@ function drawLog() {
   if (atBottom) list.scrollTop = list.scrollHeight;
 }
 
+// The power chart: one line per connection, time (`at`) on x, watts on y; alarms as dots.
+const PW = 400, PH = 160, PL = 44, PR = 10, PT = 10, PB = 34; // viewBox and margins
+const niceMax = (v) => { const p = 10 ** Math.floor(Math.log10(v)); return [1, 2, 5, 10].map((k) => k * p).find((n) => n >= v); };
+const clockTime = (t) => new Date(t).toISOString().slice(11, 19);
+
 function drawPower() {
-  if (!view.power.length) return;
-  $('power-note').textContent = `${view.power.length} readings`;
+  // Children in the table's order (and colours), then any other id (a power$ of the user's) as first heard.
+  const heard = Object.keys(view.power);
+  const rank = (id) => (view.order.includes(id) ? view.order.indexOf(id) : view.order.length + heard.indexOf(id));
+  const powerColor = (id) => (view.order.includes(id) ? color(id) : COLORS[rank(id) % COLORS.length]);
+  const ids = heard.filter((id) => view.power[id].length).sort((p, q) => rank(p) - rank(q));
+  if (!ids.length) return;
+  const marks = ids.flatMap((id) => (Object.hasOwn(view.powerMarks, id) ? view.powerMarks[id] : []).map((m) => ({ ...m, id })));
+  const all = [...ids.flatMap((id) => view.power[id]), ...marks];
+  let t0 = Infinity, t1 = -Infinity, most = 1; // loops, not Math.min(...): thousands of points
+  for (const p of all) { t0 = Math.min(t0, p.at); t1 = Math.max(t1, p.at); most = Math.max(most, p.watts); }
+  t1 = Math.max(t1, t0 + 1000);
+  const top = niceMax(most);
+  const x = (t) => (PL + ((t - t0) / (t1 - t0)) * (PW - PL - PR)).toFixed(1);
+  const y = (w) => (PT + (1 - w / top) * (PH - PT - PB)).toFixed(1);
   const svg = $('power');
   svg.replaceChildren();
-  const max = Math.max(...view.power.map((p) => p.watts), 1);
-  const pts = view.power.map((p, i) => `${(i / Math.max(view.power.length - 1, 1)) * 400},${120 - (p.watts / max) * 110}`).join(' ');
-  svg.append(el('polyline', { points: pts, fill: 'none', stroke: '#2b6cb0', 'stroke-width': '2' }));
+  const axes = el('g', { class: 'axes' });
+  for (const w of [0, top / 2, top]) {
+    axes.append(el('line', { x1: String(PL), x2: String(PW - PR), y1: y(w), y2: y(w), class: w ? 'grid' : 'axis' }));
+    axes.append(el('text', { x: String(PL - 4), y: String(Number(y(w)) + 3), 'text-anchor': 'end' }, String(w)));
+  }
+  axes.append(el('line', { x1: String(PL), x2: String(PL), y1: String(PT), y2: y(0), class: 'axis' }));
+  axes.append(el('text', { class: 'title', transform: `translate(11 ${(PT + PH - PB) / 2}) rotate(-90)`, 'text-anchor': 'middle' }, 'watts'));
+  axes.append(el('text', { x: String(PL), y: String(PH - PB + 13), 'text-anchor': 'start' }, clockTime(t0)));
+  axes.append(el('text', { x: String(PW - PR), y: String(PH - PB + 13), 'text-anchor': 'end' }, clockTime(t1)));
+  axes.append(el('text', { class: 'title', x: String((PL + PW - PR) / 2), y: String(PH - 4), 'text-anchor': 'middle' }, 'time (UTC)'));
+  svg.append(axes);
+  const legend = $('power-legend');
+  legend.replaceChildren();
+  for (const id of ids) {
+    const readings = view.power[id], stroke = powerColor(id), last = readings[readings.length - 1];
+    svg.append(el('polyline', { class: 'power-line', 'data-connection': id, stroke, points: readings.map((p) => `${x(p.at)},${y(p.watts)}`).join(' ') }));
+    svg.append(el('circle', { class: 'power-last', 'data-connection': id, fill: stroke, r: '2.5', cx: x(last.at), cy: y(last.watts) }));
+    const li = el('li', { 'data-connection': id });
+    const sw = el('span', { class: 'swatch' });
+    sw.style.background = stroke;
+    li.append(sw, ` ${id} `, el('b', { 'data-role': 'watts' }, `${last.watts.toFixed(1)} W`));
+    legend.append(li);
+  }
+  for (const m of marks) {
+    const dot = el('circle', { class: `power-mark ${m.type === 'EVENT_POWER_CRITICAL' ? 'critical' : 'warning'}`, 'data-connection': m.id, 'data-type': m.type, r: '3.5', cx: x(m.at), cy: y(m.watts) });
+    dot.append(el('title', {}, `${clockTime(m.at)} ${m.id} ${m.type} ${m.watts} W`));
+    svg.append(dot);
+  }
+  const n = ids.reduce((sum, id) => sum + view.power[id].length, 0);
+  $('power-note').textContent = `${n} readings from ${ids.length} connection${ids.length > 1 ? 's' : ''}; red dots: power critical, red rings: warning or falling trend.`;
 }
 
 let scheduled = false;

@@ -19,8 +19,13 @@ export interface View {
   children: Record<string, ChildView>;
   order: string[];
   log: Array<{ type: string; connectionId: string; timestamp: number; state: string; data: Record<string, unknown> }>;
-  power: Array<{ connectionId: string; timestamp: number; watts: number; swr?: number }>;
+  /** Power readings by connection id, oldest first, the newest 300 each. */
+  power: Record<string, Array<{ watts: number; at: number }>>;
+  /** Power alarms (warning, critical, trend) by connection id, for marks on the chart: the newest 300 each. */
+  powerMarks: Record<string, Array<{ type: string; watts: number; at: number }>>;
 }
+
+export const POWER_ALARMS: string[];
 
 export function initialView(): View;
 export function reduce(view: View, msg: unknown): View;

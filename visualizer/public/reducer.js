@@ -2,10 +2,14 @@
 // Plain JS (no build step) so the browser imports it as is; test/visualizer tests it in Node.
 
 const LOG_LIMIT = 500;
+/** Readings, and alarm marks, kept per connection (the server's hello sends as many). */
+const POWER_LIMIT = 300;
+/** Power alarms drawn as marks on the power chart (they stay in the log too). */
+export const POWER_ALARMS = ['EVENT_POWER_WARNING', 'EVENT_POWER_CRITICAL', 'EVENT_POWER_TREND_WARNING'];
 
 /** @returns {import('./reducer').View} */
 export function initialView() {
-  return { graph: undefined, labels: {}, supervisor: { id: '', state: 'unknown', restarts: {} }, children: {}, order: [], log: [], power: [] };
+  return { graph: undefined, labels: {}, supervisor: { id: '', state: 'unknown', restarts: {} }, children: {}, order: [], log: [], power: {}, powerMarks: {} };
 }
 
 const topState = (value) => (typeof value === 'string' ? value : value && typeof value === 'object' ? Object.keys(value)[0] : undefined);
@@ -57,16 +61,30 @@ export function reduce(view, msg) {
       return view;
     }
     case 'log': {
-      const log = [...view.log, msg.event];
-      return { ...view, log: log.length > LOG_LIMIT ? log.slice(log.length - LOG_LIMIT) : log };
+      const e = msg.event;
+      const log = [...view.log, e];
+      const next = { ...view, log: log.length > LOG_LIMIT ? log.slice(log.length - LOG_LIMIT) : log };
+      if (e && POWER_ALARMS.includes(e.type) && typeof e.connectionId === 'string' && finite(e.data && e.data.watts) && finite(e.timestamp)) {
+        next.powerMarks = append(view.powerMarks, e.connectionId, { type: e.type, watts: e.data.watts, at: e.timestamp });
+      }
+      return next;
     }
     case 'power': {
-      const power = [...view.power, msg.reading];
-      return { ...view, power: power.length > 300 ? power.slice(power.length - 300) : power };
+      const r = msg.reading;
+      if (!r || typeof r.connectionId !== 'string' || !finite(r.watts) || !finite(r.at)) return view;
+      return { ...view, power: append(view.power, r.connectionId, { watts: r.watts, at: r.at }) };
     }
     default:
       return view;
   }
+}
+
+const finite = (v) => typeof v === 'number' && Number.isFinite(v);
+
+/** `byId` with `item` added to `id`'s list, which keeps its newest POWER_LIMIT. Own keys only: an id may be `__proto__`. */
+function append(byId, id, item) {
+  const list = [...(Object.hasOwn(byId, id) ? byId[id] : []), item];
+  return { ...byId, [id]: list.length > POWER_LIMIT ? list.slice(list.length - POWER_LIMIT) : list };
 }
 
 /** Log entries that pass the filters (empty filter: everything). */
