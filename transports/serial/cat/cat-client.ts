@@ -164,11 +164,13 @@ export function catClient(link: Link, options: CatClientOptions = {}): CatClient
   let waiter: ((frame: string) => void) | undefined;
   /** Cancels the running wait (a timer), for close(). */
   let cancelWait: ((err: unknown) => void) | undefined;
+  /** The read running (its prefix, `'FA'`), named in the error when the link ends under it. */
+  let reading = '';
 
   const frames: Subscription = link.incoming$.pipe(catFrames()).subscribe((frame) => waiter?.(frame));
   void link.closed.then(() => {
     linkEnded = true;
-    cancelWait?.(new CatLinkLostError('', 'the link ended under a CAT command'));
+    cancelWait?.(new CatLinkLostError(reading, `the link ended under CAT ${reading};`));
   });
 
   const canceled = () => new LinkClosedError('CAT client closed', { canceled: true });
@@ -243,6 +245,7 @@ export function catClient(link: Link, options: CatClientOptions = {}): CatClient
 
   /** A read: `command` (e.g. `'FA;'`), answered by a frame starting with `prefix`, parsed by `parse`, with retries and the PS check. */
   async function read<T>(command: string, prefix: string, parse: (frame: string) => T): Promise<T> {
+    reading = prefix;
     const attempts = retries + 1;
     let last: Outcome = { kind: 'timeout' };
     let parseError: unknown;

@@ -221,7 +221,9 @@ test('catClient: the link ending under a command rejects it with CatLinkLostErro
   const running = failure(b.client.getFrequency());
   await ticks();
   await b.link.close();
-  assert.instance(await running, CatLinkLostError);
+  const err = (await running) as CatLinkLostError;
+  assert.instance(err, CatLinkLostError);
+  assert.is(err.command, 'FA', 'the error names the command the link ended under');
   assert.instance(await failure(b.client.getMode()), CatLinkLostError);
   await b.close();
 });
