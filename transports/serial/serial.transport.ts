@@ -23,6 +23,7 @@ import * as check from '../../machines/ports/check.js';
 import { LinkClosedError } from '../../machines/ports/errors.js';
 import type { ConnectOptions, Link, Transport } from '../../machines/ports/transport.js';
 import { openError } from './errors.js';
+import { hangUpAware } from './hangup.js';
 import { wrapPort } from './link.js';
 
 /** Parity settings serialport knows. */
@@ -64,6 +65,8 @@ export interface SerialTransportOptions {
   binding?: SerialBinding;
 }
 
+let DEFAULT_BINDING: typeof SerialPort.binding | undefined;
+
 /** The options serialport gets: only those given (serialport treats an `undefined` as a value, not a default). */
 function portOptions(options: SerialTransportOptions) {
   const out: Record<string, unknown> = {
@@ -79,7 +82,11 @@ function portOptions(options: SerialTransportOptions) {
   }
   if (options.parity !== undefined) out.parity = check.oneOf(options.parity, 'options.parity', PARITIES);
   if (options.rtscts !== undefined) out.rtscts = check.boolean(options.rtscts, 'options.rtscts');
-  if (options.binding !== undefined) out.binding = check.hasMethods(options.binding, 'options.binding', ['open', 'list'], '(a serialport binding, e.g. SerialPortMock.binding)');
+  // The platform's, with a 0-byte read treated as the hang-up it is (hangup.ts).
+  out.binding =
+    options.binding === undefined
+      ? (DEFAULT_BINDING ??= hangUpAware(SerialPort.binding))
+      : check.hasMethods(options.binding, 'options.binding', ['open', 'list'], '(a serialport binding, e.g. SerialPortMock.binding)');
   return out;
 }
 
