@@ -27,4 +27,24 @@ test('readme: the usage example runs as written and reconnects after the drop', 
   }
 });
 
+test('readme: the radio link example runs as written: CAT, power readings, a power alarm, the fast path, PTT off at the end', async () => {
+  const readme = await readFile(`${root}README.md`, 'utf8');
+  const block = /### Radio link \(serial CAT\)[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, 'README has a ts block under "### Radio link (serial CAT)"');
+  const file = `${root}.readme-radio-${process.pid}.ts`;
+  await writeFile(file, block!);
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', file], { cwd: root, timeout: 20_000 });
+    assert.match(stdout, /frequency 7074000/);
+    assert.match(stdout, /power 100 W/);
+    assert.match(stdout, /power 0 W/);
+    assert.match(stdout, /EVENT_POWER_WARNING/);
+    assert.match(stdout, /EVENT_POWER_CRITICAL/);
+    assert.match(stdout, /state: 'connected'/);
+    assert.match(stdout, /ptt: false/);
+  } finally {
+    await rm(file, { force: true });
+  }
+});
+
 test.run();

@@ -274,6 +274,12 @@ export class RadioLink {
     return back;
   }
 
+  /** Resolves when the link is connected (at once if it is); rejects with a `ClosedError` if it fails or is stopped first. */
+  whenConnected(): Promise<void> {
+    if (this.#stopped) return Promise.reject(new ClosedError(`radio link ${this.id}`, `radio link ${this.id} is stopped`, 'ERR_RADIO_LINK_STOPPED'));
+    return this.#handle.state === 'connected' ? Promise.resolve() : this.#nextConnected();
+  }
+
   getConnectionStatus(): RadioLinkStatus {
     const now = nowOf(this.#clock);
     this.#failures = this.#failures.filter((t) => now - t < HEALTH_WINDOW_MS);

@@ -98,7 +98,7 @@ function setup(dir: string, policy: Record<string, number> = {}): Setup {
 /** A state change from → to. */
 const change = (from: string, to: string) => (e: ConnectionLogEvent) => e.type === 'EVENT_STATE_CHANGE' && e.data.from === from && e.data.to === to;
 const newDir = () => mkdtempSync(join(tmpdir(), 'sw-radio-'));
-const connected = (s: Setup) => until(() => s.radio.getConnectionStatus().state === 'connected', 'the radio link to connect', 10_000);
+const connected = (s: Setup) => s.radio.whenConnected();
 
 test('power: readings flow on power$ while keyed; a scripted 0 W sequence warns at the 1st zero and is critical at the 3rd', async () => {
   const dir = newDir();
@@ -210,6 +210,7 @@ test('stopMonitoring(): PTT off first, then the port is closed and the child rem
   assert.is(pty.commands.at(-1), 'RX', 'RX; was the last command');
   assert.equal(s.sup.whichChildren(), []);
   await s.radio.stopMonitoring(); // idempotent
+  await s.radio.whenConnected().then(() => assert.unreachable(), (e: Error & { code: string }) => assert.is(e.code, 'ERR_RADIO_LINK_STOPPED'));
   await s.radio.safeReconnect().then(() => assert.unreachable(), (e: Error & { code: string }) => assert.is(e.code, 'ERR_RADIO_LINK_STOPPED'));
   await s.close(pty);
 });
