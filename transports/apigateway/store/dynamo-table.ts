@@ -56,7 +56,7 @@ export const tagGroup = (tag: string) => `tag#${tag}`;
 export const roomGroup = (room: string) => `room#${room}`;
 
 /** The client module, loaded when a Dynamo store first needs it. */
-export const sdk = () => import('@aws-sdk/client-dynamodb');
+export const sdk = (): Promise<typeof import('@aws-sdk/client-dynamodb')> => import('@aws-sdk/client-dynamodb');
 
 export const recordKey = (connectionId: string): Item => ({ connectionId: { S: connectionId }, sk: { S: RECORD_SK } });
 export const tagKey = (connectionId: string, tag: string): Item => ({ connectionId: { S: connectionId }, sk: { S: tagGroup(tag) } });
