@@ -19,6 +19,10 @@ export { apiGatewayTransport, type ApiGatewayTransport, type ApiGatewayTransport
 export { type ApiGatewayLink, type ApiGatewayRetry } from './link.js';
 // Connection records.
 export { type ConnectionStore, type ConnectionRecord, type ConnectionFilter } from './store.js';
+export { MemoryConnectionStore, type MemoryConnectionStoreOptions } from './store/memory.js';
+export { DynamoConnectionStore, type DynamoConnectionStoreOptions } from './store/dynamo.js';
+export { connectionTableDefinition, createConnectionTable, type CreateTableOptions, type CreateTableResult } from './store/dynamo-table.js';
+export type { StoreClock } from './store/record.js';
 // The local emulator (no AWS needed).
 export {
   createApiGatewayEmulator,
