@@ -107,13 +107,18 @@ export class LinkCore {
 
   /** Close deliberately, once: in-flight writes reject as canceled, `begin` starts the transport's close; resolves when `end` ran. */
   close(begin: () => void): Promise<void> {
-    this.closing ??= new Promise<void>((resolve) => {
-      if (this.ended) return resolve();
-      void this.closed.then(() => resolve());
-      // The caller gave up on what is in flight.
-      this.#rejectPending(() => new LinkClosedError('link closed while sending', { canceled: true }));
-      begin();
-    });
+    if (this.closing) return this.closing;
+    let resolve!: () => void;
+    // Set before `begin` runs: a transport whose close ends the link at once (synchronously) must see it as ours.
+    this.closing = new Promise<void>((r) => (resolve = r));
+    if (this.ended) {
+      resolve();
+      return this.closing;
+    }
+    void this.closed.then(() => resolve());
+    // The caller gave up on what is in flight.
+    this.#rejectPending(() => new LinkClosedError('link closed while sending', { canceled: true }));
+    begin();
     return this.closing;
   }
 

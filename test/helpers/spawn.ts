@@ -21,8 +21,8 @@ export interface Spawned {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function spawnLines(cmd: string, args: string[], options: { cwd?: string; stdin?: boolean; detached?: boolean } = {}): Spawned {
-  const child = spawn(cmd, args, { cwd: options.cwd ?? root, stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: options.detached === true });
+export function spawnLines(cmd: string, args: string[], options: { cwd?: string; stdin?: boolean; detached?: boolean; env?: NodeJS.ProcessEnv } = {}): Spawned {
+  const child = spawn(cmd, args, { cwd: options.cwd ?? root, ...(options.env ? { env: options.env } : {}), stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: options.detached === true });
   const lines: string[] = [];
   let partial = '';
   let out = '';

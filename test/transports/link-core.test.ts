@@ -2,7 +2,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { take } from 'rxjs';
-import { InboundSubject } from '../../transports/link-core.js';
+import { InboundSubject, LinkCore } from '../../transports/link-core.js';
+import { LinkClosedError } from '../../machines/ports/errors.js';
 
 const test = suite('inbound');
 
@@ -50,6 +51,13 @@ test('inbound: a value that arrives during the replay is not lost, and completio
   t.asObservable().subscribe({ next: (v) => seen.push(v), complete: () => (completed = true) });
   assert.equal(seen, ['x']);
   assert.ok(completed);
+});
+
+test('LinkCore.close: a transport whose close ends the link at once (synchronously) still records a local close', async () => {
+  const core = new LinkCore({ write: (_d, done) => done(), writeError: (e) => e as Error });
+  await core.close(() => core.end({}, (canceled) => new LinkClosedError('x', { canceled })));
+  assert.equal(await core.closed, { initiatedLocally: true });
+  assert.is(core.close(() => assert.unreachable('begin runs once')), core.closing, 'idempotent');
 });
 
 test.run();

@@ -201,8 +201,7 @@ export function apiGatewayLink(o: ApiGatewayLinkOptions): ApiGatewayLink {
     close: () =>
       core.close(() => {
         stop();
-        // Not from inside `begin`: LinkCore marks the close as ours only once `begin` returned.
-        if (!o.deleteOnClose) return queueMicrotask(() => core.end({ reason: 'closed (connection kept)' }, cancelled));
+        if (!o.deleteOnClose) return core.end({ reason: 'closed (connection kept)' }, cancelled);
         void deleteConnection().then((info) => core.end(info, cancelled));
       }),
   };
