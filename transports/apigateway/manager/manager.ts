@@ -22,15 +22,16 @@
  * ```
  */
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { Observable, Subject } from 'rxjs';
+import { Subject, type Observable } from 'rxjs';
 import { backoffDelay, nowOf, realClock, type Clock } from '../../../actors/index.js';
 import * as check from '../../../machines/ports/check.js';
 import { ConnectionGoneError, PayloadTooLargeError, type ApiGatewayError } from '../errors.js';
 import type { ConnectionFilter, ConnectionStore } from '../store.js';
 import { MemoryConnectionStore } from '../store/memory.js';
 import { BroadcastError, ManagerClosedError, failureKind, fromSdkError } from './errors.js';
-import { ManagerMetrics, type ApiGatewayMetrics } from './metrics.js';
+import { ManagerMetrics, metricsStream, type ApiGatewayMetrics } from './metrics.js';
 import { checkConcurrency, resolveClient, resolveOptions, type ApiGatewayManagerOptions, type ManagementApiClient } from './options.js';
+import { Presence, call } from './presence.js';
 import { TokenBucket } from './token-bucket.js';
 
 export interface BroadcastOptions {
@@ -53,9 +54,6 @@ export interface ProgressReporter {
   /** `percentage` within 0..100; `message` a string (default `''`). Resolves when sent; rejects as `send` does. */
   report(percentage: number, message?: string): Promise<void>;
 }
-
-/** Gone ids remembered so a connection is removed from the store once, however many sends see its 410. */
-const GONE_MEMORY = 10_000;
 
 interface BroadcastRun {
   readonly ids: readonly string[];
@@ -89,9 +87,7 @@ export class ApiGatewayManager {
   readonly #random: () => number;
   readonly #retryPolicy: { initialBackoffMs: number; maxBackoffMs: number; jitterMode: 'full' };
   readonly #background = new Set<Promise<void>>();
-  readonly #gone = new Set<string>();
-  readonly #active = new Map<string, { active: boolean; at: number }>();
-  readonly #lookups = new Map<string, Promise<boolean>>();
+  readonly #presence: Presence;
   readonly #finished$ = new Subject<void>();
   #busy = 0;
   #idle: (() => void) | undefined;
@@ -118,33 +114,13 @@ export class ApiGatewayManager {
     const { retry, maxRequestsPerSecond: rate } = this.#options;
     this.#retryPolicy = { initialBackoffMs: retry.initialBackoffMs, maxBackoffMs: retry.maxBackoffMs, jitterMode: 'full' };
     this.#bucket = new TokenBucket(rate, Math.max(1, Math.ceil(rate / 100)), this.#now);
-    this.metrics$ = new Observable<ApiGatewayMetrics>((subscriber) => {
-      subscriber.next(this.metricsSnapshot());
-      if (this.#finished) return subscriber.complete();
-      let seen = this.#metrics.changes;
-      let timer: unknown;
-      const tick = () => {
-        if (this.#metrics.changes !== seen) {
-          seen = this.#metrics.changes;
-          subscriber.next(this.metricsSnapshot());
-        }
-        arm();
-      };
-      const arm = () => {
-        timer = this.#clock.setTimeout(tick, this.#options.metricsIntervalMs);
-        // Real time: the stream must not keep the process alive.
-        (timer as { unref?: () => void } | null)?.unref?.();
-      };
-      arm();
-      const end = this.#finished$.subscribe(() => {
-        this.#clock.clearTimeout(timer);
-        subscriber.next(this.metricsSnapshot());
-        subscriber.complete();
-      });
-      return () => {
-        this.#clock.clearTimeout(timer);
-        end.unsubscribe();
-      };
+    const { activeCacheMs: cacheMs, activeCacheSize: cacheSize } = this.#options;
+    this.#presence = new Presence(this.store, { now: this.#now, epoch: this.#epoch, cacheMs, cacheSize });
+    this.metrics$ = metricsStream(this.#metrics, () => this.metricsSnapshot(), {
+      clock: this.#clock,
+      intervalMs: this.#options.metricsIntervalMs,
+      finished$: this.#finished$,
+      finished: () => this.#finished,
     });
   }
 
@@ -240,23 +216,7 @@ export class ApiGatewayManager {
     } catch (err) {
       return Promise.reject(err);
     }
-    const hit = this.#active.get(connectionId);
-    if (hit && this.#now() - hit.at < this.#options.activeCacheMs) return Promise.resolve(hit.active);
-    const pending = this.#lookups.get(connectionId);
-    if (pending) return pending;
-    const lookup = this.#call(() => this.store.get(connectionId)).then(
-      (record) => {
-        this.#lookups.delete(connectionId);
-        const active = record !== undefined && !this.#gone.has(connectionId) && (record.expiresAt === undefined || record.expiresAt * 1000 > this.#epoch());
-        this.#remember(connectionId, active);
-        return active;
-      },
-      (err: unknown) => {
-        this.#lookups.delete(connectionId);
-        throw err;
-      },
-    );
-    this.#lookups.set(connectionId, lookup);
+    const lookup = this.#presence.isActive(connectionId);
     this.#track(lookup.then(noop, noop));
     return lookup;
   }
@@ -266,7 +226,7 @@ export class ApiGatewayManager {
     check.nonEmptyString(connectionId, 'connectionId');
     if (this.#closing) throw new ManagerClosedError('updateLastPing');
     const at = this.#epoch();
-    this.#track(this.#call(() => this.store.updateLastPing(connectionId, at)).then(noop, (err: unknown) => this.#metrics.storeFailed(err)));
+    this.#track(call(() => this.store.updateLastPing(connectionId, at)).then(noop, (err: unknown) => this.#metrics.storeFailed(err)));
   }
 
   /** A reporter of progress on `requestId` to `connectionId`, the seed's `{ type: 'progress', request_id, percentage, message }`. */
@@ -376,37 +336,18 @@ export class ApiGatewayManager {
 
   /** A 410 for `id`: inactive from now on, and its record removed from the store once. */
   #goneSeen(id: string): void {
-    this.#remember(id, false);
-    if (this.#gone.has(id)) return;
-    this.#gone.add(id);
-    if (this.#gone.size > GONE_MEMORY) this.#gone.delete(this.#gone.values().next().value!);
+    if (!this.#presence.gone(id)) return;
     this.#track(
-      this.#call(() => this.store.delete(id)).then(
+      call(() => this.store.delete(id)).then(
         (removed) => {
           if (removed) this.#metrics.removed++;
         },
         (err: unknown) => {
-          this.#gone.delete(id); // the next 410 tries again
+          this.#presence.removalFailed(id);
           this.#metrics.storeFailed(err);
         },
       ),
     );
-  }
-
-  #remember(id: string, active: boolean): void {
-    if (this.#options.activeCacheMs === 0) return;
-    this.#active.delete(id);
-    this.#active.set(id, { active, at: this.#now() });
-    if (this.#active.size > this.#options.activeCacheSize) this.#active.delete(this.#active.keys().next().value!);
-  }
-
-  /** A store call, a synchronous throw turned into a rejection. */
-  #call<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return Promise.resolve(fn());
-    } catch (err) {
-      return Promise.reject(err);
-    }
   }
 
   /** Background work `shutdown()` waits for; `task` must not reject. */

@@ -4,6 +4,8 @@
  * requests) and counts by outcome. Recording is a few additions, so it stays
  * on the broadcast fast path; quantiles are computed only for a snapshot.
  */
+import { Observable } from 'rxjs';
+import type { Clock } from '../../../machines/ports/clock.js';
 import { describeError, type ErrorDescription } from '../../../machines/ports/errors.js';
 import type { FailureKind } from './errors.js';
 
@@ -125,4 +127,44 @@ export class ManagerMetrics {
       ...(this.lastStoreError ? { lastStoreError: this.lastStoreError } : {}),
     };
   }
+}
+
+/**
+ * `metrics$`: a snapshot on subscribe, then one every `intervalMs` (on
+ * `clock`) in which `metrics` changed, and a last one when `finished$` fires
+ * (then it completes). A timer runs only while someone subscribes, and with
+ * real time it never keeps the process alive.
+ */
+export function metricsStream(
+  metrics: ManagerMetrics,
+  snapshot: () => ApiGatewayMetrics,
+  o: { clock: Clock; intervalMs: number; finished$: Observable<void>; finished: () => boolean },
+): Observable<ApiGatewayMetrics> {
+  return new Observable<ApiGatewayMetrics>((subscriber) => {
+    subscriber.next(snapshot());
+    if (o.finished()) return subscriber.complete();
+    let seen = metrics.changes;
+    let timer: unknown;
+    const arm = () => {
+      timer = o.clock.setTimeout(tick, o.intervalMs);
+      (timer as { unref?: () => void } | null)?.unref?.();
+    };
+    const tick = () => {
+      if (metrics.changes !== seen) {
+        seen = metrics.changes;
+        subscriber.next(snapshot());
+      }
+      arm();
+    };
+    arm();
+    const end = o.finished$.subscribe(() => {
+      o.clock.clearTimeout(timer);
+      subscriber.next(snapshot());
+      subscriber.complete();
+    });
+    return () => {
+      o.clock.clearTimeout(timer);
+      end.unsubscribe();
+    };
+  });
 }
