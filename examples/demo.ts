@@ -2,13 +2,21 @@
  * `npm start`: the live demo. One supervisor, all on loopback:
  * - `ws-echo`: a real WebSocket client to an in-process `ws` echo peer;
  * - `edge-agent`: a real EdgeClient to an in-process EdgeAgentServer (UNIX socket);
- * - `radio`, `apigw`, `tcp`: mock transports standing in for the serial (CAT),
- *   API Gateway and TCP/TLS kinds not built yet, labelled "simulated";
- * - a fault injector that drops links, refuses connects, sends TX drops and
- *   disconnects, so every state is visited within a minute;
+ * - `radio`: a real RadioLink (serial CAT) to a TS-590S emulator, on a socat
+ *   pty pair in the temp dir when `socat` is on PATH, else on SerialPortMock
+ *   (`mockRig()`); it is monitored (`IF;`), and a script keys it for a few
+ *   seconds at a time with the output power (`PC`) changing, so its power
+ *   readings (`SM0;`) draw the visualizer's power chart;
+ * - `apigw`, `tcp`: mock transports standing in for the API Gateway and
+ *   TCP/TLS kinds not built yet, labelled "simulated";
+ * - a fault injector that drops links, refuses connects and disconnects, and
+ *   gives the radio real faults: a TX drop while keyed (the fast path), the
+ *   rig silent (a lost link and a reconnect), its PA failing (0 W: power
+ *   alarms, printed), the rig busy; every state is visited within a minute;
  * - the visualizer at http://127.0.0.1:4400 (`--port` or PORT).
- * Ctrl-C or SIGTERM shuts everything down (the supervisor's `shutdown`), removes
- * the agent's socket and temp dir (`$TMPDIR/statewire-demo-*`), and the process exits.
+ * Ctrl-C or SIGTERM shuts everything down (the radio unkeyed and stopped, then
+ * the supervisor's `shutdown`), kills socat, removes the agent's socket, the
+ * pty links and the temp dir (`$TMPDIR/statewire-demo-*`), and the process exits.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,11 +29,15 @@ import { createSupervisor, type SupervisorOptions } from '../actors/index.js';
 import { mockTransport, type MockTransport } from '../transports/mock/index.js';
 import { webSocketTransport } from '../transports/websocket/index.js';
 import { EdgeAgentServer, EdgeClient } from '../transports/unix/index.js';
+import { RadioLink, serialTransport } from '../transports/serial/index.js';
 import { serveVisualizer } from '../visualizer/index.js';
+import { startEmulatedRig } from './emulated-rig.js';
 
 const HELP = `usage: npm start -- [options]
 
 The statewire live demo: a supervisor with real and simulated connections, a
+radio link to an emulated TS-590S (on a socat pty pair when socat is on PATH,
+else on SerialPortMock) keyed now and then so its output power is charted, a
 fault injector, and the visualizer in your browser. Ctrl-C (or SIGTERM) stops it.
 
   --port <n>           visualizer port (default: PORT or 4400; 0 picks a free one)
@@ -34,7 +46,7 @@ fault injector, and the visualizer in your browser. Ctrl-C (or SIGTERM) stops it
                        bridge on 127.0.0.1 (http://127.0.0.1:<inspect-port>);
                        needs the optional package @statelyai/inspect
   --inspect-port <n>   port of that local inspector server (default 4401)
-  --quiet              do not print state changes
+  --quiet              do not print state changes, faults and power alarms
   -h, --help           this text`;
 
 const { values } = parseArgs({
@@ -174,9 +186,26 @@ const agent = new EdgeAgentServer({ path: join(dir, 'edge.sock') });
 await agent.listen();
 const edge = await EdgeClient.open({ path: agent.path, supervisor, id: 'edge-agent', policy });
 
+// A real radio link (serial CAT) to an emulated TS-590S, in the same temp dir.
+const emulated = await startEmulatedRig(dir);
+const { rig } = emulated;
+const radio = new RadioLink({
+  supervisor,
+  transport: serialTransport(emulated.transportOptions),
+  id: 'radio',
+  monitorIntervalMs: 1000,
+  powerPollIntervalMs: 500,
+  cat: { timeoutMs: 300, retries: 2 },
+  policy: { initialBackoffMs: 300, maxBackoffMs: 3000, stableAfterMs: 3000 },
+});
+radio.startMonitoring();
+radio.startPowerPolling();
+const radioLabel = `emulated TS-590S (${emulated.kind})`;
+console.log(`radio: ${radioLabel} at ${emulated.transportOptions.path}`);
+emulated.onSocatExit = (why) => console.error(`radio: the pty pair is gone (${why}); the link retries`);
+
 // Simulated kinds (not built yet): mock transports.
 const mocks: Record<string, MockTransport> = {
-  radio: mockTransport({ kind: 'serial (simulated)' }),
   apigw: mockTransport({ kind: 'apigw (simulated)' }),
   tcp: mockTransport({ kind: 'tcp (simulated)' }),
 };
@@ -184,15 +213,63 @@ for (const [id, transport] of Object.entries(mocks)) {
   supervisor.startChild({ id, transport, policy: id === 'tcp' ? { ...policy, maxRetries: 2 } : policy });
 }
 
-const viz = await serveVisualizer(supervisor, { port, labels: { radio: 'simulated', apigw: 'simulated', tcp: 'simulated' } });
+const viz = await serveVisualizer(supervisor, { port, labels: { radio: radioLabel, apigw: 'simulated', tcp: 'simulated' } });
 
+const time = (t: number) => new Date(t).toISOString().slice(11, 23);
 if (!values.quiet) {
   supervisor.events$.subscribe((e) => {
-    if (e.type === 'EVENT_STATE_CHANGE') console.log(`${new Date(e.timestamp).toISOString().slice(11, 23)} ${e.connectionId.padEnd(10)} ${String(e.data.from).padEnd(12)} → ${String(e.data.to)}`);
+    if (e.type === 'EVENT_STATE_CHANGE') console.log(`${time(e.timestamp)} ${e.connectionId.padEnd(10)} ${String(e.data.from).padEnd(12)} → ${String(e.data.to)}`);
+    else if (e.type === 'EVENT_POWER_WARNING' || e.type === 'EVENT_POWER_CRITICAL') {
+      console.log(`${time(e.timestamp)} ${e.connectionId.padEnd(10)} power ${e.type === 'EVENT_POWER_CRITICAL' ? 'CRITICAL' : 'warning'}: ${e.data.watts} W (${e.data.consecutiveZeros} zero readings in a row)`);
+    } else if (e.type === 'EVENT_POWER_TREND_WARNING') {
+      console.log(`${time(e.timestamp)} ${e.connectionId.padEnd(10)} power falling: ${e.data.watts} W, ${e.data.slopeWattsPerReading.toFixed(1)} W per reading`);
+    }
   });
 }
 
-// Traffic, so the links carry data.
+// The operator: every 8 s, a 5 s transmission with the output power (PC) following a profile.
+const PROFILES = [
+  [100, 100, 100, 100, 100],
+  [90, 70, 50, 30, 15], // a falling output: the trend warning
+  [50, 50, 50, 50, 50],
+  [10, 30, 50, 70, 90],
+  [75, 68, 80, 72, 77],
+];
+const TX_SECONDS = 5;
+const CYCLE_SECONDS = 8;
+let second = 0;
+let keyed = false;
+/** A key-up failed: the link counts PTT as keyed (a loss during the write is a TX drop) although the rig may never have heard it. */
+let unsure = false;
+const operator = setInterval(() => {
+  const now = second++;
+  const t = now % CYCLE_SECONDS;
+  const profile = PROFILES[Math.floor(now / CYCLE_SECONDS) % PROFILES.length]!;
+  if (radio.getConnectionStatus().state !== 'connected') return;
+  if (unsure) {
+    // Ask the rig (`IF;` says whether it transmits; the link takes its word).
+    unsure = false;
+    void radio.cat.info().catch(() => (unsure = true));
+  }
+  if (t < TX_SECONDS) {
+    void radio.cat.setPower(profile[t]!).catch(() => {});
+    if (!keyed || !radio.getConnectionStatus().ptt) void radio.ptt(true).catch(() => (unsure = true));
+    keyed = true;
+  } else if (keyed) {
+    keyed = false;
+    void radio.ptt(false).catch(() => (unsure = true));
+  }
+}, 1000);
+
+/** The radio's faults end by themselves after a while: their timers, cleared at shutdown. */
+const faultTimers = new Map<string, NodeJS.Timeout>();
+const forAWhile = (name: string, ms: number, start: () => void, end: () => void) => {
+  clearTimeout(faultTimers.get(name));
+  start();
+  faultTimers.set(name, setTimeout(() => (faultTimers.delete(name), end()), ms));
+};
+
+// Traffic, so the links carry data (the radio's is its own: the monitoring poll, PTT, PC and the power meter).
 let n = 0;
 const traffic = setInterval(() => {
   n++;
@@ -203,12 +280,20 @@ const traffic = setInterval(() => {
 
 // Faults, in turn: every state is visited within a minute at the default pace.
 const faults: Array<[string, () => void]> = [
-  ['TX drop on radio (fast path)', () => supervisor.child('radio')?.send({ type: 'TX_DROP' })],
+  ['radio: TX drop while keyed (RX; first, then the fast path)', () => {
+    const drop = () => radio.markTxDrop();
+    const { ptt, state } = radio.getConnectionStatus();
+    if (ptt) drop();
+    else if (state === 'connected') void radio.ptt(true).then(drop, () => (unsure = true));
+  }],
   ['the echo peer drops every socket', () => { for (const c of echo.clients) c.terminate(); }],
+  ['radio: the rig goes silent for 5 s (a lost link, then a reconnect)', () => forAWhile('silent', 5000, () => rig.goSilent(true), () => rig.goSilent(false))],
   ['apigw: link lost, next 3 connects refused', () => { mocks.apigw!.failNextConnects(3); mocks.apigw!.drop('simulated outage'); }],
+  ['radio: the PA fails for 6 s (0 W while keyed: power alarms)', () => forAWhile('pa', 6000, () => rig.dropPowerDuringTx(true), () => rig.dropPowerDuringTx(false))],
   ['tcp: link lost, refused until it fails and is restarted', () => { mocks.tcp!.failNextConnects(5); mocks.tcp!.drop('simulated outage'); }],
+  ['radio: the rig is busy for 2 s (answers ?;)', () => rig.busyFor(2000)],
   ['the edge agent drops its client', () => { for (const c of agent.listener.supervisor.whichChildren()) void agent.listener.supervisor.stopChild(c.id); }],
-  ['radio: DISCONNECT (a permanent child is restarted)', () => supervisor.child('radio')?.send({ type: 'DISCONNECT' })],
+  ['apigw: DISCONNECT (a permanent child is restarted)', () => supervisor.child('apigw')?.send({ type: 'DISCONNECT' })],
 ];
 let f = 0;
 const injector = setInterval(() => {
@@ -225,9 +310,14 @@ const shutdown = () => {
   stopping = true;
   clearInterval(traffic);
   clearInterval(injector);
+  clearInterval(operator);
+  for (const timer of faultTimers.values()) clearTimeout(timer);
   void (async () => {
     await viz.close();
     await edge.close();
+    // The radio first: RX; (unkeyed) on the live link, then its port closed and its child removed.
+    await radio.stopMonitoring();
+    await emulated.close(); // the emulator detached, socat killed
     await supervisor.shutdown({ timeoutMs: 5000 });
     await agent.close();
     for (const c of echo.clients) c.terminate();

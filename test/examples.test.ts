@@ -1,7 +1,7 @@
 /** Examples run as users run them: spawned, watched, stopped with Ctrl-C. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -13,16 +13,71 @@ import { tempDir } from './helpers/unix.js';
 const test = suite('examples');
 const example = (script: string, ...args: string[]) => spawnLines(process.execPath, tsxArgs(`examples/${script}`, ...args));
 
-/** Run `script` with its temp dir (`os.tmpdir()`, from TMPDIR) in `dir`, where the test can see what it leaves behind. */
-function exampleIn(dir: string, script: string, ...args: string[]): Spawned {
-  const before = process.env.TMPDIR;
-  process.env.TMPDIR = dir; // spawn copies the environment now
+/** Run `script` with its temp dir (`os.tmpdir()`, from TMPDIR) in `dir`, where the test can see what it leaves behind; `env` overrides more variables. */
+function exampleIn(dir: string, script: string, args: string[], env: Record<string, string> = {}): Spawned {
+  const vars = { TMPDIR: dir, ...env };
+  const before = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars); // spawn copies the environment now
   try {
     return example(script, ...args);
   } finally {
-    if (before === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = before;
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
+}
+
+/** Pids of the processes whose command line mentions `text` (Linux: /proc). */
+function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(text)) pids.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/**
+ * Send `signal` and wait at most `ms` for the exit code. A demo that does not
+ * exit (something of its own still running) is killed, with what it left
+ * running in `dir` (found by pid), so the test fails instead of hanging.
+ */
+async function stopIn(dir: string, child: Spawned, signal: NodeJS.Signals, ms = 15_000): Promise<number | null | 'hung'> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), ms)));
+  const code = await Promise.race([child.kill(signal), hung]);
+  clearTimeout(timer);
+  if (code === 'hung') {
+    await child.kill('SIGKILL');
+    for (const pid of processesMentioning(dir)) process.kill(pid, 'SIGKILL');
+  }
+  return code;
+}
+
+/** What is still running in `dir`, killed (by pid) so that a failing test leaves nothing behind. */
+function leftRunning(dir: string): number[] {
+  const pids = processesMentioning(dir);
+  for (const pid of pids) process.kill(pid, 'SIGKILL');
+  return pids;
+}
+
+/** The first `power` message of `connectionId` from the visualizer at `url` (its /events WebSocket), and how many came. */
+async function powerReading(url: string, connectionId: string, ms = 20_000): Promise<{ watts: number } | undefined> {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}events`);
+  ws.on('error', () => {});
+  let found: { watts: number } | undefined;
+  ws.on('message', (data) => {
+    const msg = JSON.parse(String(data)) as { type: string; reading?: { connectionId: string; watts: number } };
+    if (msg.type === 'power' && msg.reading?.connectionId === connectionId && msg.reading.watts > 0) found ??= msg.reading;
+  });
+  await until(() => found !== undefined, `a power reading of ${connectionId}`, ms).catch(() => {});
+  ws.terminate();
+  return found;
 }
 
 test('examples: basic.ts prints structured events for both connections and exits cleanly on SIGINT', async () => {
@@ -83,7 +138,7 @@ test('examples: task-logs.ts exits cleanly on SIGTERM too (issue 11, defect 11)'
 
 test('npm start: SIGTERM (a service manager stopping it) shuts down like Ctrl-C: exit code 0, the agent socket file and the temp dir removed (issue 11, defect 11)', async () => {
   const tmp = tempDir();
-  const child = exampleIn(tmp.dir, 'demo.ts', '--port', '0', '--quiet');
+  const child = exampleIn(tmp.dir, 'demo.ts', ['--port', '0', '--quiet']);
   await child.waitFor(/visualizer at http/, 30_000);
   // The demo's agent listens in $TMPDIR/statewire-demo-*/edge.sock.
   const made = readdirSync(tmp.dir).filter((name) => name.startsWith('statewire-demo-'));
@@ -93,6 +148,43 @@ test('npm start: SIGTERM (a service manager stopping it) shuts down like Ctrl-C:
   assert.is(await child.kill('SIGTERM'), 0, child.stderr());
   assert.match(child.stdout(), /shut down cleanly\n$/);
   assert.not.ok(existsSync(socket), 'socket file removed');
+  assert.equal(readdirSync(tmp.dir).filter((name) => name.startsWith('statewire-demo-')), [], 'temp dir removed');
+  tmp.remove();
+});
+
+test('npm start: the radio is a RadioLink to the emulator on a socat pty pair in the temp dir; its power readings reach the visualizer; SIGINT leaves no socat behind (issue 12 §6)', async () => {
+  const tmp = tempDir();
+  const child = exampleIn(tmp.dir, 'demo.ts', ['--port', '0', '--quiet']);
+  const url = /visualizer at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(await child.waitFor(/visualizer at http/, 30_000))?.[1];
+  assert.ok(url, child.stdout() + child.stderr());
+  const [made] = readdirSync(tmp.dir).filter((name) => name.startsWith('statewire-demo-'));
+  assert.match(child.stdout(), new RegExp(`^radio: emulated TS-590S \\(pty\\) at ${join(tmp.dir, made!, 'cat')}$`, 'm'));
+  const socat = processesMentioning(tmp.dir).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('socat'));
+  assert.is(socat.length, 1, 'one socat, making the pty pair in the temp dir');
+  const graph = (await (await fetch(`${url}graph.json`)).json()) as { states: unknown[] };
+  assert.ok(graph.states.length > 0);
+  const reading = await powerReading(url!, 'radio');
+  assert.ok(reading, `no power reading of radio on /events; ${child.stderr()}`);
+  assert.ok(reading!.watts >= 5 && reading!.watts <= 100, `a reading within the PC range: ${reading!.watts} W`);
+  assert.is(await stopIn(tmp.dir, child, 'SIGINT'), 0, child.stderr());
+  assert.match(child.stdout(), /shut down cleanly\n$/);
+  assert.equal(leftRunning(tmp.dir), [], `nothing left running (socat was ${socat.join(', ')})`);
+  assert.equal(readdirSync(tmp.dir).filter((name) => name.startsWith('statewire-demo-')), [], 'temp dir (and the pty links) removed');
+  tmp.remove();
+});
+
+test('npm start: without socat on PATH the radio runs on SerialPortMock (mockRig), with power readings all the same', async () => {
+  const tmp = tempDir();
+  // An empty PATH: no socat (node is started by its full path).
+  const child = exampleIn(tmp.dir, 'demo.ts', ['--port', '0', '--quiet'], { PATH: tmp.dir });
+  const url = /visualizer at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(await child.waitFor(/visualizer at http/, 30_000))?.[1];
+  assert.ok(url, child.stdout() + child.stderr());
+  assert.match(child.stdout(), /^radio: emulated TS-590S \(SerialPortMock\) at \/dev\/statewire-mock-rig-\d+-1$/m);
+  const reading = await powerReading(url!, 'radio');
+  assert.ok(reading, `no power reading of radio on /events; ${child.stderr()}`);
+  assert.is(await stopIn(tmp.dir, child, 'SIGTERM'), 0, child.stderr());
+  assert.match(child.stdout(), /shut down cleanly\n$/);
+  assert.equal(leftRunning(tmp.dir), []);
   assert.equal(readdirSync(tmp.dir).filter((name) => name.startsWith('statewire-demo-')), [], 'temp dir removed');
   tmp.remove();
 });
@@ -128,7 +220,8 @@ test('npm start: the fault injector makes every connection state appear (faster 
 test('npm start -- --help lists the options', async () => {
   const child = example('demo.ts', '--help');
   assert.is(await child.exited, 0);
-  for (const opt of ['--port', '--faults-every', '--inspect', '--inspect-port']) assert.match(child.stdout(), new RegExp(opt));
+  for (const opt of ['--port', '--faults-every', '--inspect', '--inspect-port', '--quiet']) assert.match(child.stdout(), new RegExp(opt));
+  assert.match(child.stdout(), /socat/, 'says where the radio runs');
 });
 
 test('npm start -- --inspect: the local @statelyai/inspect bridge receives the system\'s inspection events', async () => {

@@ -96,7 +96,7 @@ export class LinkCore {
    * ours), `incoming` completes, `closed` resolves with `info` (its
    * `initiatedLocally` filled in). Later calls do nothing.
    */
-  end(info: Omit<CloseInfo, 'initiatedLocally'>, pendingError: (canceled: boolean) => LinkClosedError): void {
+  end(info: Omit<CloseInfo, 'initiatedLocally'>, pendingError: (canceled: boolean) => Error): void {
     if (this.ended) return;
     this.ended = true;
     const local = this.closing !== undefined;

@@ -3,6 +3,8 @@
  *   export-machine <connection|supervisor>   print the machine config as JSON (importable by the Stately editor)
  *   rig-emulator --pty [--baud N]           a TS-590S-like rig on a socat pty pair: prints the path to open
  *                                            (e.g. `rigctl -m 2031 -r <path> -s 9600`); Ctrl-C or SIGTERM stops it
+ *   apigw-emulator [--port N]               an API Gateway WebSocket API on loopback: prints the ws:// URL for
+ *                                            clients, then the http:// endpoint for the SDK; Ctrl-C or SIGTERM stops it
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +18,7 @@ const machines = { connection: connectionMachine, supervisor: supervisorMachine 
 const USAGE = [
   `usage: statewire export-machine <${Object.keys(machines).join('|')}>`,
   '       statewire rig-emulator --pty [--baud 9600]',
+  '       statewire apigw-emulator [--port 0]',
 ].join('\n');
 
 /** Runs one command; a long-running one (rig-emulator) resolves its exit code when it stops. */
@@ -26,6 +29,7 @@ export function main(argv: string[]): number | Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'rig-emulator') return rigEmulator(argv.slice(1));
+  if (command === 'apigw-emulator') return apigwEmulator(argv.slice(1));
   if (command !== 'export-machine') {
     console.error(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
     return 2;
@@ -125,4 +129,45 @@ async function rigEmulator(args: string[]): Promise<number> {
   const bySignal = why === 'SIGINT' || why === 'SIGTERM';
   console.error(`rig-emulator stopped (${why})`);
   return bySignal ? 0 : 1;
+}
+
+/**
+ * `apigw-emulator [--port N]`: `createApiGatewayEmulator` on loopback. Its
+ * WebSocket URL and its management endpoint are printed on stdout, each
+ * alone on its line (in that order); connects and disconnects are logged on
+ * stderr. SIGINT/SIGTERM closes it (clients get 1001 Going away).
+ */
+async function apigwEmulator(args: string[]): Promise<number> {
+  const portIndex = args.indexOf('--port');
+  const portText = portIndex === -1 ? '0' : args[portIndex + 1];
+  const port = /^\d+$/.test(portText ?? '') ? Number(portText) : NaN;
+  const unknown = args.filter((a, i) => a !== '--port' && !(portIndex !== -1 && i === portIndex + 1));
+  if (unknown.length || !(port >= 0 && port <= 65535)) {
+    console.error(`apigw-emulator: ${unknown.length ? `unknown: ${unknown.join(' ')}` : '--port must be an integer within 0..65535'}\n${USAGE}`);
+    return 2;
+  }
+  const { createApiGatewayEmulator } = await import('../transports/apigateway/emulator.js');
+  let emulator: Awaited<ReturnType<typeof createApiGatewayEmulator>>;
+  try {
+    emulator = await createApiGatewayEmulator({ port, onError: (err) => console.error(`apigw-emulator: ${err instanceof Error ? err.message : String(err)}`) });
+  } catch (err) {
+    console.error(`apigw-emulator: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  emulator.on('connect', (c) => console.error(`connect ${c.connectionId} from ${c.sourceIp}`));
+  emulator.on('disconnect', (d) => console.error(`disconnect ${d.connectionId} (${d.cause}, ${d.statusCode})`));
+  console.log(emulator.url);
+  console.log(emulator.endpoint);
+  console.error(`API Gateway emulator: clients connect to ${emulator.url}; the SDK's endpoint is ${emulator.endpoint} (any credentials and region)`);
+  let onSignal: (signal: NodeJS.Signals) => void = () => {};
+  const why = await new Promise<NodeJS.Signals>((resolve) => {
+    onSignal = resolve;
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+  await emulator.close();
+  console.error(`apigw-emulator stopped (${why})`);
+  return 0;
 }

@@ -1,7 +1,8 @@
 /**
  * The demo in headless Chromium: the page draws every state of
- * connectionMachine, and "drop link" on a connection moves its marker to
- * reconnecting and back to connected. A screenshot goes to the test's temp dir.
+ * connectionMachine, the radio link's power readings draw a line in the power
+ * chart, and "drop link" on a connection moves its marker to reconnecting and
+ * back to connected. A screenshot goes to the test's temp dir.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -30,7 +31,10 @@ test('the statechart shows every state; drop link moves the marker to reconnecti
     assert.ok((await page.$$('#chart g.edge')).length >= 10, 'transitions are drawn as arrows');
     await page.waitForSelector('#chart g.marker[data-child="ws-echo"][data-state="connected"]', { timeout: 15_000 });
     await page.waitForSelector('#children tr[data-child="edge-agent"]');
-    assert.ok(await page.$('#children tr[data-child="radio"] td:nth-child(2):has-text("simulated")'), 'mock children are labelled simulated');
+    assert.ok(await page.$('#children tr[data-child="tcp"] td:nth-child(2):has-text("simulated")'), 'mock children are labelled simulated');
+    assert.ok(await page.$('#children tr[data-child="radio"] td:nth-child(2):has-text("emulated TS-590S")'), 'the radio link is labelled with its emulated rig');
+    // The radio link is keyed every few seconds: its power readings draw a line in the power chart.
+    await page.waitForSelector('#power polyline.power-line[data-connection="radio"]', { state: 'attached', timeout: 20_000 });
     await page.click('button[data-action="drop-link"][data-child="ws-echo"]');
     await page.waitForSelector('#chart g.marker[data-child="ws-echo"][data-state="reconnecting"]', { timeout: 5000 });
     await page.waitForSelector('#chart g.marker[data-child="ws-echo"][data-state="connected"]', { timeout: 15_000 });

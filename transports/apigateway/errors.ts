@@ -5,6 +5,7 @@
  * (`apiGatewayError`), into these; nothing above it reads SDK shapes.
  */
 import { ConnectionError, type ErrorCode } from '../../machines/ports/errors.js';
+import { MAX_PAYLOAD_BYTES } from './limits.js';
 
 declare module '../../machines/ports/errors.js' {
   interface ErrorCodes {
@@ -38,21 +39,32 @@ export class ApiGatewayError extends ConnectionError {
   }
 }
 
-/** The client connection is gone (410): it disconnected, or never existed. */
+/**
+ * The client connection is gone (410): it disconnected, or never existed.
+ * `permanent`: API Gateway never gives a connection id back, so retrying
+ * cannot help (the connection machine fails after
+ * `policy.maxPermanentFailures` of these in a row, and the supervisor does
+ * not restart it).
+ */
 export class ConnectionGoneError extends ApiGatewayError {
   override name = 'ConnectionGoneError';
   constructor(apiConnectionId: string, options: { cause?: unknown } = {}) {
-    super(`connection ${apiConnectionId} is gone (410)`, apiConnectionId, 'ERR_APIGW_GONE', { ...options, status: 410 });
+    super(`connection ${apiConnectionId} is gone (410)`, apiConnectionId, 'ERR_APIGW_GONE', { ...options, status: 410, permanent: true });
   }
 }
 
-/** A message over the 128 KB limit; nothing was sent. */
+/**
+ * A message over the 128 KB limit; nothing was sent (refused before the
+ * request, or answered 413). `bytes` is NaN when the size is not known (a 413
+ * translated from an SDK error without the message at hand).
+ */
 export class PayloadTooLargeError extends ApiGatewayError {
   override name = 'PayloadTooLargeError';
   readonly bytes: number;
   readonly limit: number;
-  constructor(apiConnectionId: string, bytes: number, limit: number) {
-    super(`a message of ${bytes} bytes is over API Gateway's ${limit}-byte limit (connection ${apiConnectionId})`, apiConnectionId, 'ERR_APIGW_PAYLOAD_TOO_LARGE', { status: 413 });
+  constructor(apiConnectionId: string, bytes: number, limit: number, options: { cause?: unknown } = {}) {
+    const size = Number.isFinite(bytes) ? `of ${bytes} bytes ` : '';
+    super(`a message ${size}is over API Gateway's ${limit}-byte limit (connection ${apiConnectionId})`, apiConnectionId, 'ERR_APIGW_PAYLOAD_TOO_LARGE', { ...options, status: 413 });
     this.bytes = bytes;
     this.limit = limit;
   }
@@ -73,4 +85,53 @@ export function isConnectionGone(err: unknown): boolean {
   if (err instanceof ConnectionGoneError) return true;
   const e = err as { name?: unknown; $metadata?: { httpStatusCode?: unknown } } | null;
   return !!e && typeof e === 'object' && (e.name === 'GoneException' || e.$metadata?.httpStatusCode === 410);
+}
+
+/** What an SDK error looks like from here: a name, and the HTTP status in `$metadata`. */
+function sdkShape(err: unknown): { name: string; status: number | undefined; message: string } {
+  const e = (err !== null && typeof err === 'object' ? err : {}) as { name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  const status = e.$metadata?.httpStatusCode;
+  return {
+    name: typeof e.name === 'string' ? e.name : 'Error',
+    status: typeof status === 'number' ? status : undefined,
+    message: typeof e.message === 'string' ? e.message : String(err),
+  };
+}
+
+/** What `apiGatewayError` knows besides the error: the message's size, the tries made. */
+export interface ApiGatewayErrorContext {
+  /** Size of the message being sent, bytes (for a 413). */
+  bytes?: number;
+  /** Tries made (for a 429). Default 1. */
+  attempts?: number;
+}
+
+/**
+ * Translate what the AWS SDK threw (or a network error under it) into one of
+ * these classes, once, at the boundary; the original is the `cause`.
+ * An `ApiGatewayError` passes through unchanged.
+ * - `GoneException` / 410 → `ConnectionGoneError` (permanent)
+ * - `PayloadTooLargeException` / 413 → `PayloadTooLargeError`
+ * - `ForbiddenException` / 403 → `ApiGatewayError` `ERR_APIGW_FORBIDDEN`, permanent
+ *   (credentials, the endpoint or its stage are wrong)
+ * - `LimitExceededException` / 429 → `RateLimitedError`
+ * - anything else (5xx, ECONNREFUSED, a timeout) → `ApiGatewayError` `ERR_APIGW_REQUEST`
+ *
+ * @example
+ * ```ts
+ * try { await client.send(new PostToConnectionCommand({ ConnectionId: id, Data })) }
+ * catch (err) { throw apiGatewayError(err, id, { bytes: Data.byteLength }) }
+ * ```
+ */
+export function apiGatewayError(err: unknown, apiConnectionId: string, context: ApiGatewayErrorContext = {}): ApiGatewayError {
+  if (err instanceof ApiGatewayError) return err;
+  const { name, status, message } = sdkShape(err);
+  if (isConnectionGone(err)) return new ConnectionGoneError(apiConnectionId, { cause: err });
+  if (name === 'PayloadTooLargeException' || status === 413) return new PayloadTooLargeError(apiConnectionId, context.bytes ?? NaN, MAX_PAYLOAD_BYTES, { cause: err });
+  if (name === 'LimitExceededException' || status === 429) return new RateLimitedError(apiConnectionId, context.attempts ?? 1, { cause: err });
+  if (name === 'ForbiddenException' || status === 403) {
+    return new ApiGatewayError(`forbidden (403) for connection ${apiConnectionId}: ${message}`, apiConnectionId, 'ERR_APIGW_FORBIDDEN', { cause: err, status: 403, permanent: true });
+  }
+  const what = status === undefined ? name : `HTTP ${status} ${name}`;
+  return new ApiGatewayError(`@connections request for ${apiConnectionId} failed (${what}): ${message}`, apiConnectionId, 'ERR_APIGW_REQUEST', { cause: err, status });
 }

@@ -47,6 +47,7 @@ export {
   type Vfo,
 } from './cat/codec.js';
 export { createRigEmulator, TS590S_ID, type RigEmulator, type RigEmulatorOptions, type RigPort, type RigState } from './cat/rig-emulator.js';
+export { mockRig, type MockRig, type MockRigOptions } from './cat/mock-rig.js';
 export {
   catClient,
   CatTimeoutError,

@@ -12,7 +12,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SimulatedClock } from 'xstate';
 import type { ConnectionRecord, ConnectionStore } from '../../../transports/apigateway/store.js';
-import { DynamoConnectionStore, MemoryConnectionStore } from '../../../transports/apigateway/store/index.js';
+import { DynamoConnectionStore } from '../../../transports/apigateway/store/dynamo.js';
+import { MemoryConnectionStore } from '../../../transports/apigateway/store/memory.js';
 import { startDynalite, type LocalDynamo } from '../../helpers/dynalite.js';
 
 /** A realistic "now": ms since the epoch. */

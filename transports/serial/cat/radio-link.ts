@@ -194,7 +194,13 @@ export class RadioLink {
         check.boolean(on, 'on');
         // Counted as keyed from the moment TX1 is asked: a link lost during the write is a TX drop.
         if (on) this.#ptt = true;
-        await client.ptt(on);
+        try {
+          await client.ptt(on);
+        } catch (error) {
+          // TX1; never left (link down, a fast path under way): not keyed, or the power poll would read false 0 W alarms.
+          if (on) this.#ptt = false;
+          throw error;
+        }
         if (!on) this.#ptt = false;
       },
       info: async () => {

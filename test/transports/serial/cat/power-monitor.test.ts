@@ -116,4 +116,17 @@ test('RadioLink: bad options are a TypeError/RangeError naming them; a taken id 
   await sup.shutdown();
 });
 
+test('RadioLink: a TX1; that never left (the link not up yet) leaves PTT unkeyed, so no false 0 W alarms follow', async () => {
+  const sup = createSupervisor({ logger: silentLogger });
+  const radio = new RadioLink({ supervisor: sup, transport: mockTransport() });
+  try {
+    assert.is.not(radio.getConnectionStatus().state, 'connected');
+    await radio.ptt(true).then(() => assert.unreachable('refused while not connected'), (e: Error) => assert.is(e.name, 'CatLinkLostError'));
+    assert.is(radio.getConnectionStatus().ptt, false);
+  } finally {
+    await radio.stopMonitoring();
+    await sup.shutdown();
+  }
+});
+
 test.run();
