@@ -173,7 +173,7 @@ test('send: other failures are ApiGatewayErrors: 403 permanent ERR_APIGW_FORBIDD
   const s = (await rejection(manager.send('s', 1))) as ApiGatewayError;
   assert.is(s.code, 'ERR_APIGW_REQUEST');
   assert.is(s.status, 500);
-  assert.match(s.message, /PostToConnection to s failed \(500\): InternalServerError: Internal server error/);
+  assert.match(s.message, /request for s failed \(HTTP 500 InternalServerError\): Internal server error/);
   assert.is(manager.metricsSnapshot().errors.other, 2);
   await manager.shutdown();
 });

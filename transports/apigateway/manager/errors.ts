@@ -2,17 +2,12 @@
  * The manager's own errors: a broadcast with failures, and a manager used
  * after `shutdown()`. The per-connection ones (`ConnectionGoneError`,
  * `PayloadTooLargeError`, `RateLimitedError`, `ApiGatewayError`) are the
- * kind's, in `../errors.ts`; `fromSdkError` below translates the SDK's
- * exceptions into them, once, at the boundary.
+ * kind's, in `../errors.ts`, where `apiGatewayError` translates the SDK's
+ * exceptions into them; `failureKind` here only sorts a failure for the
+ * retry decision and the error counts.
  */
 import { ClosedError, StatewireError } from '../../../machines/ports/errors.js';
-import {
-  ApiGatewayError,
-  ConnectionGoneError,
-  PayloadTooLargeError,
-  RateLimitedError,
-  isConnectionGone,
-} from '../errors.js';
+import { isConnectionGone, type ApiGatewayError } from '../errors.js';
 
 declare module '../../../machines/ports/errors.js' {
   interface ErrorCodes {
@@ -79,35 +74,4 @@ export function failureKind(err: unknown): FailureKind {
   if (name === 'PayloadTooLargeException' || status === 413) return 'tooLarge';
   if (name === 'LimitExceededException' || status === 429) return 'throttled';
   return 'other';
-}
-
-/**
- * `err`, thrown by the SDK for a PostToConnection to `connectionId`, as one of
- * the kind's errors (the SDK's exception is its `cause`). `bytes` and `limit`
- * are for a 413; `attempts` for a 429 that outlasted the retries.
- */
-export function fromSdkError(err: unknown, connectionId: string, kind: FailureKind, context: { bytes: number; limit: number; attempts: number }): ApiGatewayError {
-  if (err instanceof ApiGatewayError) return err;
-  switch (kind) {
-    case 'gone':
-      return new ConnectionGoneError(connectionId, { cause: err });
-    case 'tooLarge': {
-      const e = new PayloadTooLargeError(connectionId, context.bytes, context.limit);
-      (e as { cause?: unknown }).cause = err;
-      return e;
-    }
-    case 'throttled':
-      return new RateLimitedError(connectionId, context.attempts, { cause: err });
-    default: {
-      const e = err as { name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown } } | null;
-      const status = typeof e?.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
-      const what = `${typeof e?.name === 'string' ? e.name : 'Error'}${typeof e?.message === 'string' && e.message ? `: ${e.message}` : ''}`;
-      const forbidden = e?.name === 'ForbiddenException' || status === 403;
-      return new ApiGatewayError(`PostToConnection to ${connectionId} failed${status ? ` (${status})` : ''}: ${what}`, connectionId, forbidden ? 'ERR_APIGW_FORBIDDEN' : 'ERR_APIGW_REQUEST', {
-        cause: err,
-        status,
-        permanent: forbidden,
-      });
-    }
-  }
 }

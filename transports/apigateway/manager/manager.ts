@@ -25,10 +25,10 @@ import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi
 import { Subject, type Observable } from 'rxjs';
 import { backoffDelay, nowOf, realClock, type Clock } from '../../../actors/index.js';
 import * as check from '../../../machines/ports/check.js';
-import { ConnectionGoneError, PayloadTooLargeError, type ApiGatewayError } from '../errors.js';
+import { ConnectionGoneError, PayloadTooLargeError, apiGatewayError, type ApiGatewayError } from '../errors.js';
 import type { ConnectionFilter, ConnectionStore } from '../store.js';
 import { MemoryConnectionStore } from '../store/memory.js';
-import { BroadcastError, ManagerClosedError, failureKind, fromSdkError } from './errors.js';
+import { BroadcastError, ManagerClosedError, failureKind } from './errors.js';
 import { ManagerMetrics, metricsStream, type ApiGatewayMetrics } from './metrics.js';
 import { checkConcurrency, resolveClient, resolveOptions, type ApiGatewayManagerOptions, type ManagementApiClient } from './options.js';
 import { Presence, call } from './presence.js';
@@ -307,7 +307,7 @@ export class ApiGatewayManager {
         }
         this.#metrics.failed(kind, this.#now() - started);
         if (kind === 'gone') this.#goneSeen(id);
-        return fromSdkError(err, id, kind, { bytes: body.byteLength, limit: this.#options.maxPayloadBytes, attempts: attempt });
+        return apiGatewayError(err, id, { bytes: body.byteLength, attempts: attempt });
       }
     }
   }

@@ -6,6 +6,7 @@
 import { ApiGatewayManagementApiClient, type ApiGatewayManagementApiClientConfig, type PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import * as check from '../../../machines/ports/check.js';
 import type { Clock } from '../../../machines/ports/clock.js';
+import { ACCOUNT_RPS, MAX_PAYLOAD_BYTES } from '../limits.js';
 import type { ConnectionStore } from '../store.js';
 
 /**
@@ -69,7 +70,6 @@ export interface ApiGatewayManagerOptions {
   random?: () => number;
 }
 
-export const MAX_PAYLOAD_BYTES = 128 * 1024;
 export const DEFAULT_CONCURRENCY = 50;
 
 /** `options.endpoint` (or `WEBSOCKET_ENDPOINT`) as the management API's https URL. */
@@ -121,7 +121,7 @@ export function resolveOptions(options: ApiGatewayManagerOptions) {
   if (options.random !== undefined) check.func(options.random, 'options.random', '() => 0..1');
   return {
     concurrency: checkConcurrency(options.concurrency ?? DEFAULT_CONCURRENCY, 'options.concurrency'),
-    maxRequestsPerSecond: check.finiteNumber(options.maxRequestsPerSecond ?? 10_000, 'options.maxRequestsPerSecond', { min: 0, exclusiveMin: true, allowInfinity: true }),
+    maxRequestsPerSecond: check.finiteNumber(options.maxRequestsPerSecond ?? ACCOUNT_RPS, 'options.maxRequestsPerSecond', { min: 0, exclusiveMin: true, allowInfinity: true }),
     activeCacheMs: check.duration(options.activeCacheMs, 'options.activeCacheMs', { allowZero: true }) ?? 30_000,
     activeCacheSize: check.integer(options.activeCacheSize ?? 10_000, 'options.activeCacheSize', { min: 1 }),
     maxPayloadBytes: check.integer(options.maxPayloadBytes ?? MAX_PAYLOAD_BYTES, 'options.maxPayloadBytes', { min: 1 }),
