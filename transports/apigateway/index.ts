@@ -17,6 +17,20 @@ export { MAX_PAYLOAD_BYTES, FRAME_BYTES, IDLE_TIMEOUT_MS, MAX_CONNECTION_MS, ACC
 // The transport: one client connection as a Link.
 export { apiGatewayTransport, type ApiGatewayTransport, type ApiGatewayTransportOptions } from './apigateway.transport.js';
 export { type ApiGatewayLink, type ApiGatewayRetry } from './link.js';
+// The manager (the seed's Manager): send, broadcast, isActive, progress, from any worker.
+export {
+  ApiGatewayManager,
+  BroadcastError,
+  ManagerClosedError,
+  type ApiGatewayManagerOptions,
+  type ApiGatewayMetrics,
+  type BroadcastOptions,
+  type BroadcastResult,
+  type LatencySummary,
+  type ManagementApiClient,
+  type ProgressReporter,
+  type RetryOptions,
+} from './manager/index.js';
 // Connection records.
 export { type ConnectionStore, type ConnectionRecord, type ConnectionFilter } from './store.js';
 export { MemoryConnectionStore, type MemoryConnectionStoreOptions } from './store/memory.js';
