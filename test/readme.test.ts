@@ -47,4 +47,22 @@ test('readme: the radio link example runs as written: CAT, power readings, a pow
   }
 });
 
+test('readme: the API Gateway example runs as written against the emulator through the real SDK', async () => {
+  const readme = await readFile(`${root}README.md`, 'utf8');
+  const block = /## API Gateway \(`statewire\/apigateway`\)[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, 'README has a ts block under "## API Gateway"');
+  const file = `${root}.readme-apigw-${process.pid}.ts`;
+  await writeFile(file, block!);
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', file], { cwd: root, timeout: 20_000 });
+    assert.match(stdout, /browser got \{"type":"hello"\}/);
+    assert.match(stdout, /browser got \{"type":"progress","request_id":"job-1","percentage":50,"message":"halfway"\}/);
+    assert.match(stdout, /browser got \{"type":"news"\}/);
+    assert.match(stdout, /total: 1, sent: 1/);
+    assert.match(stdout, /gone: true/);
+  } finally {
+    await rm(file, { force: true });
+  }
+});
+
 test.run();
