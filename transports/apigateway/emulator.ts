@@ -186,7 +186,7 @@ export async function createApiGatewayEmulator(options: ApiGatewayEmulatorOption
   const o = checkOptions(options);
   const clock = options.clock ?? realClock;
   const now = () => nowOf(clock);
-  const bucket = o.rate === false ? undefined : new TokenBucket(o.rate.rps, o.rate.burst, clock);
+  const bucket = o.rate === false ? undefined : new TokenBucket(o.rate.rps, o.rate.burst, now);
   const clients = new Map<string, Client>();
   const listeners: { [E in keyof ApiGatewayEmulatorEvents]: Set<(e: ApiGatewayEmulatorEvents[E]) => void> } = {
     connect: new Set(),
@@ -243,7 +243,7 @@ export async function createApiGatewayEmulator(options: ApiGatewayEmulatorOption
   const backend: ManagementBackend = {
     maxPayload: o.maxPayload,
     maxRequestBytes: Math.max(1024 * 1024, 2 * o.maxPayload),
-    admit: () => bucket?.take() ?? true,
+    admit: () => bucket?.tryTake() ?? true,
     info: (id) => clients.get(id),
     delete(id) {
       const c = clients.get(id);

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { SimulatedClock } from 'xstate';
 import { seededRandom } from '../../../actors/index.js';
 import { LatencyHistogram } from '../../../transports/apigateway/manager/metrics.js';
-import { TokenBucket } from '../../../transports/apigateway/manager/token-bucket.js';
+import { TokenBucket } from '../../../transports/apigateway/token-bucket.js';
 
 const test = suite('apigateway manager parts');
 

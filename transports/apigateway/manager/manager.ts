@@ -32,7 +32,7 @@ import { BroadcastError, ManagerClosedError, failureKind } from './errors.js';
 import { ManagerMetrics, metricsStream, type ApiGatewayMetrics } from './metrics.js';
 import { checkConcurrency, resolveClient, resolveOptions, type ApiGatewayManagerOptions, type ManagementApiClient } from './options.js';
 import { Presence, call } from './presence.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../token-bucket.js';
 
 export interface BroadcastOptions {
   /** Requests in flight at once, an integer ≥ 1. Default: the manager's `concurrency` (50). */
