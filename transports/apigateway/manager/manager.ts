@@ -23,8 +23,8 @@
  */
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { Subject, type Observable } from 'rxjs';
-import { backoffDelay, nowOf, realClock, type Clock } from '../../../actors/index.js';
 import * as check from '../../../machines/ports/check.js';
+import { nowOf, realClock, type Clock } from '../../../machines/ports/clock.js';
 import { ConnectionGoneError, PayloadTooLargeError, apiGatewayError, type ApiGatewayError } from '../errors.js';
 import type { ConnectionFilter, ConnectionStore } from '../store.js';
 import { MemoryConnectionStore } from '../store/memory.js';
@@ -85,7 +85,6 @@ export class ApiGatewayManager {
   readonly #metrics = new ManagerMetrics();
   readonly #options: ReturnType<typeof resolveOptions>;
   readonly #random: () => number;
-  readonly #retryPolicy: { initialBackoffMs: number; maxBackoffMs: number; jitterMode: 'full' };
   readonly #background = new Set<Promise<void>>();
   readonly #presence: Presence;
   readonly #finished$ = new Subject<void>();
@@ -111,8 +110,7 @@ export class ApiGatewayManager {
     this.#now = clock ? () => nowOf(clock) : () => performance.now();
     this.#epoch = () => nowOf(clock);
     this.#random = options.random ?? Math.random;
-    const { retry, maxRequestsPerSecond: rate } = this.#options;
-    this.#retryPolicy = { initialBackoffMs: retry.initialBackoffMs, maxBackoffMs: retry.maxBackoffMs, jitterMode: 'full' };
+    const rate = this.#options.maxRequestsPerSecond;
     this.#bucket = new TokenBucket(rate, Math.max(1, Math.ceil(rate / 100)), this.#now);
     const { activeCacheMs: cacheMs, activeCacheSize: cacheSize } = this.#options;
     this.#presence = new Presence(this.store, { now: this.#now, epoch: this.#epoch, cacheMs, cacheSize });
@@ -302,7 +300,7 @@ export class ApiGatewayManager {
         const kind = failureKind(err);
         if (kind === 'throttled' && attempt <= this.#options.retry.maxRetries) {
           this.#metrics.retries++;
-          await this.#sleep(backoffDelay(attempt, this.#retryPolicy, this.#random));
+          await this.#sleep(this.#backoff(attempt));
           continue;
         }
         this.#metrics.failed(kind, this.#now() - started);
@@ -354,6 +352,18 @@ export class ApiGatewayManager {
   #track(task: Promise<void>): void {
     this.#background.add(task);
     void task.then(() => this.#background.delete(task));
+  }
+
+  /**
+   * The wait before retry number `attempt` of a 429: full jitter, anywhere in
+   * `0..min(initialBackoffMs · 2^(attempt-1), maxBackoffMs)` (what
+   * `backoffDelay` gives with `jitterMode: 'full'`; computed here so that
+   * `statewire/apigateway` loads neither XState nor the supervisor, which a
+   * Lambda's cold start would pay for).
+   */
+  #backoff(attempt: number): number {
+    const { initialBackoffMs, maxBackoffMs } = this.#options.retry;
+    return Math.round(this.#random() * Math.min(initialBackoffMs * 2 ** (attempt - 1), maxBackoffMs));
   }
 
   #sleep(ms: number): Promise<void> {

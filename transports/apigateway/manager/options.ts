@@ -17,7 +17,7 @@ export interface ManagementApiClient {
   send(command: PostToConnectionCommand): Promise<unknown>;
 }
 
-/** How a throttled (429) request is retried: `backoffDelay` with full jitter, on the manager's clock. */
+/** How a throttled (429) request is retried: exponential backoff with full jitter (AWS's advice for throttling), on the manager's clock. */
 export interface RetryOptions {
   /** Retries after the first try; then the send fails with `RateLimitedError`. Default 5. */
   maxRetries?: number;
