@@ -7,16 +7,28 @@
  *   (`mockRig()`); it is monitored (`IF;`), and a script keys it for a few
  *   seconds at a time with the output power (`PC`) changing, so its power
  *   readings (`SM0;`) draw the visualizer's power chart;
- * - `apigw`, `tcp`: mock transports standing in for the API Gateway and
- *   TCP/TLS kinds not built yet, labelled "simulated";
+ * - `apigw-<n>`: API Gateway WebSocket connections, through the API Gateway
+ *   emulator in process (`examples/emulated-apigateway.ts`): three
+ *   "browsers" (real `ws` clients) connect to it, its `$connect` and
+ *   `$disconnect` routes keep their records in a MemoryConnectionStore, and
+ *   each connection is a child over `apiGatewayTransport` (the real AWS SDK
+ *   client, pointed at the emulator) that gets a tick every second;
+ * - `tcp`: a mock transport standing in for the TCP/TLS kind not built yet,
+ *   labelled "simulated";
  * - a fault injector that drops links, refuses connects and disconnects, and
  *   gives the radio real faults: a TX drop while keyed (the fast path), the
  *   rig silent (a lost link and a reconnect), its PA failing (0 W: power
- *   alarms, printed), the rig busy; every state is visited within a minute;
+ *   alarms, printed), the rig busy; and API Gateway's: a browser closes or
+ *   the worker DELETEs its connection (the child's next send answers 410:
+ *   it fails and is removed, a new browser becomes a new child), a burst of
+ *   sends meets the emulator's 429 (retried with backoff). Every state is
+ *   visited within a minute;
  * - the visualizer at http://127.0.0.1:4400 (`--port` or PORT).
  * Ctrl-C or SIGTERM shuts everything down (the radio unkeyed and stopped, then
- * the supervisor's `shutdown`), kills socat, removes the agent's socket, the
- * pty links and the temp dir (`$TMPDIR/statewire-demo-*`), and the process exits.
+ * the supervisor's `shutdown`), closes the browsers, the API Gateway emulator
+ * and the SDK client, kills socat, removes the agent's socket, the pty links
+ * and the temp dir (`$TMPDIR/statewire-demo-*`), and the process exits.
+ * No AWS account and no network: the SDK's endpoint is the emulator on loopback.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,13 +44,20 @@ import { EdgeAgentServer, EdgeClient } from '../transports/unix/index.js';
 import { RadioLink, serialTransport } from '../transports/serial/index.js';
 import { serveVisualizer } from '../visualizer/index.js';
 import { startEmulatedRig } from './emulated-rig.js';
+import { API_GATEWAY_LABEL, CHILD_PREFIX, startApiGatewayDemo } from './emulated-apigateway.js';
+
+// The AWS SDK warns about Node 20 once per process: noise in a demo.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const HELP = `usage: npm start -- [options]
 
 The statewire live demo: a supervisor with real and simulated connections, a
 radio link to an emulated TS-590S (on a socat pty pair when socat is on PATH,
-else on SerialPortMock) keyed now and then so its output power is charted, a
-fault injector, and the visualizer in your browser. Ctrl-C (or SIGTERM) stops it.
+else on SerialPortMock) keyed now and then so its output power is charted,
+API Gateway WebSocket connections (apigw-<n>: browsers connected to the API
+Gateway emulator in process, reached through the AWS SDK; no AWS account
+needed), a fault injector, and the visualizer in your browser. Ctrl-C (or
+SIGTERM) stops it.
 
   --port <n>           visualizer port (default: PORT or 4400; 0 picks a free one)
   --faults-every <ms>  time between injected faults (default 4000)
@@ -204,18 +223,20 @@ const radioLabel = `emulated TS-590S (${emulated.kind})`;
 console.log(`radio: ${radioLabel} at ${emulated.transportOptions.path}`);
 emulated.onSocatExit = (why) => console.error(`radio: the pty pair is gone (${why}); the link retries`);
 
-// Simulated kinds (not built yet): mock transports.
-const mocks: Record<string, MockTransport> = {
-  apigw: mockTransport({ kind: 'apigw (simulated)' }),
-  tcp: mockTransport({ kind: 'tcp (simulated)' }),
-};
-for (const [id, transport] of Object.entries(mocks)) {
-  supervisor.startChild({ id, transport, policy: id === 'tcp' ? { ...policy, maxRetries: 2 } : policy });
-}
-
-const viz = await serveVisualizer(supervisor, { port, labels: { radio: radioLabel, apigw: 'simulated', tcp: 'simulated' } });
-
 const time = (t: number) => new Date(t).toISOString().slice(11, 23);
+const say = (line: string) => values.quiet || console.log(`${time(Date.now())} ${line}`);
+
+// API Gateway connections: browsers on the emulator, each connection a child over the real SDK client.
+// A small token bucket (10 at once, 20 a second; API Gateway's is 5,000 and 10,000), so that the burst fault meets 429.
+const apigw = await startApiGatewayDemo({ supervisor, policy, rateLimit: { rps: 20, burst: 10 }, log: (line) => say(`apigw: ${line}`) });
+console.log(`apigw: API Gateway emulator at ${apigw.emulator.url} (management API ${apigw.emulator.endpoint})`);
+
+// A simulated kind (not built yet): a mock transport.
+const tcp: MockTransport = mockTransport({ kind: 'tcp (simulated)' });
+supervisor.startChild({ id: 'tcp', transport: tcp, policy: { ...policy, maxRetries: 2 } });
+
+const viz = await serveVisualizer(supervisor, { port, labels: { radio: radioLabel, [`${CHILD_PREFIX}*`]: API_GATEWAY_LABEL, tcp: 'simulated' } });
+
 if (!values.quiet) {
   supervisor.events$.subscribe((e) => {
     if (e.type === 'EVENT_STATE_CHANGE') console.log(`${time(e.timestamp)} ${e.connectionId.padEnd(10)} ${String(e.data.from).padEnd(12)} → ${String(e.data.to)}`);
@@ -275,7 +296,8 @@ const traffic = setInterval(() => {
   n++;
   void supervisor.send('ws-echo', `ping ${n}`).catch(() => {});
   void edge.sendEvent('DemoHeartbeat', 'info', { n }).catch(() => {});
-  for (const id of Object.keys(mocks)) void supervisor.send(id, `frame ${n}`, { volatile: true }).catch(() => {});
+  void supervisor.send('tcp', `frame ${n}`, { volatile: true }).catch(() => {});
+  apigw.sendToAll({ type: 'tick', n });
 }, 1000);
 
 // Faults, in turn: every state is visited within a minute at the default pace.
@@ -288,12 +310,14 @@ const faults: Array<[string, () => void]> = [
   }],
   ['the echo peer drops every socket', () => { for (const c of echo.clients) c.terminate(); }],
   ['radio: the rig goes silent for 5 s (a lost link, then a reconnect)', () => forAWhile('silent', 5000, () => rig.goSilent(true), () => rig.goSilent(false))],
-  ['apigw: link lost, next 3 connects refused', () => { mocks.apigw!.failNextConnects(3); mocks.apigw!.drop('simulated outage'); }],
+  ['apigw: a browser closes its tab (its child sees 410 on the next send)', () => say(`apigw: ${apigw.closeBrowser()}`)],
   ['radio: the PA fails for 6 s (0 W while keyed: power alarms)', () => forAWhile('pa', 6000, () => rig.dropPowerDuringTx(true), () => rig.dropPowerDuringTx(false))],
-  ['tcp: link lost, refused until it fails and is restarted', () => { mocks.tcp!.failNextConnects(5); mocks.tcp!.drop('simulated outage'); }],
+  ['tcp: link lost, refused until it fails and is restarted', () => { tcp.failNextConnects(5); tcp.drop('simulated outage'); }],
+  ['apigw: the worker DELETEs a connection (a server-side disconnect)', () => void apigw.deleteConnection().then((what) => say(`apigw: ${what}`))],
   ['radio: the rig is busy for 2 s (answers ?;)', () => rig.busyFor(2000)],
   ['the edge agent drops its client', () => { for (const c of agent.listener.supervisor.whichChildren()) void agent.listener.supervisor.stopChild(c.id); }],
-  ['apigw: DISCONNECT (a permanent child is restarted)', () => supervisor.child('apigw')?.send({ type: 'DISCONNECT' })],
+  ['apigw: a burst of 20 messages to each connection (the emulator answers 429 past 10)', () => apigw.burst(20)],
+  ['tcp: DISCONNECT (a permanent child is restarted)', () => supervisor.child('tcp')?.send({ type: 'DISCONNECT' })],
 ];
 let f = 0;
 const injector = setInterval(() => {
@@ -312,13 +336,16 @@ const shutdown = () => {
   clearInterval(injector);
   clearInterval(operator);
   for (const timer of faultTimers.values()) clearTimeout(timer);
+  apigw.stop(); // no new browsers or children while the supervisor stops
   void (async () => {
     await viz.close();
     await edge.close();
     // The radio first: RX; (unkeyed) on the live link, then its port closed and its child removed.
     await radio.stopMonitoring();
     await emulated.close(); // the emulator detached, socat killed
-    await supervisor.shutdown({ timeoutMs: 5000 });
+    await supervisor.shutdown({ timeoutMs: 5000 }); // the apigw children DELETE their connections
+    await apigw.close(); // the browsers, the emulator, the SDK client
+    console.log(`apigw: the browsers received ${apigw.received} messages`);
     await agent.close();
     for (const c of echo.clients) c.terminate();
     await new Promise((r) => echo.close(r));

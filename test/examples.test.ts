@@ -80,6 +80,29 @@ async function powerReading(url: string, connectionId: string, ms = 20_000): Pro
   return found;
 }
 
+/** Watch the visualizer at `url` (its /events WebSocket) until `done(hello labels, states seen by child id)` holds; what it saw. */
+async function watchEvents(url: string, done: (labels: Record<string, string>, seen: Map<string, Set<string>>) => boolean, ms = 20_000) {
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}events`);
+  ws.on('error', () => {});
+  let labels: Record<string, string> = {};
+  const seen = new Map<string, Set<string>>();
+  const snapshot = (m: { type: string; machine?: string; actorId?: string; state?: string }) => {
+    if (m.type !== '@xstate.snapshot' || m.machine !== 'connection' || !m.actorId || !m.state) return;
+    if (!seen.has(m.actorId)) seen.set(m.actorId, new Set());
+    seen.get(m.actorId)!.add(m.state);
+  };
+  ws.on('message', (data) => {
+    const msg = JSON.parse(String(data)) as { type: string; labels?: Record<string, string>; messages?: Array<{ type: string }> };
+    if (msg.type === 'hello') {
+      labels = msg.labels ?? {};
+      for (const m of msg.messages ?? []) snapshot(m);
+    } else snapshot(msg);
+  });
+  await until(() => done(labels, seen), 'the visualizer to show it', ms).catch(() => {});
+  ws.terminate();
+  return { labels, seen };
+}
+
 test('examples: basic.ts prints structured events for both connections and exits cleanly on SIGINT', async () => {
   const child = example('basic.ts', '--faults-every', '100');
   await child.waitFor(/EVENT_TX_DROP_DETECTED/, 15_000);
@@ -173,6 +196,37 @@ test('npm start: the radio is a RadioLink to the emulator on a socat pty pair in
   tmp.remove();
 });
 
+test('npm start: API Gateway connections through the emulator in process: apigw children connect over the AWS SDK (on /events, labelled), a browser at the printed URL becomes one and gets the ticks, SIGINT leaves nothing running (issue 13)', async () => {
+  const tmp = tempDir();
+  const child = exampleIn(tmp.dir, 'demo.ts', ['--port', '0', '--quiet']);
+  const url = /visualizer at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(await child.waitFor(/visualizer at http/, 30_000))?.[1];
+  assert.ok(url, child.stdout() + child.stderr());
+  assert.match(child.stdout(), /^apigw: API Gateway emulator at ws:\/\/127\.0\.0\.1:\d+\/prod \(management API http:\/\/127\.0\.0\.1:\d+\/prod\)$/m);
+  const apigw = (seen: Map<string, Set<string>>) => [...seen].filter(([id, states]) => /^apigw-\d+$/.test(id) && states.has('connected')).map(([id]) => id);
+  const { labels, seen } = await watchEvents(url!, (_labels, seen) => apigw(seen).length >= 3);
+  assert.ok(apigw(seen).length >= 3, `apigw children connected: ${apigw(seen).join(', ') || 'none'}; ${child.stderr()}`);
+  assert.is(labels['apigw-*'], 'API Gateway (emulator)');
+  // A browser of our own, at the printed URL: its connection becomes a child too, and the demo's ticks reach it.
+  const browser = new WebSocket(/^apigw: API Gateway emulator at (\S+)/m.exec(child.stdout())![1]!);
+  browser.on('error', () => {});
+  const got: string[] = [];
+  browser.on('message', (data) => got.push(String(data)));
+  let closedBy: number | undefined;
+  browser.on('close', (code) => (closedBy = code));
+  await until(() => got.some((m) => JSON.parse(m).type === 'tick'), 'a tick at our browser', 20_000).catch(() => {});
+  assert.ok(got.some((m) => JSON.parse(m).type === 'tick'), `our browser got ${JSON.stringify(got)}; ${child.stderr()}`);
+  assert.is(await stopIn(tmp.dir, child, 'SIGINT'), 0, child.stderr());
+  assert.match(child.stdout(), /shut down cleanly\n$/);
+  assert.match(child.stdout(), /^apigw: the browsers received \d+ messages$/m);
+  await until(() => closedBy !== undefined, 'our browser closed', 5000).catch(() => {}); // its close event may come after the exit
+  assert.ok(closedBy === 1000 || closedBy === 1001, `our browser was disconnected by the shutdown (close ${closedBy})`);
+  browser.terminate();
+  assert.not.match(child.stderr(), /NodeDeprecationWarning|AWS SDK/, 'no SDK warning');
+  assert.equal(leftRunning(tmp.dir), []);
+  assert.equal(readdirSync(tmp.dir).filter((name) => name.startsWith('statewire-demo-')), [], 'temp dir removed');
+  tmp.remove();
+});
+
 test('npm start: without socat on PATH the radio runs on SerialPortMock (mockRig), with power readings all the same', async () => {
   const tmp = tempDir();
   // An empty PATH: no socat (node is started by its full path).
@@ -212,9 +266,18 @@ test('npm start: the fault injector makes every connection state appear (faster 
   const child = example('demo.ts', '--port', '0', '--faults-every', '300');
   const states = ['disconnected', 'connecting', 'connected', 'reconnecting', 'tx_dropped', 'failed'];
   const seen = () => states.filter((s) => new RegExp(`→ ${s}\\b`).test(child.stdout()));
-  await until(() => seen().length === states.length, 'every state', 20_000).catch(() => {});
+  // API Gateway's faults: a child whose browser left sees 410 and fails, then is removed; a burst meets 429.
+  const apigw = {
+    connected: /^\S+ apigw-\d+\s+connecting\s+→ connected$/m,
+    failed: /^\S+ apigw-\d+\s+reconnecting\s+→ failed$/m,
+    removed: /^\S+ apigw: apigw-\d+: gone \(410\), removed/m,
+    throttled: /^\S+ apigw: burst: \d+ messages to [1-9]\d* connections, [1-9]\d* answers 429/m,
+  };
+  const all = () => seen().length === states.length && Object.values(apigw).every((re) => re.test(child.stdout()));
+  await until(all, 'every state, and the API Gateway faults', 20_000).catch(() => {});
   assert.is(await child.kill('SIGINT'), 0);
   assert.equal(seen(), states);
+  for (const [what, re] of Object.entries(apigw)) assert.match(child.stdout(), re, `apigw: ${what}`);
 });
 
 test('npm start -- --help lists the options', async () => {
@@ -222,6 +285,7 @@ test('npm start -- --help lists the options', async () => {
   assert.is(await child.exited, 0);
   for (const opt of ['--port', '--faults-every', '--inspect', '--inspect-port', '--quiet']) assert.match(child.stdout(), new RegExp(opt));
   assert.match(child.stdout(), /socat/, 'says where the radio runs');
+  assert.match(child.stdout(), /API\s+Gateway\s+emulator\s+in\s+process/, 'says where the API Gateway connections go');
 });
 
 test('npm start -- --inspect: the local @statelyai/inspect bridge receives the system\'s inspection events', async () => {

@@ -39,7 +39,12 @@ export interface VisualizerOptions {
   host?: string;
   /** The machine to draw. Default `connectionMachine`. */
   machine?: AnyStateMachine;
-  /** Labels shown next to child ids (e.g. "simulated"). */
+  /**
+   * Labels shown next to child ids (e.g. "simulated"). A key ending in `*`
+   * labels every child whose id starts with what comes before it (the
+   * longest such key wins; an exact id wins over any).
+   * @example { radio: 'emulated TS-590S', 'apigw-*': 'API Gateway (emulator)' }
+   */
   labels?: Record<string, string>;
   /**
    * The power panel's readings, used instead of the default: the

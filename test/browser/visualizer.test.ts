@@ -33,6 +33,8 @@ test('the statechart shows every state; drop link moves the marker to reconnecti
     await page.waitForSelector('#children tr[data-child="edge-agent"]');
     assert.ok(await page.$('#children tr[data-child="tcp"] td:nth-child(2):has-text("simulated")'), 'mock children are labelled simulated');
     assert.ok(await page.$('#children tr[data-child="radio"] td:nth-child(2):has-text("emulated TS-590S")'), 'the radio link is labelled with its emulated rig');
+    // API Gateway connections come and go (apigw-<n>): one `apigw-*` label covers them all.
+    await page.waitForSelector('#children tr[data-child^="apigw-"] td:nth-child(2):has-text("API Gateway (emulator)")', { timeout: 15_000 });
     // The radio link is keyed every few seconds: its power readings draw a line in the power chart.
     await page.waitForSelector('#power polyline.power-line[data-connection="radio"]', { state: 'attached', timeout: 20_000 });
     await page.click('button[data-action="drop-link"][data-child="ws-echo"]');

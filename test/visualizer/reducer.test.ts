@@ -7,7 +7,7 @@ import { mockTransport } from '../../transports/mock/mock.transport.js';
 import { flush } from '../../transports/mock/flush.js';
 import { machineGraph } from '../../visualizer/graph.js';
 import { toWire } from '../../visualizer/server.js';
-import { filterLog, initialView, reduce, type View } from '../../visualizer/public/reducer.js';
+import { filterLog, initialView, labelOf, reduce, type View } from '../../visualizer/public/reducer.js';
 
 const test = suite('visualizer reducer');
 
@@ -47,6 +47,18 @@ test('inspection events in: children with kind, state, retries, outbox, last err
   assert.equal(view.graph!.states.map((s) => s.key), ['disconnected', 'connecting', 'connected', 'tx_dropped', 'reconnecting', 'failed']);
   assert.equal(view.graph!.states.filter((s) => s.group === 'active').map((s) => s.key), ['connecting', 'connected', 'tx_dropped']);
   await sup.shutdown();
+});
+
+test('labels: an exact id, else the longest `prefix*` key the id starts with, else none (children that come and go: apigw-<n>)', () => {
+  const labels = { radio: 'emulated TS-590S', 'apigw-*': 'API Gateway (emulator)', 'apigw-x*': 'from outside', 'apigw-7': 'seven' };
+  assert.is(labelOf(labels, 'radio'), 'emulated TS-590S');
+  assert.is(labelOf(labels, 'apigw-12'), 'API Gateway (emulator)');
+  assert.is(labelOf(labels, 'apigw-x1'), 'from outside');
+  assert.is(labelOf(labels, 'apigw-7'), 'seven');
+  assert.is(labelOf(labels, 'apigw'), '');
+  assert.is(labelOf(labels, 'tcp'), '');
+  assert.is(labelOf({ '*': 'everything' }, 'tcp'), 'everything');
+  assert.is(labelOf({ toString: 'x' } as Record<string, string>, 'constructor'), '', 'inherited members are not labels');
 });
 
 test('unknown messages leave the view as it was; the log keeps the newest 500', () => {

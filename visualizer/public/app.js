@@ -1,5 +1,5 @@
 // The visualizer page: one WebSocket to /events, a reducer (reducer.js), and plain DOM/SVG drawing.
-import { initialView, reduce, filterLog } from '/reducer.js';
+import { initialView, reduce, filterLog, labelOf } from '/reducer.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const COLORS = ['#2b6cb0', '#c05621', '#2f855a', '#b83280', '#6b46c1', '#975a16', '#00838f', '#c53030'];
@@ -93,7 +93,8 @@ function drawChildren() {
     const tr = el('tr', { 'data-child': id });
     const sw = el('span', { class: 'swatch' });
     sw.style.background = color(id);
-    const label = view.labels[id] ? ` (${view.labels[id]})` : '';
+    const labelText = labelOf(view.labels, id);
+    const label = labelText ? ` (${labelText})` : '';
     const cells = [sw, `${id}${label}`, c.kind, null, String(c.reconnectCount), String(c.outbox), c.lastError ? `${c.lastError.name}: ${c.lastError.message}` : '', String(c.restarts)];
     cells.forEach((v, i) => {
       const td = el('td', i === 6 ? { class: 'err', title: v || '' } : {});

@@ -29,4 +29,6 @@ export const POWER_ALARMS: string[];
 
 export function initialView(): View;
 export function reduce(view: View, msg: unknown): View;
+/** The label of child `id`: `labels[id]`, else the longest `'prefix*'` key's that `id` starts with, else ''. */
+export function labelOf(labels: Record<string, string>, id: string): string;
 export function filterLog(log: View['log'], filters?: { connection?: string; type?: string }): View['log'];

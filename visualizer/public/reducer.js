@@ -91,3 +91,22 @@ function append(byId, id, item) {
 export function filterLog(log, { connection = '', type = '' } = {}) {
   return log.filter((e) => (!connection || e.connectionId === connection) && (!type || e.type === type));
 }
+
+/**
+ * The label of child `id`: `labels[id]`, else that of the longest key ending
+ * in `*` whose start `id` begins with (`'apigw-*'` labels every `apigw-<n>`,
+ * children that come and go), else ''.
+ * @param {Record<string, string>} labels
+ * @param {string} id
+ */
+export function labelOf(labels, id) {
+  if (Object.hasOwn(labels, id)) return labels[id];
+  let best = '';
+  let label = '';
+  for (const [key, value] of Object.entries(labels)) {
+    if (!key.endsWith('*')) continue;
+    const prefix = key.slice(0, -1);
+    if (id.startsWith(prefix) && prefix.length >= best.length) [best, label] = [prefix, value];
+  }
+  return label;
+}
