@@ -5,9 +5,12 @@
  *                                            (e.g. `rigctl -m 2031 -r <path> -s 9600`); Ctrl-C or SIGTERM stops it
  *   apigw-emulator [--port N]               an API Gateway WebSocket API on loopback: prints the ws:// URL for
  *                                            clients, then the http:// endpoint for the SDK; Ctrl-C or SIGTERM stops it
+ *   certs --out <dir> [--host h]... [--days N] [--force]
+ *                                            a development CA, server and client certificate (PEM) in <dir>: prints
+ *                                            each path written; keys get mode 0600
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectionMachine } from '../machines/connection.machine.js';
@@ -19,6 +22,7 @@ const USAGE = [
   `usage: statewire export-machine <${Object.keys(machines).join('|')}>`,
   '       statewire rig-emulator --pty [--baud 9600]',
   '       statewire apigw-emulator [--port 0]',
+  '       statewire certs --out <dir> [--host localhost --host 127.0.0.1] [--days 30] [--force]',
 ].join('\n');
 
 /** Runs one command; a long-running one (rig-emulator) resolves its exit code when it stops. */
@@ -30,6 +34,7 @@ export function main(argv: string[]): number | Promise<number> {
   }
   if (command === 'rig-emulator') return rigEmulator(argv.slice(1));
   if (command === 'apigw-emulator') return apigwEmulator(argv.slice(1));
+  if (command === 'certs') return certs(argv.slice(1));
   if (command !== 'export-machine') {
     console.error(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
     return 2;
@@ -170,4 +175,55 @@ async function apigwEmulator(args: string[]): Promise<number> {
   await emulator.close();
   console.error(`apigw-emulator stopped (${why})`);
   return 0;
+}
+
+/**
+ * `certs --out <dir>`: `createDevCertificates` for the `--host` names (each
+ * flag adds one; default localhost and 127.0.0.1), written by
+ * `writeDevCertificates`. Each path is printed on stdout, alone on its line,
+ * in the order ca, ca-key, server, server-key, client, client-key. Files
+ * already in <dir> are left alone (exit 1) unless `--force`: a CA key others
+ * trust is not replaced by accident.
+ */
+async function certs(args: string[]): Promise<number> {
+  let out: string | undefined;
+  let days = 30;
+  let force = false;
+  const hosts: string[] = [];
+  const wrong: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const value = args[i + 1];
+    if (arg === '--force') force = true;
+    else if ((arg === '--out' || arg === '--host' || arg === '--days') && value !== undefined && !value.startsWith('--')) {
+      i++;
+      if (arg === '--out') out = value;
+      else if (arg === '--host') hosts.push(value);
+      else if (/^\d+$/.test(value) && Number(value) >= 1) days = Number(value);
+      else wrong.push(`--days must be a positive integer, got ${JSON.stringify(value)}`);
+    } else wrong.push(arg.startsWith('--') && ['--out', '--host', '--days'].includes(arg) ? `${arg} needs a value` : `unknown: ${arg}`);
+  }
+  if (out === undefined) wrong.push('--out <dir> is required');
+  if (wrong.length) {
+    console.error(`certs: ${wrong.join('; ')}\n${USAGE}`);
+    return 2;
+  }
+  const { createDevCertificates, writeDevCertificates, DEV_CERTIFICATE_FILES } = await import('../transports/tcp/certs.js');
+  const existing = Object.values(DEV_CERTIFICATE_FILES).filter((name) => existsSync(join(out!, name)));
+  if (existing.length && !force) {
+    console.error(`certs: ${out} already holds ${existing.join(', ')}; pass --force to replace them`);
+    return 1;
+  }
+  try {
+    const made = await createDevCertificates({ hosts: hosts.length ? hosts : undefined, days });
+    const paths = await writeDevCertificates(out!, made);
+    for (const path of Object.values(paths)) console.log(path);
+    console.error(`development CA and certificates for ${(hosts.length ? hosts : ['localhost', '127.0.0.1']).join(', ')}, valid ${days} days; trust ${paths.ca} as the CA`);
+    return 0;
+  } catch (err) {
+    // A bad --host (RangeError) is a usage error; a write that fails is not.
+    const usage = err instanceof TypeError || err instanceof RangeError;
+    console.error(`certs: ${err instanceof Error ? err.message : String(err)}${usage ? `\n${USAGE}` : ''}`);
+    return usage ? 2 : 1;
+  }
 }
