@@ -13,7 +13,9 @@
  *   `$disconnect` routes keep their records in a MemoryConnectionStore, and
  *   each connection is a child over `apiGatewayTransport` (the real AWS SDK
  *   client, pointed at the emulator) that gets a tick every second;
- * - `tcp`: a mock transport standing in for the TCP/TLS kind not built yet,
+ * - `tcp`: a TLS client connection (ConnectionManager, development certificates)
+ *   to an in-process TLS echo listener, whose accepted side is `tls-conn-<n>`;
+ * - `spare`: a mock transport, a permanent child restarted after DISCONNECT,
  *   labelled "simulated";
  * - a fault injector that drops links, refuses connects and disconnects, and
  *   gives the radio real faults: a TX drop while keyed (the fast path), the
@@ -44,6 +46,7 @@ import { EdgeAgentServer, EdgeClient } from '../transports/unix/index.js';
 import { RadioLink, serialTransport } from '../transports/serial/index.js';
 import { serveVisualizer } from '../visualizer/index.js';
 import { startEmulatedRig } from './emulated-rig.js';
+import { ConnectionManager, createDevCertificates, createListener, type TcpListener } from '../transports/tcp/index.js';
 import { API_GATEWAY_LABEL, CHILD_PREFIX, startApiGatewayDemo } from './emulated-apigateway.js';
 
 // The AWS SDK warns about Node 20 once per process: noise in a demo.
@@ -231,11 +234,23 @@ const say = (line: string) => values.quiet || console.log(`${time(Date.now())} $
 const apigw = await startApiGatewayDemo({ supervisor, policy, rateLimit: { rps: 20, burst: 10 }, log: (line) => say(`apigw: ${line}`) });
 console.log(`apigw: API Gateway emulator at ${apigw.emulator.url} (management API ${apigw.emulator.endpoint})`);
 
-// A simulated kind (not built yet): a mock transport.
-const tcp: MockTransport = mockTransport({ kind: 'tcp (simulated)' });
-supervisor.startChild({ id: 'tcp', transport: tcp, policy: { ...policy, maxRetries: 2 } });
+// TCP/TLS: a TLS echo server with development certificates (its accepted connections are
+// children too), and a client connection to it through the ConnectionManager, cached as `tcp`.
+const certs = await createDevCertificates();
+const tlsServerOptions = { tls: { cert: certs.server.cert, key: certs.server.key }, supervisor };
+let tlsServer = await createListener(tlsServerOptions);
+const tlsPort = tlsServer.port;
+const echoEverything = (l: TcpListener) => l.connections$.subscribe(({ connection }) => connection.data$.subscribe((d) => void connection.send(d).catch(() => {})));
+echoEverything(tlsServer);
+const tcpManager = new ConnectionManager({ supervisor });
+tcpManager.events$.subscribe((e) => e.type === 'tls' && say(`tcp: TLS handshake done, ${e.protocol} ${e.cipher}`));
+await tcpManager.connect([{ host: 'localhost', port: tlsPort, enableTLS: true, cacheKey: 'tcp', tls: { ca: certs.ca.cert } }], { maxReconnectionAttempts: Infinity });
+console.log(`tcp: TLS connection to localhost:${tlsPort} (development CA)`);
+// A simulated permanent child, for the restart-after-DISCONNECT fault.
+const spare: MockTransport = mockTransport({ kind: 'mock (simulated)' });
+supervisor.startChild({ id: 'spare', transport: spare, policy: { ...policy, maxRetries: 2 } });
 
-const viz = await serveVisualizer(supervisor, { port, labels: { radio: radioLabel, [`${CHILD_PREFIX}*`]: API_GATEWAY_LABEL, tcp: 'simulated' } });
+const viz = await serveVisualizer(supervisor, { port, labels: { radio: radioLabel, [`${CHILD_PREFIX}*`]: API_GATEWAY_LABEL, tcp: 'TLS (ConnectionManager)', 'tls-conn-*': 'TLS listener', spare: 'simulated' } });
 
 if (!values.quiet) {
   supervisor.events$.subscribe((e) => {
@@ -296,7 +311,7 @@ const traffic = setInterval(() => {
   n++;
   void supervisor.send('ws-echo', `ping ${n}`).catch(() => {});
   void edge.sendEvent('DemoHeartbeat', 'info', { n }).catch(() => {});
-  void supervisor.send('tcp', `frame ${n}`, { volatile: true }).catch(() => {});
+  void supervisor.send('tcp', `frame ${n}\n`, { volatile: true }).catch(() => {});
   apigw.sendToAll({ type: 'tick', n });
 }, 1000);
 
@@ -312,12 +327,16 @@ const faults: Array<[string, () => void]> = [
   ['radio: the rig goes silent for 5 s (a lost link, then a reconnect)', () => forAWhile('silent', 5000, () => rig.goSilent(true), () => rig.goSilent(false))],
   ['apigw: a browser closes its tab (its child sees 410 on the next send)', () => say(`apigw: ${apigw.closeBrowser()}`)],
   ['radio: the PA fails for 6 s (0 W while keyed: power alarms)', () => forAWhile('pa', 6000, () => rig.dropPowerDuringTx(true), () => rig.dropPowerDuringTx(false))],
-  ['tcp: link lost, refused until it fails and is restarted', () => { tcp.failNextConnects(5); tcp.drop('simulated outage'); }],
+  ['tcp: the TLS server restarts (the client reconnects with backoff)', () => {
+    const old = tlsServer;
+    void old.close().then(() => forAWhile('tls-server', 2000, () => {}, () => void createListener({ ...tlsServerOptions, port: tlsPort }).then((l) => { if (stopping) return void l.close(); tlsServer = l; echoEverything(l); }, () => {})));
+  }],
+  ['spare: link lost, refused until it fails and is restarted', () => { spare.failNextConnects(5); spare.drop('simulated outage'); }],
   ['apigw: the worker DELETEs a connection (a server-side disconnect)', () => void apigw.deleteConnection().then((what) => say(`apigw: ${what}`))],
   ['radio: the rig is busy for 2 s (answers ?;)', () => rig.busyFor(2000)],
   ['the edge agent drops its client', () => { for (const c of agent.listener.supervisor.whichChildren()) void agent.listener.supervisor.stopChild(c.id); }],
   ['apigw: a burst of 20 messages to each connection (the emulator answers 429 past 10)', () => apigw.burst(20)],
-  ['tcp: DISCONNECT (a permanent child is restarted)', () => supervisor.child('tcp')?.send({ type: 'DISCONNECT' })],
+  ['spare: DISCONNECT (a permanent child is restarted)', () => supervisor.child('spare')?.send({ type: 'DISCONNECT' })],
 ];
 let f = 0;
 const injector = setInterval(() => {
@@ -343,6 +362,8 @@ const shutdown = () => {
     // The radio first: RX; (unkeyed) on the live link, then its port closed and its child removed.
     await radio.stopMonitoring();
     await emulated.close(); // the emulator detached, socat killed
+    await tcpManager.gracefulShutdown();
+    await tlsServer.close();
     await supervisor.shutdown({ timeoutMs: 5000 }); // the apigw children DELETE their connections
     await apigw.close(); // the browsers, the emulator, the SDK client
     console.log(`apigw: the browsers received ${apigw.received} messages`);

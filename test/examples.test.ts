@@ -273,11 +273,18 @@ test('npm start: the fault injector makes every connection state appear (faster 
     removed: /^\S+ apigw: apigw-\d+: gone \(410\), removed/m,
     throttled: /^\S+ apigw: burst: \d+ messages to [1-9]\d* connections, [1-9]\d* answers 429/m,
   };
-  const all = () => seen().length === states.length && Object.values(apigw).every((re) => re.test(child.stdout()));
+  // TCP/TLS: the ConnectionManager's TLS connection, handshake told, back after the server restarts.
+  const tcp = {
+    handshake: /^\S+ tcp: TLS handshake done, TLSv1\.3 \S+$/m,
+    restarted: /^\S+ tcp\s+reconnecting\s+→ connecting$/m,
+  };
+  const all = () => seen().length === states.length && [...Object.values(apigw), ...Object.values(tcp)].every((re) => re.test(child.stdout()));
   await until(all, 'every state, and the API Gateway faults', 20_000).catch(() => {});
   assert.is(await child.kill('SIGINT'), 0);
   assert.equal(seen(), states);
   for (const [what, re] of Object.entries(apigw)) assert.match(child.stdout(), re, `apigw: ${what}`);
+  for (const [what, re] of Object.entries(tcp)) assert.match(child.stdout(), re, `tcp: ${what}`);
+  assert.match(child.stdout(), /^tcp: TLS connection to localhost:\d+ \(development CA\)$/m);
 });
 
 test('npm start -- --help lists the options', async () => {

@@ -31,7 +31,8 @@ test('the statechart shows every state; drop link moves the marker to reconnecti
     assert.ok((await page.$$('#chart g.edge')).length >= 10, 'transitions are drawn as arrows');
     await page.waitForSelector('#chart g.marker[data-child="ws-echo"][data-state="connected"]', { timeout: 15_000 });
     await page.waitForSelector('#children tr[data-child="edge-agent"]');
-    assert.ok(await page.$('#children tr[data-child="tcp"] td:nth-child(2):has-text("simulated")'), 'mock children are labelled simulated');
+    assert.ok(await page.$('#children tr[data-child="spare"] td:nth-child(2):has-text("simulated")'), 'mock children are labelled simulated');
+    await page.waitForSelector('#children tr[data-child="tcp"] td:nth-child(2):has-text("TLS")', { timeout: 10_000 });
     assert.ok(await page.$('#children tr[data-child="radio"] td:nth-child(2):has-text("emulated TS-590S")'), 'the radio link is labelled with its emulated rig');
     // API Gateway connections come and go (apigw-<n>): one `apigw-*` label covers them all.
     await page.waitForSelector('#children tr[data-child^="apigw-"] td:nth-child(2):has-text("API Gateway (emulator)")', { timeout: 15_000 });
