@@ -65,4 +65,20 @@ test('readme: the API Gateway example runs as written against the emulator throu
   }
 });
 
+test('readme: the TCP and TLS example runs as written: mutual TLS, the handshake told, the echo, the cache', async () => {
+  const readme = await readFile(`${root}README.md`, 'utf8');
+  const block = /## TCP and TLS \(`statewire\/tcp`\)[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, 'README has a ts block under "## TCP and TLS"');
+  const file = `${root}.readme-tcp-${process.pid}.ts`;
+  await writeFile(file, block!);
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', file], { cwd: root, timeout: 20_000 });
+    assert.match(stdout, /handshake TLSv1\.3 TLS_/);
+    assert.match(stdout, /echoed hello over mutual TLS/);
+    assert.match(stdout, /same connection: true/);
+  } finally {
+    await rm(file, { force: true });
+  }
+});
+
 test.run();
