@@ -223,7 +223,8 @@ async function certs(args: string[]): Promise<number> {
   } catch (err) {
     // A bad --host (RangeError) is a usage error; a write that fails is not.
     const usage = err instanceof TypeError || err instanceof RangeError;
-    console.error(`certs: ${err instanceof Error ? err.message : String(err)}${usage ? `\n${USAGE}` : ''}`);
+    const message = err instanceof Error ? err.message.replace(/^options\.hosts\[\d+\]/, '--host') : String(err);
+    console.error(`certs: ${message}${usage ? `\n${USAGE}` : ''}`);
     return usage ? 2 : 1;
   }
 }

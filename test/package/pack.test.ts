@@ -294,6 +294,17 @@ test('package: npx statewire export-machine connection runs the installed bin', 
   assert.equal(Object.keys((config.states.active as { states: object }).states).sort(), ['connected', 'connecting', 'tx_dropped']);
 });
 
+test('package: npx statewire certs writes a CA, server and client certificate with the installed bin (node-forge comes with statewire)', async () => {
+  const { appDir } = ready();
+  const out = join(appDir, 'certs');
+  const { stdout } = await ok('npx', ['--no-install', 'statewire', 'certs', '--out', out], appDir, 30_000);
+  const names = ['ca.pem', 'ca-key.pem', 'server.pem', 'server-key.pem', 'client.pem', 'client-key.pem'];
+  assert.equal(stdout.trim().split('\n'), names.map((n) => join(out, n)));
+  assert.is(statSync(join(out, 'server-key.pem')).mode & 0o777, 0o600);
+  const verify = await ok('openssl', ['verify', '-CAfile', join(out, 'ca.pem'), join(out, 'server.pem')], appDir);
+  assert.is(verify.stdout.trim(), `${join(out, 'server.pem')}: OK`);
+});
+
 /** A TypeScript user of every entry point. Each `@ts-expect-error` fails the check if its line compiles (an `any` would). */
 const CONSUMER = `
 import { createActor, setup, spawnChild, type ActorRefFrom } from 'xstate';
