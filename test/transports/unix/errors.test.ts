@@ -118,13 +118,17 @@ test('agent killed mid-stream with reconnect: a new agent comes up, every event 
   ]).finally(() => clearTimeout(timer));
   assert.is(settled, 3000);
   assert.ok([...acked.values()].every((n) => n === 1), 'each sendEvent settled once');
+  // The agents print each event on stdout, a pipe read apart from the socket the acks come on:
+  // an ack can arrive before its line is read. Count the lines once both pipes are drained.
+  await conn.close();
+  await agent.kill('SIGTERM');
+  const drained = (p: typeof agent) => (p.child.stdout!.readableEnded ? undefined : new Promise((r) => p.child.stdout!.once('end', r)));
+  await Promise.all([drained(first), drained(agent)]);
   const emitted = new Set([...first.lines, ...agent.lines].filter((l) => l.startsWith('event ')).map((l) => Number(l.slice(6))));
   assert.is(emitted.size, 3000, 'every event reached an agent');
   const second = agent.lines.filter((l) => l.startsWith('event ')).length;
   assert.is(new Set(agent.lines).size, agent.lines.length, 'the new agent published none twice');
   assert.ok(second > 0);
-  await conn.close();
-  await agent.kill('SIGTERM');
   tmp.remove();
 });
 
