@@ -243,7 +243,7 @@ const tlsPort = tlsServer.port;
 const echoEverything = (l: TcpListener) => l.connections$.subscribe(({ connection }) => connection.data$.subscribe((d) => void connection.send(d).catch(() => {})));
 echoEverything(tlsServer);
 const tcpManager = new ConnectionManager({ supervisor });
-tcpManager.events$.subscribe((e) => e.type === 'tls' && say(`tcp: TLS handshake done, ${e.protocol} ${e.cipher}`));
+tcpManager.events$.subscribe((e) => e.type === 'tls-handshake' && say(`tcp: TLS handshake done, ${e.tls.protocol} ${e.tls.cipher}`));
 await tcpManager.connect([{ host: 'localhost', port: tlsPort, enableTLS: true, cacheKey: 'tcp', tls: { ca: certs.ca.cert } }], { maxReconnectionAttempts: Infinity });
 console.log(`tcp: TLS connection to localhost:${tlsPort} (development CA)`);
 // A simulated permanent child, for the restart-after-DISCONNECT fault.

@@ -1,6 +1,55 @@
 /**
- * `statewire/tcp`: TCP and TLS (issue 14). One section per part of the issue.
+ * `statewire/tcp`: TCP and TLS clients, framing for byte streams.
+ * Sections by part, so each part's exports stay together.
  */
+
+// --- transport (tcp.transport.ts, tls.ts) ---
+export {
+  tcpTransport,
+  checkHost,
+  checkPort,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  type TcpTransport,
+  type TcpTransportOptions,
+  type TcpLink,
+  type TcpLinkInfo,
+  type TcpAddress,
+  type TcpNetworkEvent,
+} from './tcp.transport.js';
+export type { TcpTlsOptions, TlsSessionInfo, PeerCertificateInfo, Pem, TlsVersion } from './tls.js';
+
+// --- framing (framing.ts) ---
+export {
+  lengthPrefixed,
+  delimited,
+  encodeLengthPrefixed,
+  encodeDelimited,
+  LengthPrefixedDecoder,
+  DelimitedDecoder,
+  DEFAULT_MAX_FRAME_BYTES,
+  type LengthPrefixedOptions,
+  type DelimitedOptions,
+  type PrefixBytes,
+} from './framing.js';
+
+// --- errors (errors.ts) ---
+export {
+  TcpError,
+  TcpConnectionRefusedError,
+  TcpTimeoutError,
+  HostNotFoundError,
+  HostUnreachableError,
+  TcpConnectionResetError,
+  TcpBufferOverflowError,
+  TlsVerificationError,
+  TlsHandshakeError,
+  TruncatedFrameError,
+  tcpError,
+  type TcpErrorContext,
+  type TlsCheck,
+  type TlsHandshakeReason,
+} from './errors.js';
+export { FrameTooLargeError } from './framing.js';
 
 // Certificates (§3): a development CA with server and client certificates for (mutual) TLS.
 export {
@@ -13,9 +62,6 @@ export {
   type PemPair,
 } from './certs.js';
 
-// The client transport (§1): TCP, or TLS with `tls`; errors say which TLS check failed.
-export { tcpTransport, type TcpTransportOptions, type TcpTlsOptions, type TlsSession } from './tcp.transport.js';
-export { TcpError, TlsVerificationError, tcpConnectError, type TlsCheck } from './errors.js';
 // The server side (§2): a raw Listener, and the supervised listener.
 export { tcpServer, type TcpServerOptions, type TcpServerTlsOptions } from './tcp.server.js';
 export { createListener, type TcpListener, type TcpListenerOptions, type TcpBroadcastResult } from './listener/listener.js';

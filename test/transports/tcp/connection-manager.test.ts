@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSupervisor, silentLogger } from '../../../actors/index.js';
 import { createDevCertificates } from '../../../transports/tcp/certs.js';
-import { TcpError } from '../../../transports/tcp/errors.js';
+import { TcpConnectionRefusedError } from '../../../transports/tcp/errors.js';
 import { createListener } from '../../../transports/tcp/listener/listener.js';
 import { CacheKeyConflictError, ConnectionManager, type NetworkEvent } from '../../../transports/tcp/manager/connection-manager.js';
 import { freePort, until } from '../../helpers/net.js';
@@ -62,7 +62,7 @@ test('a cacheKey used twice for different servers is a CacheKeyConflictError; no
   await manager.gracefulShutdown();
 });
 
-test('events$: resolving, connecting, connected, the TLS handshake with protocol and cipher, closed', async () => {
+test('events$: resolving, resolved, connecting, connected, the TLS handshake with protocol and cipher, closed', async () => {
   const certs = await createDevCertificates();
   const listener = await createListener({ tls: { cert: certs.server.cert, key: certs.server.key }, logger: silentLogger });
   const manager = new ConnectionManager({ logger: silentLogger });
@@ -70,12 +70,12 @@ test('events$: resolving, connecting, connected, the TLS handshake with protocol
   manager.events$.subscribe((e) => events.push(e));
   await manager.connect([{ host: 'localhost', port: listener.port, enableTLS: true, cacheKey: 'secure', tls: { ca: certs.ca.cert } }]);
   await manager.gracefulShutdown();
-  assert.equal(events.map((e) => e.type), ['resolving', 'connecting', 'connected', 'tls', 'closed']);
-  const tls = events[3] as Extract<NetworkEvent, { type: 'tls' }>;
-  assert.match(String(tls.protocol), /^TLSv1\.[23]$/);
-  assert.ok(tls.cipher && tls.authorized);
+  assert.equal(events.map((e) => e.type), ['resolving', 'resolved', 'connecting', 'connected', 'tls-handshake', 'closed']);
+  const tls = events[4] as Extract<NetworkEvent, { type: 'tls-handshake' }>;
+  assert.match(tls.tls.protocol, /^TLSv1\.[23]$/);
+  assert.ok(tls.tls.cipher && tls.tls.authorized);
   assert.ok(events.every((e) => e.cacheKey === 'secure' && e.host === 'localhost' && e.port === listener.port && e.at > 0));
-  assert.equal((events[4] as Extract<NetworkEvent, { type: 'closed' }>).initiatedLocally, true);
+  assert.equal((events[5] as Extract<NetworkEvent, { type: 'closed' }>).initiatedLocally, true);
   await listener.close();
 });
 
@@ -85,8 +85,8 @@ test('maxReconnectionAttempts: a server that never answers fails the connect wit
   const errors: NetworkEvent[] = [];
   manager.events$.subscribe((e) => e.type === 'error' && errors.push(e));
   const err = await manager.connect([{ host: '127.0.0.1', port, enableTLS: false, cacheKey: 'down' }], { maxReconnectionAttempts: 2, timeoutMs: 1000 }).catch((e: unknown) => e);
-  assert.instance(err, TcpError);
-  assert.is((err as TcpError).code, 'ERR_TCP_REFUSED');
+  assert.instance(err, TcpConnectionRefusedError);
+  assert.is((err as TcpConnectionRefusedError).code, 'ERR_CONNECTION_REFUSED');
   assert.is(errors.length, 3, 'the first try and 2 retries');
   assert.is(manager.connection('down'), undefined, 'a failed connection leaves the cache');
   await manager.gracefulShutdown();

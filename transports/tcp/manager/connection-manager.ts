@@ -3,13 +3,13 @@
  * list of servers, one supervised connection per `ServerLocation`, cached by
  * its `cacheKey`: `connect` reuses a cached connection (never a duplicate),
  * `connection(cacheKey)` returns it, `gracefulShutdown()` closes them all.
- * `events$` is the seed's NetworkEventMonitor: resolving, connecting,
- * connected, the TLS handshake (protocol, cipher), closed, error, per server.
+ * `events$` is the seed's NetworkEventMonitor: each location's transport
+ * `events$` (resolving, connecting, connected, the TLS handshake with
+ * protocol and cipher, closed, error), tagged with its `cacheKey`.
  *
  * The states, retries and backoff are the connection machine's
  * (`maxReconnectionAttempts` → `policy.maxRetries`, `timeoutMs` →
- * `policy.connectTimeoutMs`); the network events come from a thin wrapper
- * around each location's transport, so the transport stays unaware of them.
+ * `policy.connectTimeoutMs`).
  *
  * @example
  * ```ts
@@ -19,13 +19,12 @@
  * await manager.gracefulShutdown();
  * ```
  */
-import { isIP } from 'node:net';
-import { Subject, type Observable } from 'rxjs';
+import { Subject, type Observable, type Subscription } from 'rxjs';
 import { createSupervisor, nowOf, type Clock, type ConnectionHandle, type Logger, type Supervisor } from '../../../actors/index.js';
 import * as check from '../../../machines/ports/check.js';
 import { ConnectionError, StatewireError } from '../../../machines/ports/errors.js';
-import type { Link, Transport } from '../../../machines/ports/transport.js';
-import { tcpTransport, type TcpTlsOptions } from '../tcp.transport.js';
+import { tcpTransport, type TcpNetworkEvent } from '../tcp.transport.js';
+import type { TcpTlsOptions } from '../tls.js';
 
 declare module '../../../machines/ports/errors.js' {
   interface ErrorCodes {
@@ -54,19 +53,17 @@ export interface ManagerConnectOptions {
   timeoutMs?: number;
 }
 
-/** One network event (the seed's NetworkEventMonitor). */
-export type NetworkEvent = {
+/**
+ * One network event (the seed's NetworkEventMonitor): the transport's own
+ * (`resolving`, `resolved`, `connecting`, `connected`, `tls-handshake` with
+ * the protocol, cipher and peer certificate, `closed`, `error`), with the
+ * server's `cacheKey` and the time on the supervisor's clock.
+ */
+export type NetworkEvent = TcpNetworkEvent & {
   cacheKey: string;
-  host: string;
-  port: number;
   /** ms since the epoch, on the supervisor's clock. */
   at: number;
-} & (
-  | { type: 'resolving' | 'connecting' | 'connected' }
-  | { type: 'tls'; protocol: string | null; cipher: string | null; authorized: boolean }
-  | { type: 'closed'; initiatedLocally: boolean }
-  | { type: 'error'; error: unknown }
-);
+};
 
 /** A `cacheKey` given twice for different servers. */
 export class CacheKeyConflictError extends StatewireError {
@@ -89,11 +86,7 @@ interface Cached {
   location: ServerLocation;
   identity: string;
   handle: ConnectionHandle;
-}
-
-/** What a link may tell of its TLS session (the TCP link does). */
-interface TlsAware {
-  tls?: { protocol: string | null; cipher: string | null; authorized: boolean };
+  events: Subscription;
 }
 
 const identityOf = (l: ServerLocation) => `${l.enableTLS ? 'tls' : 'tcp'}://${l.host}:${l.port}`;
@@ -154,7 +147,8 @@ export class ConnectionManager {
     const handles = locations.map((l) => {
       const cached = this.#cache.get(l.cacheKey);
       if (cached) return cached.handle;
-      const transport = this.#monitored(l, tcpTransport({ host: l.host, port: l.port, ...(l.enableTLS ? { tls: l.tls ?? {} } : {}) }));
+      const transport = tcpTransport({ host: l.host, port: l.port, ...(l.enableTLS ? { tls: l.tls ?? {} } : {}) });
+      const events = transport.events$.subscribe((e) => this.#events.next({ ...e, cacheKey: l.cacheKey, at: nowOf(this.#clock) }));
       this.supervisor.startChild({
         id: l.cacheKey,
         transport,
@@ -162,9 +156,11 @@ export class ConnectionManager {
         policy: { ...(maxRetries !== undefined ? { maxRetries } : {}), ...(timeoutMs !== undefined ? { connectTimeoutMs: timeoutMs } : {}) },
       });
       const handle = this.supervisor.connection(l.cacheKey);
-      const entry: Cached = { location: l, identity: identityOf(l), handle };
+      const entry: Cached = { location: l, identity: identityOf(l), handle, events };
       this.#cache.set(l.cacheKey, entry);
       void handle.closed.then(() => {
+        // The last link's `closed` event has been told by then (it comes before the child leaves).
+        queueMicrotask(() => events.unsubscribe());
         if (this.#cache.get(l.cacheKey) === entry) this.#cache.delete(l.cacheKey);
       });
       return handle;
@@ -197,34 +193,6 @@ export class ConnectionManager {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.gracefulShutdown();
-  }
-
-  /** The location's transport, telling `events$` what happens on the network. */
-  #monitored(l: ServerLocation, inner: Transport): Transport {
-    const emit = (e: Record<string, unknown> & { type: NetworkEvent['type'] }) =>
-      this.#events.next({ cacheKey: l.cacheKey, host: l.host, port: l.port, at: nowOf(this.#clock), ...e } as NetworkEvent);
-    return {
-      kind: inner.kind,
-      async connect(options) {
-        if (isIP(l.host) === 0) emit({ type: 'resolving' });
-        emit({ type: 'connecting' });
-        let link: Link;
-        try {
-          link = await inner.connect(options);
-        } catch (error) {
-          emit({ type: 'error', error });
-          throw error;
-        }
-        emit({ type: 'connected' });
-        const tls = (link as Link & TlsAware).tls;
-        if (tls) emit({ type: 'tls', protocol: tls.protocol, cipher: tls.cipher, authorized: tls.authorized });
-        void link.closed.then((info) => {
-          if (info.error !== undefined && !info.initiatedLocally) emit({ type: 'error', error: info.error });
-          emit({ type: 'closed', initiatedLocally: info.initiatedLocally });
-        });
-        return link;
-      },
-    };
   }
 }
 

@@ -1,0 +1,177 @@
+/**
+ * TLS options of the TCP transport: checked once, when the transport is
+ * made, into one `SecureContext` every connect reuses (the PEMs are parsed
+ * once, and a bad one is a TypeError at once, not a failed connect later).
+ * And what a link tells about its TLS session after the handshake.
+ */
+import { createSecureContext, type ConnectionOptions, type SecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import * as check from '../../machines/ports/check.js';
+
+/** PEM text, as a string or the bytes of one. */
+export type Pem = string | Uint8Array;
+
+/** TLS versions a connection may use. Older ones are not offered. */
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+
+export interface TcpTlsOptions {
+  /**
+   * The CA certificate(s) that sign the server's certificate (PEM; several
+   * concatenated, or an array). Default: Node's bundled public roots.
+   * @example ca: readFileSync('certs/ca.pem', 'utf8')
+   */
+  ca?: Pem | Pem[];
+  /** Our client certificate (PEM), for servers that require one (mutual TLS). Needs `key`. */
+  cert?: Pem;
+  /** The private key of `cert` (PEM, unencrypted). Needs `cert`. */
+  key?: Pem;
+  /**
+   * The name sent in SNI and checked against the server's certificate.
+   * Default: `host` (for a host name; an IP address is checked as an IP).
+   * @example servername: 'api.internal' // connecting by IP to a certificate made for a name
+   */
+  servername?: string;
+  /**
+   * Refuse a server whose certificate does not verify. Default true. With
+   * false the connection is made anyway and `link.info.tls.authorized` is
+   * false, with the reason in `authorizationError`: for tests only.
+   */
+  rejectUnauthorized?: boolean;
+  /** Lowest TLS version offered. Default `'TLSv1.2'`. */
+  minVersion?: TlsVersion;
+  /** Highest TLS version offered. Default `'TLSv1.3'`. */
+  maxVersion?: TlsVersion;
+}
+
+/** The server's certificate, as the link saw it in the handshake. */
+export interface PeerCertificateInfo {
+  /** `'CN=localhost, O=Example'` */
+  subject: string;
+  issuer: string;
+  /** `'DNS:localhost, IP Address:127.0.0.1'`, when it has one. */
+  subjectAltName?: string;
+  /** Validity, as OpenSSL prints it (`'Jan  1 00:00:00 2030 GMT'`). */
+  validFrom: string;
+  validTo: string;
+  /** SHA-256 fingerprint, colon-separated hex. */
+  fingerprint256: string;
+  serialNumber: string;
+}
+
+/** A TLS session after its handshake. */
+export interface TlsSessionInfo {
+  /** `'TLSv1.3'`, `'TLSv1.2'`. */
+  protocol: string;
+  /** The cipher suite, OpenSSL's name (`'TLS_AES_256_GCM_SHA384'`, `'ECDHE-ECDSA-AES128-GCM-SHA256'`). */
+  cipher: string;
+  /** The cipher suite's IANA name (`'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256'`). */
+  standardCipher: string;
+  /** The server's certificate verified against `ca` and the name. Always true unless `rejectUnauthorized` is false. */
+  authorized: boolean;
+  /** Why it did not verify, when `authorized` is false. */
+  authorizationError?: string;
+  /** The name sent in SNI, when one was sent. */
+  servername?: string;
+  peerCertificate?: PeerCertificateInfo;
+}
+
+/** The checked TLS options: the shared context and the per-connect options (never an `undefined` value: Node 20's tls.connect rejects some). */
+export interface ResolvedTls {
+  context: SecureContext;
+  connectOptions: ConnectionOptions;
+  servername: string | undefined;
+}
+
+const describePem = (value: unknown) => (value instanceof Uint8Array ? `${value.byteLength} bytes that are not PEM` : check.describe(value));
+
+function pemText(value: unknown, name: string, what: string, marker: RegExp): string {
+  const text = typeof value === 'string' ? value : value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1') : undefined;
+  if (text === undefined || !text.includes('-----BEGIN') || !marker.test(text)) {
+    throw new TypeError(`${name} must be ${what} in PEM (a string or bytes with "-----BEGIN ..."), got ${describePem(value)}`);
+  }
+  return text;
+}
+
+const CERT = /-----BEGIN (TRUSTED |X509 )?CERTIFICATE-----/;
+const KEY = /-----BEGIN ([A-Z0-9]+ )?PRIVATE KEY-----/;
+
+/** Check `options.tls` and build its secure context. Throws TypeError/RangeError naming the option. */
+export function resolveTls(tls: unknown, name = 'options.tls'): ResolvedTls {
+  const o = check.object(tls as TcpTlsOptions, name, '{ ca?, cert?, key?, servername?, rejectUnauthorized?, minVersion?, maxVersion? }');
+  const ctx: SecureContextOptions = {};
+  if (o.ca !== undefined) {
+    const list = Array.isArray(o.ca) ? o.ca : [o.ca];
+    if (list.length === 0) throw new TypeError(`${name}.ca must be a PEM certificate or a non-empty array of them, got an empty array`);
+    ctx.ca = list.map((c, i) => pemText(c, Array.isArray(o.ca) ? `${name}.ca[${i}]` : `${name}.ca`, 'a CA certificate', CERT));
+  }
+  if ((o.cert === undefined) !== (o.key === undefined)) {
+    throw new TypeError(`${name}.${o.cert === undefined ? 'cert' : 'key'} is required with ${name}.${o.cert === undefined ? 'key' : 'cert'} (a client certificate and its private key)`);
+  }
+  if (o.cert !== undefined) ctx.cert = pemText(o.cert, `${name}.cert`, 'a certificate', CERT);
+  if (o.key !== undefined) ctx.key = pemText(o.key, `${name}.key`, 'a private key', KEY);
+  if (o.servername !== undefined) check.nonEmptyString(o.servername, `${name}.servername`);
+  if (o.rejectUnauthorized !== undefined) check.boolean(o.rejectUnauthorized, `${name}.rejectUnauthorized`);
+  const versions = ['TLSv1.2', 'TLSv1.3'] as const;
+  if (o.minVersion !== undefined) ctx.minVersion = check.oneOf(o.minVersion, `${name}.minVersion`, versions);
+  if (o.maxVersion !== undefined) ctx.maxVersion = check.oneOf(o.maxVersion, `${name}.maxVersion`, versions);
+  if (ctx.minVersion === 'TLSv1.3' && ctx.maxVersion === 'TLSv1.2') throw new RangeError(`${name}.minVersion (TLSv1.3) is above ${name}.maxVersion (TLSv1.2)`);
+  ctx.minVersion ??= 'TLSv1.2';
+
+  const connectOptions: ConnectionOptions = { rejectUnauthorized: o.rejectUnauthorized ?? true };
+  if (o.servername !== undefined) connectOptions.servername = o.servername;
+  return { context: secureContext(ctx, name), connectOptions, servername: o.servername };
+}
+
+/** The secure context, or a TypeError naming the option OpenSSL refused (a PEM that does not parse, a key that is not the certificate's). */
+function secureContext(options: SecureContextOptions, name: string): SecureContext {
+  try {
+    return createSecureContext(options);
+  } catch (error) {
+    // Find the culprit: each part alone.
+    for (const part of ['ca', 'cert', 'key'] as const) {
+      if (options[part] === undefined) continue;
+      try {
+        createSecureContext({ [part]: options[part] });
+      } catch (e) {
+        throw new TypeError(`${name}.${part} is not a valid PEM ${part === 'key' ? 'private key' : 'certificate'}: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    const message = (error as Error).message;
+    if (/key values mismatch/i.test(message)) throw new TypeError(`${name}.key is not the private key of ${name}.cert`, { cause: error });
+    throw new TypeError(`${name} was refused by OpenSSL: ${message}`, { cause: error });
+  }
+}
+
+/** `CN=localhost, O=Example` from Node's `{ CN: 'localhost', O: 'Example' }` (values repeat as arrays). */
+function distinguishedName(dn: Record<string, string | string[]> | undefined): string {
+  if (!dn) return '';
+  return Object.entries(dn)
+    .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}=${x}`))
+    .join(', ');
+}
+
+/** What a connected TLS socket tells about its session. */
+export function tlsSessionInfo(socket: TLSSocket): TlsSessionInfo {
+  const cipher = socket.getCipher();
+  const info: TlsSessionInfo = {
+    protocol: socket.getProtocol() ?? 'unknown',
+    cipher: cipher.name,
+    standardCipher: cipher.standardName,
+    authorized: socket.authorized,
+  };
+  if (!socket.authorized && socket.authorizationError) info.authorizationError = String(socket.authorizationError);
+  const servername = (socket as TLSSocket & { servername?: string | false }).servername;
+  if (typeof servername === 'string' && servername !== '') info.servername = servername;
+  const peer = socket.getPeerCertificate();
+  if (peer && Object.keys(peer).length > 0) {
+    info.peerCertificate = {
+      subject: distinguishedName(peer.subject as unknown as Record<string, string | string[]>),
+      issuer: distinguishedName(peer.issuer as unknown as Record<string, string | string[]>),
+      validFrom: peer.valid_from,
+      validTo: peer.valid_to,
+      fingerprint256: peer.fingerprint256,
+      serialNumber: peer.serialNumber,
+    };
+    if (peer.subjectaltname) info.peerCertificate.subjectAltName = peer.subjectaltname;
+  }
+  return info;
+}
