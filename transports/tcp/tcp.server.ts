@@ -16,6 +16,7 @@ import * as check from '../../machines/ports/check.js';
 import { ClosedError, ListenError } from '../../machines/ports/errors.js';
 import type { Accepted, Listener } from '../../machines/ports/transport.js';
 import { checkMaxBufferedBytes, wrapSocket } from '../stream/link.js';
+import { checkHost, checkPort } from './tcp.transport.js';
 
 /** TLS settings of a listener. */
 export interface TcpServerTlsOptions {
@@ -45,16 +46,13 @@ export interface TcpServerOptions {
 }
 
 /** A PEM block (`-----BEGIN ...-----`), or a TypeError naming it. */
-export function checkPem(value: unknown, name: string): string {
+function checkPem(value: unknown, name: string): string {
   if (typeof value !== 'string' || !/-----BEGIN [A-Z0-9 ]+-----/.test(value)) {
     throw new TypeError(`${name} must be PEM text (-----BEGIN ...-----), got ${check.describe(typeof value === 'string' ? `${value.slice(0, 20)}…` : value)}`);
   }
   return value;
 }
 
-export function checkPort(value: unknown, name: string): number {
-  return check.integer(value, name, { min: 0, max: 65535 });
-}
 
 function serverTls(tls: unknown) {
   const t = check.object(tls, 'options.tls', '{ cert, key, ca?, requestCert?, rejectUnauthorized?, minVersion? }') as TcpServerTlsOptions;
@@ -68,8 +66,8 @@ function serverTls(tls: unknown) {
 
 export function tcpServer(options: TcpServerOptions = {}): Listener & { address(): AddressInfo | undefined; readonly secure: boolean } {
   check.object(options, 'options', '{ host?, port?, tls?, maxBufferedBytes?, noDelay? }');
-  const host = options.host === undefined ? '127.0.0.1' : check.nonEmptyString(options.host, 'options.host');
-  const port = options.port === undefined ? 0 : checkPort(options.port, 'options.port');
+  const host = options.host === undefined ? '127.0.0.1' : checkHost(options.host, 'options.host');
+  const port = options.port === undefined ? 0 : checkPort(options.port, 'options.port', { allowZero: true });
   const tls = options.tls === undefined ? undefined : serverTls(options.tls);
   const noDelay = options.noDelay === undefined ? true : check.boolean(options.noDelay, 'options.noDelay');
   const maxBufferedBytes = checkMaxBufferedBytes(options.maxBufferedBytes, 'options.maxBufferedBytes');
