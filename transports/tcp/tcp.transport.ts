@@ -24,7 +24,7 @@
  * sup.connection('db').data$.pipe(lengthPrefixed({ bytes: 4 })).subscribe(onFrame);
  * ```
  */
-import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type LookupFunction, type NetConnectOpts, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { Subject, type Observable } from 'rxjs';
 import * as check from '../../machines/ports/check.js';
@@ -59,6 +59,13 @@ export interface TcpTransportOptions {
   maxBufferedBytes?: number;
   /** How long `close()` waits for the peer after ending our side, ms. Default 1000. */
   closeTimeoutMs?: number;
+  /**
+   * Resolve `host` with this instead of the OS resolver (`dns.lookup`'s
+   * signature, as `net.connect` takes it): a service registry, a fixed table.
+   * Its errors become `HostNotFoundError`s when their code is ENOTFOUND or EAI_AGAIN.
+   * @example lookup: (host, opts, cb) => cb(null, [{ address: registry.get(host), family: 4 }])
+   */
+  lookup?: LookupFunction;
 }
 
 /** An end of a connection. */
@@ -147,13 +154,17 @@ export function tcpTransport(options: TcpTransportOptions): TcpTransport {
     overflowError: ({ buffered, limit }) => new TcpBufferOverflowError({ ...context, buffered, limit }),
     ...(closeTimeoutMs === undefined ? {} : { closeTimeoutMs }),
   };
+  const lookup = options.lookup === undefined ? undefined : check.func(options.lookup, 'options.lookup', '(hostname, options, callback) like dns.lookup');
+  // Node sends SNI for a host name, never for an IP address.
+  const sni = tls?.servername ?? (isIP(host) === 0 ? host : undefined);
   const events = new Subject<TcpNetworkEvent>();
   let attempts = 0;
 
+  // Only keys with values: Node 20's tls.connect trips on some `undefined` ones.
+  const where: NetConnectOpts = lookup ? { host, port, lookup } : { host, port };
   function open(): Socket {
-    if (!tls) return netConnect({ host, port });
-    // Only keys with values: Node 20's tls.connect trips on some `undefined` ones.
-    const o: ConnectionOptions = { host, port, secureContext: tls.context, ...tls.connectOptions };
+    if (!tls) return netConnect(where);
+    const o: ConnectionOptions = { ...where, secureContext: tls.context, ...tls.connectOptions };
     return tlsConnect(o);
   }
 
@@ -192,6 +203,7 @@ export function tcpTransport(options: TcpTransportOptions): TcpTransport {
           socket.off('lookup', onLookup);
           socket.off('connect', onConnect);
           socket.off('error', onError);
+          socket.off('close', onClose);
           socket.off(ready, onReady);
         };
         const onAbort = () => {
@@ -206,12 +218,14 @@ export function tcpTransport(options: TcpTransportOptions): TcpTransport {
           events.next({ ...base, type: 'error', phase: 'connect', error });
           reject(error);
         };
+        // Node reports a close before the handshake as an error (ECONNRESET); should one come without, the attempt still ends.
+        const onClose = () => onError(Object.assign(new Error('the peer closed the connection while it was being set up'), { code: 'ECONNRESET' }));
         const onReady = () => {
           settle();
           // TCP 'connect' comes first for TLS; on loopback plain TCP it may be the same event.
           const info: TcpLinkInfo = { host, port, local: address(socket, 'local'), remote: address(socket, 'remote') };
           if (tls) {
-            info.tls = tlsSessionInfo(socket as TLSSocket);
+            info.tls = tlsSessionInfo(socket as TLSSocket, sni);
             events.next({ ...base, type: 'tls-handshake', tls: info.tls });
           }
           const link: TcpLink = Object.assign(wrapSocket(socket, linkOptions), { info });
@@ -222,6 +236,7 @@ export function tcpTransport(options: TcpTransportOptions): TcpTransport {
         socket.on('lookup', onLookup);
         socket.once('connect', onConnect);
         socket.once('error', onError);
+        socket.once('close', onClose);
         socket.once(ready, onReady);
         // For plain TCP, `onReady` and `onConnect` are both 'connect' listeners: `onConnect` was added first, so it runs first.
       });

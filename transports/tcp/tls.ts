@@ -4,6 +4,7 @@
  * once, and a bad one is a TypeError at once, not a failed connect later).
  * And what a link tells about its TLS session after the handshake.
  */
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { createSecureContext, type ConnectionOptions, type SecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import * as check from '../../machines/ports/check.js';
 
@@ -69,7 +70,7 @@ export interface TlsSessionInfo {
   authorized: boolean;
   /** Why it did not verify, when `authorized` is false. */
   authorizationError?: string;
-  /** The name sent in SNI, when one was sent. */
+  /** The name sent in SNI (`options.tls.servername`, else a host that is not an IP address), when one was sent. */
   servername?: string;
   peerCertificate?: PeerCertificateInfo;
 }
@@ -83,16 +84,43 @@ export interface ResolvedTls {
 
 const describePem = (value: unknown) => (value instanceof Uint8Array ? `${value.byteLength} bytes that are not PEM` : check.describe(value));
 
-function pemText(value: unknown, name: string, what: string, marker: RegExp): string {
+const CERT_BLOCK = /-----BEGIN (?:TRUSTED |X509 )?CERTIFICATE-----[\s\S]*?-----END (?:TRUSTED |X509 )?CERTIFICATE-----/g;
+const KEY_BLOCK = /-----BEGIN (?:[A-Z0-9]+ )?PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z0-9]+ )?PRIVATE KEY-----/;
+
+function pemText(value: unknown, name: string, what: string): string {
   const text = typeof value === 'string' ? value : value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1') : undefined;
-  if (text === undefined || !text.includes('-----BEGIN') || !marker.test(text)) {
-    throw new TypeError(`${name} must be ${what} in PEM (a string or bytes with "-----BEGIN ..."), got ${describePem(value)}`);
-  }
+  if (text === undefined || !text.includes('-----BEGIN')) throw new TypeError(`${name} must be ${what} in PEM (a string or bytes with "-----BEGIN ..."), got ${describePem(value)}`);
   return text;
 }
 
-const CERT = /-----BEGIN (TRUSTED |X509 )?CERTIFICATE-----/;
-const KEY = /-----BEGIN ([A-Z0-9]+ )?PRIVATE KEY-----/;
+/**
+ * The certificates in `value`, each parsed: Node's `ca` option skips a block
+ * it cannot parse without a word (the server then fails as "unknown CA"), so
+ * each one is checked here.
+ */
+function pemCertificates(value: unknown, name: string, what: string): X509Certificate[] {
+  const text = pemText(value, name, what);
+  const blocks = text.match(CERT_BLOCK);
+  if (!blocks) throw new TypeError(`${name} must be ${what} in PEM ("-----BEGIN CERTIFICATE-----"), got ${/PRIVATE KEY/.test(text) ? 'a private key' : 'another PEM block'}`);
+  return blocks.map((block, i) => {
+    try {
+      return new X509Certificate(block);
+    } catch (e) {
+      throw new TypeError(`${name} is not a valid PEM certificate${blocks.length > 1 ? ` (block ${i + 1})` : ''}: ${(e as Error).message}`, { cause: e });
+    }
+  });
+}
+
+function pemPrivateKey(value: unknown, name: string): KeyObject {
+  const text = pemText(value, name, 'a private key');
+  const block = KEY_BLOCK.exec(text)?.[0];
+  if (!block) throw new TypeError(`${name} must be a private key in PEM ("-----BEGIN PRIVATE KEY-----"), got ${/-----BEGIN (TRUSTED |X509 )?CERTIFICATE-----/.test(text) ? 'a certificate' : 'another PEM block'}`);
+  try {
+    return createPrivateKey(block);
+  } catch (e) {
+    throw new TypeError(`${name} is not a valid PEM private key: ${(e as Error).message}`, { cause: e });
+  }
+}
 
 /** Check `options.tls` and build its secure context. Throws TypeError/RangeError naming the option. */
 export function resolveTls(tls: unknown, name = 'options.tls'): ResolvedTls {
@@ -101,13 +129,18 @@ export function resolveTls(tls: unknown, name = 'options.tls'): ResolvedTls {
   if (o.ca !== undefined) {
     const list = Array.isArray(o.ca) ? o.ca : [o.ca];
     if (list.length === 0) throw new TypeError(`${name}.ca must be a PEM certificate or a non-empty array of them, got an empty array`);
-    ctx.ca = list.map((c, i) => pemText(c, Array.isArray(o.ca) ? `${name}.ca[${i}]` : `${name}.ca`, 'a CA certificate', CERT));
+    ctx.ca = list.flatMap((c, i) => pemCertificates(c, Array.isArray(o.ca) ? `${name}.ca[${i}]` : `${name}.ca`, 'a CA certificate').map((x) => x.toString()));
   }
   if ((o.cert === undefined) !== (o.key === undefined)) {
     throw new TypeError(`${name}.${o.cert === undefined ? 'cert' : 'key'} is required with ${name}.${o.cert === undefined ? 'key' : 'cert'} (a client certificate and its private key)`);
   }
-  if (o.cert !== undefined) ctx.cert = pemText(o.cert, `${name}.cert`, 'a certificate', CERT);
-  if (o.key !== undefined) ctx.key = pemText(o.key, `${name}.key`, 'a private key', KEY);
+  if (o.cert !== undefined) {
+    const chain = pemCertificates(o.cert, `${name}.cert`, 'a certificate');
+    const key = pemPrivateKey(o.key, `${name}.key`);
+    if (!chain[0]!.checkPrivateKey(key)) throw new TypeError(`${name}.key is not the private key of ${name}.cert`);
+    ctx.cert = chain.map((x) => x.toString()).join('');
+    ctx.key = key.export({ type: 'pkcs8', format: 'pem' });
+  }
   if (o.servername !== undefined) check.nonEmptyString(o.servername, `${name}.servername`);
   if (o.rejectUnauthorized !== undefined) check.boolean(o.rejectUnauthorized, `${name}.rejectUnauthorized`);
   const versions = ['TLSv1.2', 'TLSv1.3'] as const;
@@ -118,27 +151,14 @@ export function resolveTls(tls: unknown, name = 'options.tls'): ResolvedTls {
 
   const connectOptions: ConnectionOptions = { rejectUnauthorized: o.rejectUnauthorized ?? true };
   if (o.servername !== undefined) connectOptions.servername = o.servername;
-  return { context: secureContext(ctx, name), connectOptions, servername: o.servername };
-}
-
-/** The secure context, or a TypeError naming the option OpenSSL refused (a PEM that does not parse, a key that is not the certificate's). */
-function secureContext(options: SecureContextOptions, name: string): SecureContext {
+  let context: SecureContext;
   try {
-    return createSecureContext(options);
-  } catch (error) {
-    // Find the culprit: each part alone.
-    for (const part of ['ca', 'cert', 'key'] as const) {
-      if (options[part] === undefined) continue;
-      try {
-        createSecureContext({ [part]: options[part] });
-      } catch (e) {
-        throw new TypeError(`${name}.${part} is not a valid PEM ${part === 'key' ? 'private key' : 'certificate'}: ${(e as Error).message}`, { cause: e });
-      }
-    }
-    const message = (error as Error).message;
-    if (/key values mismatch/i.test(message)) throw new TypeError(`${name}.key is not the private key of ${name}.cert`, { cause: error });
-    throw new TypeError(`${name} was refused by OpenSSL: ${message}`, { cause: error });
+    context = createSecureContext(ctx);
+  } catch (e) {
+    // Each PEM parsed above: what is left is OpenSSL refusing the combination (a key type it will not use).
+    throw new TypeError(`${name} was refused by OpenSSL: ${(e as Error).message}`, { cause: e });
   }
+  return { context, connectOptions, servername: o.servername };
 }
 
 /** `CN=localhost, O=Example` from Node's `{ CN: 'localhost', O: 'Example' }` (values repeat as arrays). */
@@ -150,7 +170,7 @@ function distinguishedName(dn: Record<string, string | string[]> | undefined): s
 }
 
 /** What a connected TLS socket tells about its session. */
-export function tlsSessionInfo(socket: TLSSocket): TlsSessionInfo {
+export function tlsSessionInfo(socket: TLSSocket, servername: string | undefined): TlsSessionInfo {
   const cipher = socket.getCipher();
   const info: TlsSessionInfo = {
     protocol: socket.getProtocol() ?? 'unknown',
@@ -159,8 +179,7 @@ export function tlsSessionInfo(socket: TLSSocket): TlsSessionInfo {
     authorized: socket.authorized,
   };
   if (!socket.authorized && socket.authorizationError) info.authorizationError = String(socket.authorizationError);
-  const servername = (socket as TLSSocket & { servername?: string | false }).servername;
-  if (typeof servername === 'string' && servername !== '') info.servername = servername;
+  if (servername !== undefined) info.servername = servername;
   const peer = socket.getPeerCertificate();
   if (peer && Object.keys(peer).length > 0) {
     info.peerCertificate = {
