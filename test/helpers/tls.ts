@@ -13,6 +13,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { tempDir } from './unix.js';
+import { spawnLines, type Spawned } from './spawn.js';
 
 export interface TestCert {
   cert: string;
@@ -156,4 +157,31 @@ export function tcpServer(): Promise<TestServer> {
 /** A TLS server on loopback (`cert`/`key` from `options`, e.g. `pki.server`). */
 export function tlsServer(options: TlsOptions): Promise<TestServer<TLSSocket>> {
   return serve(createTlsServer(options), 'secureConnection');
+}
+
+/** An `openssl s_server` process, listening. */
+export interface OpensslServer {
+  port: number;
+  spawned: Spawned;
+  /** SIGKILL it (by pid) and wait for the exit. Idempotent. */
+  kill(): Promise<void>;
+}
+
+/**
+ * `openssl s_server -rev` on 127.0.0.1 (an echo server that sends each line
+ * back reversed), on `port` (0: any free one, read back from its "ACCEPT"
+ * line). `args` adds options: `['-tls1_3']`, `['-Verify', '1', '-CAfile', ca]`.
+ */
+export async function opensslServer(cert: TestCert, args: string[], port = 0): Promise<OpensslServer> {
+  const spawned = spawnLines('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', cert.certPath, '-key', cert.keyPath, '-rev', ...args]);
+  // "ACCEPT 127.0.0.1:41327" for port 0; a bare "ACCEPT" for a given port.
+  const line = await spawned.waitFor(/^ACCEPT/).catch(async (e: unknown) => {
+    await spawned.kill('SIGKILL');
+    throw e;
+  });
+  return {
+    port: port || Number(/:(\d+)$/.exec(line)![1]),
+    spawned,
+    kill: async () => void (await spawned.kill('SIGKILL')),
+  };
 }

@@ -52,6 +52,13 @@ export interface TcpErrorContext {
   cause?: unknown;
   /** Overrides `ConnectionError.permanent`. */
   permanent?: boolean;
+  /**
+   * TLS handshakes: the server's certificate had arrived when it failed, and
+   * whether we had a client certificate to offer. A TLS 1.2 server that
+   * requires one says only "handshake failure"; with these it is told from a
+   * cipher mismatch (which fails before the server's certificate).
+   */
+  handshake?: { serverCertificateSeen: boolean; clientCertificate: boolean };
 }
 
 const at = (host: string, port: number) => `${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -291,7 +298,8 @@ function tlsError(error: Error & { code?: string }, context: TcpErrorContext & {
   const check = CHECKS[code] ?? (OTHER_VERIFY_CODES.has(code) ? 'other' : undefined);
   if (check) return new TlsVerificationError(check, code, { ...context, cause: error });
   if (code.startsWith('ERR_SSL_')) {
-    const reason = ALERTS.find(([pattern]) => pattern.test(code))?.[1] ?? 'other';
+    let reason = ALERTS.find(([pattern]) => pattern.test(code))?.[1] ?? 'other';
+    if (reason === 'handshake-failure' && context.handshake?.serverCertificateSeen && !context.handshake.clientCertificate) reason = 'client-certificate-required';
     return new TlsHandshakeError(reason, code, { ...context, cause: error });
   }
   return undefined;

@@ -138,6 +138,12 @@ function address(socket: Socket, side: 'local' | 'remote'): TcpAddress {
     : { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, family: socket.remoteFamily ?? '' };
 }
 
+/** The server's certificate arrived (a failed handshake got that far). */
+function serverCertificateSeen(socket: TLSSocket): boolean {
+  const cert = socket.getPeerCertificate();
+  return cert !== null && typeof cert === 'object' && Object.keys(cert).length > 0;
+}
+
 export function tcpTransport(options: TcpTransportOptions): TcpTransport {
   check.object(options, 'options', '{ host, port, tls?, keepAliveMs?, noDelay? }');
   const host = checkHost(options.host, 'options.host');
@@ -213,8 +219,8 @@ export function tcpTransport(options: TcpTransportOptions): TcpTransport {
         };
         const onError = (e: Error & { code?: string }) => {
           settle();
+          const error = tcpError(e, tls ? { ...context, handshake: { serverCertificateSeen: serverCertificateSeen(socket as TLSSocket), clientCertificate: tls.clientCertificate } } : context);
           socket.destroy();
-          const error = tcpError(e, context);
           events.next({ ...base, type: 'error', phase: 'connect', error });
           reject(error);
         };

@@ -80,6 +80,8 @@ export interface ResolvedTls {
   context: SecureContext;
   connectOptions: ConnectionOptions;
   servername: string | undefined;
+  /** A client certificate is offered. */
+  clientCertificate: boolean;
 }
 
 const describePem = (value: unknown) => (value instanceof Uint8Array ? `${value.byteLength} bytes that are not PEM` : check.describe(value));
@@ -158,7 +160,7 @@ export function resolveTls(tls: unknown, name = 'options.tls'): ResolvedTls {
     // Each PEM parsed above: what is left is OpenSSL refusing the combination (a key type it will not use).
     throw new TypeError(`${name} was refused by OpenSSL: ${(e as Error).message}`, { cause: e });
   }
-  return { context, connectOptions, servername: o.servername };
+  return { context, connectOptions, servername: o.servername, clientCertificate: o.cert !== undefined };
 }
 
 /** `CN=localhost, O=Example` from Node's `{ CN: 'localhost', O: 'Example' }` (values repeat as arrays). */
