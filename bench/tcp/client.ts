@@ -7,7 +7,8 @@
  *   raw          `tls.connect`, `socket.write` (paced by 'drain'), a 'data' listener
  *   link         `tcpTransport(...).connect()`: `link.send` (at most 16 sends in flight), `link.incoming$`
  *   supervisor   the same transport under `createSupervisor`: `handle.send`, `handle.data$`
- * Prints one JSON line.
+ * Prints one JSON line: the rate, and the CPU time this process used while timed (user + system), per
+ * round trip or per MiB: steadier than the rate on a shared machine.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -135,14 +136,18 @@ async function download(blocks: number) {
 const run = { echo, upload, download }[mode];
 const units = mode === 'echo' ? n : Math.max(1, Math.round((n * 1024 * 1024) / BLOCK));
 await run(mode === 'echo' ? 1000 : 2); // warm-up
+const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 await run(units);
 const ms = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
+/** CPU time of this process (user + system, every thread) while timed, µs. */
+const cpuUs = cpu.user + cpu.system;
 await ep.close();
 peer.kill('SIGTERM');
 await new Promise((r) => peer.once('exit', r));
 const figure =
   mode === 'echo'
-    ? { perSecond: Math.round((n / ms) * 1000), usPerRoundTrip: Math.round((ms * 1000) / n) }
-    : { mbPerSecond: Math.round(((units * BLOCK) / 1024 / 1024 / ms) * 1000) };
+    ? { perSecond: Math.round((n / ms) * 1000), usPerRoundTrip: Math.round((ms * 1000) / n), cpuUsPerRoundTrip: Math.round((cpuUs / n) * 10) / 10 }
+    : { mbPerSecond: Math.round(((units * BLOCK) / 1024 / 1024 / ms) * 1000), cpuUsPerMiB: Math.round(cpuUs / ((units * BLOCK) / 1024 / 1024)) };
 console.log(JSON.stringify({ figure: `tcp-${mode}`, subject, n: units, ...figure, ms: Math.round(ms) }));

@@ -1,9 +1,8 @@
 /**
- * `statewire/tcp`: TCP and TLS clients, framing for byte streams.
- * Sections by part, so each part's exports stay together.
+ * `statewire/tcp`: TCP and TLS (issue 14). One section per part of the issue.
  */
 
-// --- transport (tcp.transport.ts, tls.ts) ---
+// Client transport (§1): TCP or TLS links with typed errors, the TLS session, network events.
 export {
   tcpTransport,
   checkHost,
@@ -18,7 +17,7 @@ export {
 } from './tcp.transport.js';
 export type { TcpTlsOptions, TlsSessionInfo, PeerCertificateInfo, Pem, TlsVersion } from './tls.js';
 
-// --- framing (framing.ts) ---
+// Framing (§1): byte streams into frames, per connection.
 export {
   lengthPrefixed,
   delimited,
@@ -32,7 +31,7 @@ export {
   type PrefixBytes,
 } from './framing.js';
 
-// --- errors (errors.ts) ---
+// Errors of the transport and the framing.
 export {
   TcpError,
   TcpConnectionRefusedError,
