@@ -5,6 +5,7 @@ import { createSupervisor, silentLogger } from '../../../actors/index.js';
 import { createDevCertificates } from '../../../transports/tcp/certs.js';
 import { TcpConnectionRefusedError } from '../../../transports/tcp/errors.js';
 import { createListener } from '../../../transports/tcp/listener/listener.js';
+import { delimited, encodeLengthPrefixed, lengthPrefixed } from '../../../transports/tcp/framing.js';
 import { CacheKeyConflictError, ConnectionManager, type NetworkEvent } from '../../../transports/tcp/manager/connection-manager.js';
 import { freePort, until } from '../../helpers/net.js';
 
@@ -92,6 +93,35 @@ test('maxReconnectionAttempts: a server that never answers fails the connect wit
   await manager.gracefulShutdown();
   const late = await manager.connect([]).catch((e: unknown) => e);
   assert.is((late as { code?: string }).code, 'ERR_TCP_MANAGER_SHUT_DOWN');
+});
+
+test('framing chosen per connection: frames(cacheKey) cuts length-prefixed and delimited streams; chunks as they came without', async () => {
+  const server = await createListener({ logger: silentLogger });
+  const accepted: Array<(d: Uint8Array | string) => Promise<void>> = [];
+  server.connections$.subscribe(({ connection }) => accepted.push((d) => connection.send(d)));
+  const manager = new ConnectionManager({ logger: silentLogger });
+  const at = { host: '127.0.0.1', port: server.port, enableTLS: false };
+  // One after the other, so the listener's first accepted connection is lp's.
+  await manager.connect([{ ...at, cacheKey: 'lp', framing: lengthPrefixed({ bytes: 2 }) }]);
+  await until(() => accepted.length === 1, 'lp accepted');
+  await manager.connect([{ ...at, cacheKey: 'nl', framing: delimited({ delimiter: '\n' }) }]);
+  await until(() => accepted.length === 2, 'both accepted');
+  const got: Record<string, string[]> = { lp: [], nl: [] };
+  for (const key of ['lp', 'nl'] as const) manager.frames(key).subscribe((f) => got[key]!.push(Buffer.from(f).toString()));
+  const [toLp, toNl] = accepted as [(d: Uint8Array | string) => Promise<void>, (d: Uint8Array | string) => Promise<void>];
+  const two = Buffer.concat([encodeLengthPrefixed('one', { bytes: 2 }), encodeLengthPrefixed('two', { bytes: 2 })]);
+  await toLp(two);
+  const three = encodeLengthPrefixed('three', { bytes: 2 });
+  await toLp(three.subarray(0, 3));
+  await toNl('alpha\nbe');
+  await toLp(three.subarray(3));
+  await toNl('ta\n');
+  await until(() => got.lp!.length === 3 && got.nl!.length === 2, 'the frames');
+  assert.equal(got, { lp: ['one', 'two', 'three'], nl: ['alpha', 'beta'] });
+  const bad = await manager.connect([{ ...at, cacheKey: 'bad', framing: 7 as never }]).catch((e: unknown) => e);
+  assert.ok(bad instanceof TypeError && /servers\[0\]\.framing/.test(bad.message), String(bad));
+  await manager.gracefulShutdown();
+  await server.close();
 });
 
 test.run();

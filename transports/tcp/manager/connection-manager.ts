@@ -19,7 +19,8 @@
  * await manager.gracefulShutdown();
  * ```
  */
-import { Subject, type Observable, type Subscription } from 'rxjs';
+import { EMPTY, Subject, filter, map, switchMap, takeUntil, type Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import type { Payload } from '../../../machines/ports/transport.js';
 import { createSupervisor, nowOf, type Clock, type ConnectionHandle, type Logger, type Supervisor } from '../../../actors/index.js';
 import * as check from '../../../machines/ports/check.js';
 import { ConnectionError, StatewireError } from '../../../machines/ports/errors.js';
@@ -44,6 +45,12 @@ export interface ServerLocation {
   cacheKey: string;
   /** CA, client certificate, servername... (with `enableTLS`). */
   tls?: TcpTlsOptions;
+  /**
+   * How `frames(cacheKey)` cuts this connection's bytes into messages: a
+   * framing operator (`lengthPrefixed({ bytes: 4 })`, `delimited({ delimiter: '\n' })`).
+   * Default: none (each chunk as it arrived).
+   */
+  framing?: OperatorFunction<Payload, Uint8Array>;
 }
 
 export interface ManagerConnectOptions {
@@ -99,6 +106,7 @@ function checkLocation(l: unknown, name: string): ServerLocation {
   check.boolean(loc.enableTLS, `${name}.enableTLS`);
   check.nonEmptyString(loc.cacheKey, `${name}.cacheKey`);
   if (loc.tls !== undefined) check.object(loc.tls, `${name}.tls`);
+  if (loc.framing !== undefined) check.func(loc.framing, `${name}.framing`, '(an operator: lengthPrefixed(...), delimited(...))');
   return loc;
 }
 
@@ -173,6 +181,24 @@ export class ConnectionManager {
   connection(cacheKey: string): ConnectionHandle | undefined {
     check.nonEmptyString(cacheKey, 'cacheKey');
     return this.#cache.get(cacheKey)?.handle;
+  }
+
+  /**
+   * The messages of `cacheKey`'s connection, cut by its location's `framing`.
+   * The decoder starts over on each new link, so a frame cut short by a lost
+   * link never runs into the next link's bytes. Completes when the connection
+   * leaves; errors (e.g. `FrameTooLargeError`) only if the framing does.
+   */
+  frames(cacheKey: string): Observable<Uint8Array> {
+    const cached = this.#cache.get(check.nonEmptyString(cacheKey, 'cacheKey'));
+    if (!cached) return EMPTY;
+    const { handle, location } = cached;
+    const cut = location.framing ?? map((d: Payload) => (typeof d === 'string' ? new TextEncoder().encode(d) : d));
+    const left$ = handle.state$.pipe(filter((s) => s !== 'connected'));
+    return handle.state$.pipe(
+      filter((s) => s === 'connected'),
+      switchMap(() => handle.data$.pipe(takeUntil(left$), cut)),
+    );
   }
 
   /** The cached connections, by cacheKey. */
