@@ -317,7 +317,15 @@ function tcp(): string {
   const pairs = (m: M, s: S) => runs[m][s].map((f, i) => (value(m, f) / value(m, runs[m].raw[i]!)).toFixed(2)).join(', ');
   const ratio = (m: M, s: S) => Number((med(m, s) / med(m, 'raw')).toFixed(2));
   /** Extra CPU of `s` over raw, per round trip (µs) or per MiB (µs), and as a share of raw's. */
-  const extra = (m: M, s: S) => ({ abs: cpu(m, s) - cpu(m, 'raw'), pct: Math.round((100 * (cpu(m, s) - cpu(m, 'raw'))) / cpu(m, 'raw')) });
+  const extra = (m: M, s: S) => {
+    const pct = Math.round((100 * (cpu(m, s) - cpu(m, 'raw'))) / cpu(m, 'raw'));
+    return { abs: cpu(m, s) - cpu(m, 'raw'), pct: `${pct > 0 ? '+' : pct < 0 ? '−' : '±'}${Math.abs(pct)} %` };
+  };
+  /** How far raw's runs of `m` spread in CPU: (max − min) / median. */
+  const spread = (m: M) => {
+    const xs = runs[m].raw.map((f) => cpuOf(m, f));
+    return `${Math.round((100 * (Math.max(...xs) - Math.min(...xs))) / cpu(m, 'raw'))} %`;
+  };
   const label: Record<S, string> = {
     raw: 'raw `tls.connect` socket (`write`, paced by `drain`; a `data` listener)',
     link: '`tcpTransport` link (`link.send`, 16 in flight; `incoming$`)',
@@ -336,7 +344,7 @@ function tcp(): string {
 |---|---|---|---|---|
 ${subjects.map((s) => `| ${label[s]} | ${med(m, s)} | ${all(m, s)} | ${s === 'raw' ? '' : pairs(m, s)} | ${cpu(m, s)} |`).join('\n')}
 
-link / raw = **${ratio(m, 'link').toFixed(2)}×**; supervisor / raw = **${ratio(m, 'supervisor').toFixed(2)}×** (target ≥ 0.9×). CPU over raw: link ${extra(m, 'link').pct} %, supervisor ${extra(m, 'supervisor').pct} %.
+link / raw = **${ratio(m, 'link').toFixed(2)}×**; supervisor / raw = **${ratio(m, 'supervisor').toFixed(2)}×** (target ≥ 0.9×). CPU against raw: link ${extra(m, 'link').pct}, supervisor ${extra(m, 'supervisor').pct}.
 `;
   const missed = subjects.flatMap((s) => (s === 'raw' ? [] : modes.filter((m) => ratio(m, s) < 0.9).map((m) => `${s} ${m}`)));
   return `## TCP/TLS: one TLS 1.3 connection on loopback, statewire vs raw \`tls\` sockets
@@ -356,13 +364,14 @@ on both sides of raw.
 ${modes.map(table).join('\n')}
 ${missed.length ? `**Below the target: ${missed.join(', ')}** (medians; see the per-round ratios). ` : '**Every figure meets the target.** '}Where the time goes:
 
-- **The link** (\`tcpTransport\`, \`transports/stream/link.ts\`) adds
-  ${extra('echo', 'link').abs.toFixed(1)} µs of CPU per round trip (${extra('echo', 'link').pct} %) and ${extra('upload', 'link').pct} % / ${extra('download', 'link').pct} % per MiB
-  up / down: a promise and a write callback per send, a \`Uint8Array\` view
+- **The link** (\`tcpTransport\`, \`transports/stream/link.ts\`): CPU
+  per round trip ${extra('echo', 'link').pct} (${extra('echo', 'link').abs.toFixed(1)} µs), per MiB ${extra('upload', 'link').pct} up and
+  ${extra('download', 'link').pct} down (raw's own runs spread by ${spread('echo')}, ${spread('upload')} and ${spread('download')} in CPU). What it does beyond a raw
+  socket is a promise and a write callback per send, a \`Uint8Array\` view
   and a subject \`next\` per chunk read. A CPU profile of its echo run
   matches raw's: the time is in the TLS write (\`writeBuffer\`: encryption
   and the loopback syscall) and in waiting for the peer.
-- **The supervisor** adds ${extra('echo', 'supervisor').abs.toFixed(1)} µs of CPU per round trip (${extra('echo', 'supervisor').pct} %), on
+- **The supervisor**: CPU per round trip ${extra('echo', 'supervisor').pct} (${extra('echo', 'supervisor').abs.toFixed(1)} µs), spent on
   the way in. CPU profiles of the raw and supervisor echo runs (20,000
   round trips each, side by side) put the difference in XState (about
   14 µs of JavaScript per round trip: the link's chunk becomes a
@@ -374,7 +383,8 @@ ${missed.length ? `**Below the target: ${missed.join(', ')}** (medians; see the 
   collection (1 µs); the process also spends about 6 µs more system time
   per round trip, which the profile does not show. Sends do not pay it: the supervisor
   writes straight to the open link (the data path, issue 3). Bulk transfers
-  pay it once per chunk read (up to 64 KiB): ${extra('download', 'supervisor').pct} % per MiB down. Closing the
+  pay it once per chunk read (up to 64 KiB), lost in the TLS work: per MiB
+  down ${extra('download', 'supervisor').pct} against raw, ${extra('download', 'link').pct} for the bare link. Closing the
   gap takes an inbound data path like the outbound one (chunks handed to
   \`data$\` beside the machine, keeping its stale-link tracking; issue 15's
   "faster data path"), a change to the core, not to this transport.

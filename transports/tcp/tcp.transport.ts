@@ -228,7 +228,7 @@ export function tcpTransport(options: TcpTransportOptions): TcpTransport {
         const onClose = () => onError(Object.assign(new Error('the peer closed the connection while it was being set up'), { code: 'ECONNRESET' }));
         const onReady = () => {
           settle();
-          // TCP 'connect' comes first for TLS; on loopback plain TCP it may be the same event.
+          // Plain TCP: this is the 'connect' event (`onConnect` ran just before). TLS: the handshake is done.
           const info: TcpLinkInfo = { host, port, local: address(socket, 'local'), remote: address(socket, 'remote') };
           if (tls) {
             info.tls = tlsSessionInfo(socket as TLSSocket, sni);
@@ -243,8 +243,8 @@ export function tcpTransport(options: TcpTransportOptions): TcpTransport {
         socket.once('connect', onConnect);
         socket.once('error', onError);
         socket.once('close', onClose);
+        // Plain TCP: `onReady` and `onConnect` are both 'connect' listeners; `onConnect`, added first, runs first.
         socket.once(ready, onReady);
-        // For plain TCP, `onReady` and `onConnect` are both 'connect' listeners: `onConnect` was added first, so it runs first.
       });
     },
   };

@@ -14,6 +14,10 @@ import {
   TruncatedFrameError,
 } from '../../../transports/tcp/framing.js';
 import { seededRandom } from '../../../machines/backoff.js';
+import { createSupervisor, silentLogger } from '../../../actors/supervisor.js';
+import { tcpTransport } from '../../../transports/tcp/tcp.transport.js';
+import { tcpServer } from '../../helpers/tls.js';
+import { until } from '../../helpers/net.js';
 import type { Payload } from '../../../machines/ports/transport.js';
 
 const test = suite('tcp framing');
@@ -167,6 +171,37 @@ test('framing: bad options are refused at once, naming them', () => {
   assert.is(new LengthPrefixedDecoder().maxFrameBytes, DEFAULT_MAX_FRAME_BYTES);
   assert.is(new LengthPrefixedDecoder({ bytes: 2 }).maxFrameBytes, 65535);
   assert.is(new DelimitedDecoder().maxFrameBytes, DEFAULT_MAX_FRAME_BYTES);
+});
+
+test('framing: over real TCP links, chosen per connection (length-prefixed on one, delimited on another, through supervisor handles)', async () => {
+  const server = await tcpServer();
+  const sup = createSupervisor({ logger: silentLogger });
+  try {
+    sup.startChild({ id: 'binary', transport: tcpTransport({ host: '127.0.0.1', port: server.port }) });
+    const binaryPeer = await server.next();
+    sup.startChild({ id: 'text', transport: tcpTransport({ host: '127.0.0.1', port: server.port }) });
+    const textPeer = await server.next();
+    const binary: string[] = [];
+    const lines: string[] = [];
+    sup.connection('binary').data$.pipe(lengthPrefixed({ bytes: 2 })).subscribe((f) => binary.push(text(f)));
+    sup.connection('text').data$.pipe(delimited({ delimiter: '\r\n' })).subscribe((f) => lines.push(text(f)));
+    // Written a few bytes at a time, each write flushed on its own turn: frames arrive cut across reads.
+    const trickle = async (socket: typeof binaryPeer, wire: Uint8Array) => {
+      for (const part of cut(wire, 7)) {
+        await new Promise<void>((r) => socket.write(part, () => r()));
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    const frames = ['first', 'x'.repeat(3000), '', 'last'];
+    await trickle(binaryPeer, bytes(...frames.map((f) => encodeLengthPrefixed(f, { bytes: 2 }))));
+    await trickle(textPeer, Buffer.from('GET /a\r\nHost: b\r\n\r\n'));
+    await until(() => binary.length === frames.length && lines.length === 3, 'every frame');
+    assert.equal(binary, frames);
+    assert.equal(lines, ['GET /a', 'Host: b', '']);
+  } finally {
+    await sup.shutdown();
+    await server.close();
+  }
 });
 
 test.run();
