@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
-import { tempDir } from './unix.js';
+import { handOut, tempDir } from './unix.js';
 import { spawnLines, type Spawned } from './spawn.js';
 
 export interface TestCert {
@@ -118,35 +118,10 @@ export interface TestServer<S extends Socket = Socket> {
 }
 
 function serve<S extends Socket>(server: NetServer | TlsServer, event: 'connection' | 'secureConnection'): Promise<TestServer<S>> {
-  const sockets: S[] = [];
-  const queued: S[] = [];
-  const waiting: Array<(s: S) => void> = [];
-  server.on(event, (s: S) => {
-    s.on('error', () => {});
-    sockets.push(s);
-    const w = waiting.shift();
-    if (w) w(s);
-    else queued.push(s);
-  });
+  const peer = handOut<S>(server, event);
   // Failed handshakes (the point of several tests) are not test failures.
   server.on('tlsClientError', () => {});
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        sockets,
-        next: () => {
-          const s = queued.shift();
-          return s ? Promise.resolve(s) : new Promise((r) => waiting.push(r));
-        },
-        close: () =>
-          new Promise<void>((r) => {
-            for (const s of sockets) s.destroy();
-            server.close(() => r());
-          }),
-      }),
-    ),
-  );
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as AddressInfo).port, ...peer })));
 }
 
 /** A plain TCP server on loopback. */

@@ -19,20 +19,26 @@ export interface RawPeer {
   close(): Promise<void>;
 }
 
-export async function rawUnixServer(path: string): Promise<RawPeer> {
-  const sockets: Socket[] = [];
-  const waiting: Array<(s: Socket) => void> = [];
-  const queued: Socket[] = [];
-  const server = createServer((s) => {
+/**
+ * The sockets `server` accepts (on `event`), handed out in order by `next()`,
+ * and `close()` that destroys them and closes the server. Shared by the raw
+ * UNIX peer here and the TCP/TLS test servers (tls.ts).
+ */
+export function handOut<S extends Socket>(
+  server: { on(event: string, listener: (s: S) => void): unknown; close(cb: () => void): unknown },
+  event: 'connection' | 'secureConnection' = 'connection',
+): { sockets: S[]; next(): Promise<S>; close(): Promise<void> } {
+  const sockets: S[] = [];
+  const queued: S[] = [];
+  const waiting: Array<(s: S) => void> = [];
+  server.on(event, (s: S) => {
     s.on('error', () => {});
     sockets.push(s);
     const w = waiting.shift();
     if (w) w(s);
     else queued.push(s);
   });
-  await new Promise<void>((r) => server.listen(path, r));
   return {
-    server,
     sockets,
     next: () => {
       const s = queued.shift();
@@ -44,6 +50,13 @@ export async function rawUnixServer(path: string): Promise<RawPeer> {
         server.close(() => r());
       }),
   };
+}
+
+export async function rawUnixServer(path: string): Promise<RawPeer> {
+  const server = createServer();
+  const peer = handOut<Socket>(server);
+  await new Promise<void>((r) => server.listen(path, r));
+  return { server, ...peer };
 }
 
 /** An EdgeAgentServer in its own process (test/fixtures/edge-agent.ts), once it listens on `path`. */
