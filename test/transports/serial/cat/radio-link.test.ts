@@ -98,13 +98,17 @@ function setup(dir: string, policy: Record<string, number> = {}): Setup {
 /** A state change from → to. */
 const change = (from: string, to: string) => (e: ConnectionLogEvent) => e.type === 'EVENT_STATE_CHANGE' && e.data.from === from && e.data.to === to;
 const newDir = () => mkdtempSync(join(tmpdir(), 'sw-radio-'));
-const connected = (s: Setup) => s.radio.whenConnected();
-
-test('power: readings flow on power$ while keyed; a scripted 0 W sequence warns at the 1st zero and is critical at the 3rd', async () => {
+/** A rig on a fresh pty pair, a RadioLink to it, connected. */
+async function started(): Promise<{ dir: string; pty: PtyRig; s: Setup }> {
   const dir = newDir();
   const pty = await rigOnPty(dir);
   const s = setup(dir);
-  await connected(s);
+  await s.radio.whenConnected();
+  return { dir, pty, s };
+}
+
+test('power: readings flow on power$ while keyed; a scripted 0 W sequence warns at the 1st zero and is critical at the 3rd', async () => {
+  const { pty, s } = await started();
   s.radio.startPowerPolling();
   await s.radio.ptt(true);
   await until(() => s.readings.length >= 3, 'three power readings');
@@ -128,10 +132,7 @@ test('power: readings flow on power$ while keyed; a scripted 0 W sequence warns 
 });
 
 test('TX drop mid-transmission: the rig goes silent while keyed; RX; is sent first, the link comes back by the fast path', async () => {
-  const dir = newDir();
-  const pty = await rigOnPty(dir);
-  const s = setup(dir);
-  await connected(s);
+  const { pty, s } = await started();
   s.radio.startMonitoring();
   s.radio.startPowerPolling();
   await s.radio.ptt(true);
@@ -163,10 +164,8 @@ test('TX drop mid-transmission: the rig goes silent while keyed; RX; is sent fir
 });
 
 test('the emulator killed and restarted on the same path: the link is lost, retried with backoff, and back', async () => {
-  const dir = newDir();
-  let pty = await rigOnPty(dir);
-  const s = setup(dir);
-  await connected(s);
+  const { dir, pty: first, s } = await started();
+  let pty = first;
   s.radio.startMonitoring();
   await pty.stop();
   await until(() => s.has('EVENT_RECONNECT_FAILED'), 'a failed retry while the port is gone');
@@ -180,10 +179,8 @@ test('the emulator killed and restarted on the same path: the link is lost, retr
 });
 
 test('the link dies while keyed: the fast path, then backoff while the port is gone; RX; is the first thing the restarted rig hears', async () => {
-  const dir = newDir();
-  let pty = await rigOnPty(dir);
-  const s = setup(dir);
-  await connected(s);
+  const { dir, pty: first, s } = await started();
+  let pty = first;
   s.radio.startMonitoring();
   await s.radio.ptt(true);
   await until(() => pty.rig.state().ptt, 'keyed');
@@ -197,10 +194,7 @@ test('the link dies while keyed: the fast path, then backoff while the port is g
 });
 
 test('stopMonitoring(): PTT off first, then the port is closed and the child removed', async () => {
-  const dir = newDir();
-  const pty = await rigOnPty(dir);
-  const s = setup(dir);
-  await connected(s);
+  const { pty, s } = await started();
   s.radio.startMonitoring();
   s.radio.startPowerPolling();
   await s.radio.ptt(true);
