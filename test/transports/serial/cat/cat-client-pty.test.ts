@@ -10,6 +10,7 @@
  * rig answers. No duration is asserted.
  */
 import { suite } from 'uvu';
+import { catRoundTrips } from '../../../helpers/cat.js';
 import * as assert from 'uvu/assert';
 import { filter, firstValueFrom } from 'rxjs';
 import { SerialPort } from 'serialport';
@@ -71,30 +72,7 @@ test.after.each(async () => {
 
 test('catClient over a pty: frequency, mode, PC, PTT, SM0 meter in watts, PS and IF round trips with the emulator', async () => {
   const { client, rig } = await rigOnPty();
-  assert.is(await client.getFrequency(), 14_074_000);
-  await client.setFrequency(7_074_000);
-  assert.is(await client.getFrequency(), 7_074_000);
-  assert.is(rig.state().frequencyA, 7_074_000);
-  assert.is(await client.getMode(), 'USB');
-  await client.setMode('CW');
-  assert.is(await client.getMode(), 'CW');
-  assert.is(await client.getPower(), 100);
-  await client.setPower(50);
-  assert.is(await client.getPower(), 50);
-  assert.is(await client.powerStatus(), true);
-  // A set gets no answer: it resolves once written. The read after it is answered after the rig read the set.
-  await client.ptt(true);
-  assert.is(await client.readPowerMeter(), 50); // 50 W shows as meter 17, which reads back 50 W
-  assert.is(rig.state().ptt, true);
-  const info = await client.info();
-  assert.is(info.frequency, 7_074_000);
-  assert.is(info.mode, 'CW');
-  assert.is(info.vfo, 'A');
-  assert.is(info.transmitting, true);
-  await client.ptt(false);
-  assert.is((await client.info()).transmitting, false);
-  assert.is(rig.state().ptt, false);
-  assert.is(await client.readPowerMeter(), 0); // receiving: SM0 is the S-meter, 0 here
+  await catRoundTrips(client, rig);
 });
 
 test('catClient over a pty: commands issued together reach the rig one at a time and are answered in order', async () => {

@@ -1,5 +1,6 @@
 /** catClient against the TS-590S emulator, over serialTransport on SerialPortMock (issue 12, part 2). */
 import { suite } from 'uvu';
+import { catRoundTrips } from '../../../helpers/cat.js';
 import * as assert from 'uvu/assert';
 import { EventEmitter } from 'node:events';
 import { SerialPortMock } from 'serialport';
@@ -88,28 +89,7 @@ async function bench(): Promise<Bench> {
 
 test('catClient: frequency, mode, power, PTT, meter, PS and IF round trips with the emulator', async () => {
   const b = await bench();
-  const { client, rig } = b;
-  assert.is(await client.getFrequency(), 14_074_000);
-  await client.setFrequency(7_074_000);
-  assert.is(await client.getFrequency(), 7_074_000);
-  assert.is(rig.state().frequencyA, 7_074_000);
-  assert.is(await client.getMode(), 'USB');
-  await client.setMode('CW');
-  assert.is(await client.getMode(), 'CW');
-  assert.is(await client.getPower(), 100);
-  await client.setPower(50);
-  assert.is(await client.getPower(), 50);
-  assert.is(await client.powerStatus(), true);
-  await client.ptt(true);
-  assert.is(rig.state().ptt, true);
-  assert.is(await client.readPowerMeter(), 50); // 50 W shows as meter 17, which reads back 50 W
-  const info = await client.info();
-  assert.is(info.frequency, 7_074_000);
-  assert.is(info.mode, 'CW');
-  assert.is(info.transmitting, true);
-  await client.ptt(false);
-  assert.is(rig.state().ptt, false);
-  assert.is((await client.info()).transmitting, false);
+  await catRoundTrips(b.client, b.rig);
   await b.close();
 });
 
