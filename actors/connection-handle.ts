@@ -211,3 +211,34 @@ export class HandleFeed implements ConnectionHandle {
 }
 
 const COMMANDS: readonly ConnectionCommandType[] = ['CONNECT', 'DISCONNECT', 'TX_DROP', 'RECONNECT', 'DATA_RECEIVED'];
+
+/** How waiting for a connection ended: connected, the connection failed, or it left the supervisor. */
+export type ConnectedOutcome = 'connected' | 'failed' | 'gone';
+
+/**
+ * Wait until `handle` is connected: at once if it is, or (`next: true`) the
+ * next time it connects after leaving `connected` (a reconnect asked for
+ * now). Resolves with how the wait ended, never rejects: each facade says
+ * `failed` and `gone` in its own typed error.
+ * @example if ((await connectedOutcome(handle)) !== 'connected') throw handle.lastError;
+ */
+export function connectedOutcome(handle: ConnectionHandle, options: { next?: boolean } = {}): Promise<ConnectedOutcome> {
+  return new Promise<ConnectedOutcome>((resolve) => {
+    let waiting = options.next !== true;
+    let done = false;
+    const end = (outcome: ConnectedOutcome) => {
+      if (done) return;
+      done = true;
+      queueMicrotask(() => sub.unsubscribe());
+      resolve(outcome);
+    };
+    const sub = handle.state$.subscribe({
+      next: (state) => {
+        if (state !== 'connected') waiting = true;
+        else if (waiting) end('connected');
+        if (state === 'failed') end('failed');
+      },
+      complete: () => end('gone'),
+    });
+  });
+}

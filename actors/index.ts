@@ -64,7 +64,7 @@ export {
   type SupervisorOptions,
 } from './supervisor.js';
 export { connectionData$, connectionEvents$, connectionState$, emitted$ } from './streams.js';
-export type { ConnectionCommandType, ConnectionExit, ConnectionExitReason, ConnectionHandle } from './connection-handle.js';
+export { connectedOutcome, type ConnectedOutcome, type ConnectionCommandType, type ConnectionExit, type ConnectionExitReason, type ConnectionHandle } from './connection-handle.js';
 export { handleLink, type HandleLinkOptions } from './handle-link.js';
 export { AckedDelivery, type AckedDeliveryOptions, type DeliveryErrors } from './delivery.js';
 export { acceptedTransport } from './accepted-transport.js';

@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { Subject } from 'rxjs';
 import { accept } from '../../actors/acceptor.js';
 import { handleLink } from '../../actors/handle-link.js';
+import { connectedOutcome } from '../../actors/connection-handle.js';
 import { ClosedError, LinkClosedError, UnknownConnectionError } from '../../machines/ports/errors.js';
 import type { Link, Listener } from '../../machines/ports/transport.js';
 import type { ConnectionLogEvent, ConnectionState } from '../../machines/events.js';
@@ -269,6 +270,28 @@ test('handleLink: a Link view of the handle across reconnects; volatile sends re
   assert.equal(await link.closed, { initiatedLocally: true });
   await link.send('late').then(() => assert.unreachable(), (e: Error) => assert.instance(e, LinkClosedError));
   assert.throws(() => handleLink({} as never), (e: unknown) => e instanceof TypeError && /handle/.test((e as Error).message));
+  await s.sup.shutdown();
+});
+
+test('connectedOutcome: at once when connected, the next connect with next: true, failed and gone otherwise', async () => {
+  const s = startSupervisor();
+  s.sup.startChild({ id: 'a', transport: s.transport('a'), policy: { maxRetries: 0 }, restart: 'temporary' });
+  const a = s.sup.connection('a');
+  const first = connectedOutcome(a);
+  await s.flush();
+  assert.is(await first, 'connected');
+  assert.is(await connectedOutcome(a), 'connected', 'at once');
+  let again: string | undefined;
+  void connectedOutcome(a, { next: true }).then((o) => (again = o));
+  await s.flush();
+  assert.is(again, undefined, 'next: true waits for a new connect');
+  s.mocks.a!.failNextConnects(1);
+  s.mocks.a!.drop('gone');
+  await s.flush();
+  await s.advance(500);
+  await s.flush();
+  assert.is(again, 'failed', 'maxRetries 0: the retry fails for good');
+  assert.is(await connectedOutcome(a), 'gone', 'the child left');
   await s.sup.shutdown();
 });
 

@@ -35,7 +35,7 @@
  * ```
  */
 import { filter, map, type Observable, type OperatorFunction } from 'rxjs';
-import { handleLink, type ConnectionHandle, type ReconnectPolicy, type Supervisor } from '../../../actors/index.js';
+import { connectedOutcome, handleLink, type ConnectionHandle, type ReconnectPolicy, type Supervisor } from '../../../actors/index.js';
 import * as check from '../../../machines/ports/check.js';
 import { nowOf, type Clock } from '../../../machines/ports/clock.js';
 import { ClosedError } from '../../../machines/ports/errors.js';
@@ -271,7 +271,7 @@ export class RadioLink {
     check.object(options, 'options');
     const fast = options.fastPath === undefined ? false : check.boolean(options.fastPath, 'options.fastPath');
     if (this.#stopped) return Promise.reject(new ClosedError(`radio link ${this.id}`, `radio link ${this.id} is stopped`, 'ERR_RADIO_LINK_STOPPED'));
-    const back = this.#nextConnected();
+    const back = this.#connected(true);
     if (fast) this.#fastPath();
     else {
       if (this.#ptt) void this.#unkey();
@@ -283,7 +283,7 @@ export class RadioLink {
   /** Resolves when the link is connected (at once if it is); rejects with a `ClosedError` if it fails or is stopped first. */
   whenConnected(): Promise<void> {
     if (this.#stopped) return Promise.reject(new ClosedError(`radio link ${this.id}`, `radio link ${this.id} is stopped`, 'ERR_RADIO_LINK_STOPPED'));
-    return this.#handle.state === 'connected' ? Promise.resolve() : this.#nextConnected();
+    return this.#connected(false);
   }
 
   getConnectionStatus(): RadioLinkStatus {
@@ -360,22 +360,11 @@ export class RadioLink {
     else go();
   }
 
-  /** Resolves the next time the link is connected after now; rejects if it ends first. */
-  #nextConnected(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let left = false;
-      const sub = this.#handle.state$.subscribe({
-        next: (state) => {
-          if (state !== 'connected') left = true;
-          else if (left) {
-            queueMicrotask(() => sub.unsubscribe());
-            resolve();
-          }
-          if (state === 'failed') reject(new ClosedError(`radio link ${this.id}`, `radio link ${this.id} failed before it reconnected`, 'ERR_RADIO_LINK_FAILED'));
-        },
-        complete: () => reject(new ClosedError(`radio link ${this.id}`, `radio link ${this.id} stopped before it reconnected`, 'ERR_RADIO_LINK_STOPPED')),
-      });
-    });
+  /** Resolves when the link is connected (`next`: the next time, after leaving `connected`); rejects if it fails or ends first. */
+  async #connected(next: boolean): Promise<void> {
+    const outcome = await connectedOutcome(this.#handle, { next });
+    if (outcome === 'failed') throw new ClosedError(`radio link ${this.id}`, `radio link ${this.id} failed before it reconnected`, 'ERR_RADIO_LINK_FAILED');
+    if (outcome === 'gone') throw new ClosedError(`radio link ${this.id}`, `radio link ${this.id} stopped before it reconnected`, 'ERR_RADIO_LINK_STOPPED');
   }
 
   #scheduleMonitor(): void {

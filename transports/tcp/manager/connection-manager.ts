@@ -21,7 +21,7 @@
  */
 import { EMPTY, Subject, filter, map, switchMap, takeUntil, type Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import type { Payload } from '../../../machines/ports/transport.js';
-import { createSupervisor, nowOf, type Clock, type ConnectionHandle, type Logger, type Supervisor } from '../../../actors/index.js';
+import { connectedOutcome, createSupervisor, nowOf, type Clock, type ConnectionHandle, type Logger, type Supervisor } from '../../../actors/index.js';
 import * as check from '../../../machines/ports/check.js';
 import { ConnectionError, StatewireError } from '../../../machines/ports/errors.js';
 import { tcpTransport, type TcpNetworkEvent } from '../tcp.transport.js';
@@ -223,19 +223,9 @@ export class ConnectionManager {
 }
 
 /** Resolves once `handle` is connected; rejects with its last error if it fails or leaves first. */
-function connected(handle: ConnectionHandle): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const sub = handle.state$.subscribe({
-      next: (state) => {
-        if (state === 'connected') {
-          queueMicrotask(() => sub.unsubscribe());
-          resolve();
-        } else if (state === 'failed') {
-          queueMicrotask(() => sub.unsubscribe());
-          reject(handle.lastError ?? new ConnectionError(`connection ${handle.id} failed`, { kind: 'tcp' }));
-        }
-      },
-      complete: () => reject(handle.lastError ?? new ConnectionError(`connection ${handle.id} ended before it connected`, { kind: 'tcp' })),
-    });
-  });
+async function connected(handle: ConnectionHandle): Promise<void> {
+  const outcome = await connectedOutcome(handle);
+  if (outcome !== 'connected') {
+    throw handle.lastError ?? new ConnectionError(`connection ${handle.id} ${outcome === 'failed' ? 'failed' : 'ended before it connected'}`, { kind: 'tcp' });
+  }
 }
