@@ -9,7 +9,7 @@
  * is the machine's current `context.gen`: a report from an older attempt may
  * arrive late.
  */
-import type { Link } from './ports/transport.js';
+import type { Link, Payload } from './ports/transport.js';
 
 export interface LinkRegistry {
   /** Attempt `gen` of connection `connectionId` opened `link`; called just before LINK_OPEN is reported. */
@@ -20,4 +20,13 @@ export interface LinkRegistry {
    * only if it is still this `gen`'s.
    */
   closed(connectionId: string, gen: number): void;
+  /**
+   * The inbound data path (optional). Attempt `gen`'s link read `data`. Return
+   * true when it was delivered here; false sends it through the machine as a
+   * `LINK_DATA` event. An implementation may take a chunk only while the
+   * machine would do nothing with it but emit it (see `deliverDirect` in
+   * actors/supervisor.ts), and must take all of a link's chunks or none while
+   * they could overtake one another.
+   */
+  data?(connectionId: string, gen: number, data: Payload): boolean;
 }

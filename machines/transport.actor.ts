@@ -57,7 +57,15 @@ export const transportActor = fromCallback<LinkCommand, TransportActorInput>(({ 
     }
     report({ type: 'LINK_OPEN', gen, link: opened });
     try {
-      const sub = opened.incoming$.subscribe({ next: (data) => report({ type: 'LINK_DATA', gen, data }) });
+      // The registry may take a chunk straight to its readers (the inbound data path); otherwise it is an event.
+      const take = links?.data;
+      const sub = opened.incoming$.subscribe({
+        next: take
+          ? (data) => {
+              if (stopped || !take.call(links, connectionId, gen, data)) report({ type: 'LINK_DATA', gen, data });
+            }
+          : (data) => report({ type: 'LINK_DATA', gen, data }),
+      });
       unsubscribe = () => sub.unsubscribe();
     } catch (error) {
       report({ type: 'LINK_LOST', gen, error });

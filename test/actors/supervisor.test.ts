@@ -1,7 +1,9 @@
 /** The supervisor: OTP strategies, restart types, intensity, shutdown, send and broadcast. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { InboundSubject } from '../../transports/link-core.js';
 import { toPromise } from 'xstate';
+import type { Payload, Transport } from '../../machines/ports/transport.js';
 import {
   ClosedError,
   ConnectionFailedError,
@@ -133,6 +135,63 @@ test('supervisor: the data path writes to the current attempt\'s link without a 
   sub.unsubscribe();
   await s.sup.shutdown();
   assert.instance(await queued, MessageDroppedError);
+});
+
+test('supervisor: inbound data skips the machine while connected, reaches every reader in order, and still feeds the stale check (issue 14)', async () => {
+  const s = startSupervisor();
+  const linkData: string[] = [];
+  const sub = s.sup.inspection$.subscribe((e) => {
+    if (e.type === '@xstate.event' && e.event.type === 'LINK_DATA') linkData.push(String((e.event as { data?: unknown }).data));
+  });
+  s.sup.startChild({ id: 'a', transport: s.transport('a') });
+  await s.flush();
+  const viaHandle: string[] = [];
+  const viaSupervisor: string[] = [];
+  const viaRef: string[] = [];
+  s.sup.connection('a').data$.subscribe((d) => viaHandle.push(String(d)));
+  s.sup.data$.subscribe((e) => viaSupervisor.push(`${e.connectionId}:${String(e.data)}`));
+  const ref = s.sup.child('a')!;
+  ref.on('DATA', (e: { data: unknown }) => viaRef.push(String(e.data)));
+  for (const d of ['1', '2', '3']) s.mocks.a!.emit(d);
+  assert.equal(viaHandle, ['1', '2', '3']);
+  assert.equal(viaRef, ['1', '2', '3'], 'emitted on the child itself, as the machine would');
+  assert.equal(viaSupervisor, ['a:1', 'a:2', 'a:3']);
+  assert.equal(linkData, [], 'no LINK_DATA event per chunk');
+
+  // What a link read before the machine was `connected` is held (InboundSubject) and comes first, in order.
+  const incoming = new InboundSubject<Payload>();
+  const echo: Transport = {
+    kind: 'echo',
+    connect: async () => ({
+      incoming$: incoming.observable,
+      closed: new Promise<never>(() => {}),
+      send: async (data: Payload) => incoming.next(`echo ${String(data)}`),
+      close: async () => {},
+    }),
+  };
+  s.sup.startChild({ id: 'e', transport: echo, autoConnect: false });
+  const order: string[] = [];
+  s.sup.connection('e').data$.subscribe((d) => order.push(String(d)));
+  void s.sup.send('e', 'queued'); // flushed on LINK_OPEN, echoed before the link is read
+  s.sup.child('e')!.send({ type: 'CONNECT' });
+  await s.flush();
+  incoming.next('later');
+  assert.equal(order, ['echo queued', 'later']);
+  assert.equal(linkData, []);
+
+  // With a stale-link check, every chunk goes through the machine and resets its timer.
+  s.sup.startChild({ id: 'b', transport: s.transport('b'), policy: { staleAfterMs: 1000 } });
+  await s.flush();
+  linkData.length = 0;
+  await s.advance(800);
+  s.mocks.b!.emit('alive');
+  await s.advance(800);
+  assert.equal(linkData, ['alive']);
+  assert.is(topState(s.sup.child('b')!.getSnapshot()), 'connected', 'the chunk reset the stale timer');
+  await s.advance(400);
+  assert.is.not(topState(s.sup.child('b')!.getSnapshot()), 'connected', 'stale once nothing came for 1000 ms');
+  sub.unsubscribe();
+  await s.sup.shutdown();
 });
 
 test('supervisor: a message queued on a child that fails rejects with ConnectionFailedError', async () => {
