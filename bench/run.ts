@@ -371,23 +371,17 @@ ${missed.length ? `**Below the target: ${missed.join(', ')}** (medians; see the 
   and a subject \`next\` per chunk read. A CPU profile of its echo run
   matches raw's: the time is in the TLS write (\`writeBuffer\`: encryption
   and the loopback syscall) and in waiting for the peer.
-- **The supervisor**: CPU per round trip ${extra('echo', 'supervisor').pct} (${extra('echo', 'supervisor').abs.toFixed(1)} µs), spent on
-  the way in. CPU profiles of the raw and supervisor echo runs (20,000
-  round trips each, side by side) put the difference in XState (about
-  14 µs of JavaScript per round trip: the link's chunk becomes a
-  \`LINK_DATA\` event of the connection machine, whose guard, transition
-  and \`emitData\` run through \`macrostep\`, \`microstep\`,
-  \`selectEventlessTransitions\`, before the chunk reaches
-  \`handle.data$\`), statewire's own code (about 4 µs: the transport
-  actor, the supervisor's dispatch to the handle, the link) and garbage
-  collection (1 µs); the process also spends about 6 µs more system time
-  per round trip, which the profile does not show. Sends do not pay it: the supervisor
-  writes straight to the open link (the data path, issue 3). Bulk transfers
-  pay it once per chunk read (up to 64 KiB), lost in the TLS work: per MiB
-  down ${extra('download', 'supervisor').pct} against raw, ${extra('download', 'link').pct} for the bare link. Closing the
-  gap takes an inbound data path like the outbound one (chunks handed to
-  \`data$\` beside the machine, keeping its stale-link tracking; issue 15's
-  "faster data path"), a change to the core, not to this transport.
+- **The supervisor**: CPU per round trip ${extra('echo', 'supervisor').pct} (${extra('echo', 'supervisor').abs.toFixed(1)} µs).
+  Neither way pays an XState event per message while the child is
+  \`connected\`: sends are written straight to the open link (\`directSend\`,
+  issue 3) and each chunk read is emitted on the child straight from the
+  link (\`deliverDirect\`, issue 14; the stock machine would only have
+  emitted it). Before that inbound path each chunk was a \`LINK_DATA\`
+  event through \`macrostep\`/\`microstep\` (about 14 µs of a 64-byte round
+  trip: the supervisor's echo ran at 0.78× raw with +62 % CPU on a quiet
+  machine). What is left is the transport actor's and the supervisor's
+  dispatch to \`handle.data$\` and \`data$\`. Bulk: per MiB down
+  ${extra('download', 'supervisor').pct} against raw, ${extra('download', 'link').pct} for the bare link.
 `;
 }
 
