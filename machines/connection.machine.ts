@@ -162,14 +162,12 @@ export const connectionMachine = setup({
     pickBackoff: assign({
       backoffMs: ({ context }) => backoffDelay(context.reconnectCount + 1, context.policy, context.random, context.backoffMs),
     }),
-    /** Count identical permanent failures in a row (an auth rejection); any other outcome resets the count. */
+    /** Count identical permanent failures in a row (an auth rejection), whether the attempt failed or its link was lost before it was stable; any other outcome resets the count, and so does a stable link (`resetRetries`). */
     countPermanent: assign(({ context }) => {
       const key = permanentKey(context.lastError);
       if (key === undefined) return { permanentKey: undefined, permanentCount: 0 };
       return { permanentKey: key, permanentCount: key === context.permanentKey ? context.permanentCount + 1 : 1 };
     }),
-    /** The link opened: forget earlier permanent failures. */
-    linkOpened: assign({ permanentKey: undefined, permanentCount: 0 }),
     clearAutoConnect: assign({ autoConnect: false }),
     // Recorded by the transition rather than read back from the guards in
     // `output`: a guard swapped with provide() cannot make the reason lie.
@@ -317,7 +315,7 @@ export const connectionMachine = setup({
             connectTimeout: { target: '#connection.reconnecting', actions: [{ type: 'recordTimeout', params: { ms: 'connect' } }, 'countPermanent', 'emitAttemptFailed'] },
           },
           on: {
-            LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: ['linkOpened', { type: 'emitReconnectOk', params: { fastPath: false } }] },
+            LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: { type: 'emitReconnectOk', params: { fastPath: false } } },
           },
         },
         connected: {
@@ -347,7 +345,9 @@ export const connectionMachine = setup({
             LINK_FAILED: { guard: 'isCurrentLink', actions: 'raiseDown' },
             // A lost link: retry, or (server-side links, `reconnect: false`) just end.
             LINK_DOWN: [
-              { guard: 'reconnectEnabled', target: '#connection.reconnecting', actions: 'recordError' },
+              // A link refused right after it opened (TLS 1.3 reports a missing client certificate
+              // after the handshake) counts as a permanent failure too; only a stable link forgets them.
+              { guard: 'reconnectEnabled', target: '#connection.reconnecting', actions: ['recordError', 'countPermanent'] },
               { target: '#connection.disconnected', actions: 'recordError' },
             ],
           },
@@ -364,7 +364,7 @@ export const connectionMachine = setup({
             fastPathTimeout: { target: '#connection.reconnecting', actions: [{ type: 'recordTimeout', params: { ms: 'fastPath' } }, 'countPermanent', 'emitAttemptFailed'] },
           },
           on: {
-            LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: ['linkOpened', { type: 'emitReconnectOk', params: { fastPath: true } }] },
+            LINK_OPEN: { guard: 'isCurrentLink', target: 'connected', actions: { type: 'emitReconnectOk', params: { fastPath: true } } },
           },
         },
       },

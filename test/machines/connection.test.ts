@@ -160,6 +160,37 @@ test('permanent failures: a different one, a timeout or a success in between res
   c.stop();
 });
 
+test('permanent failures: a link refused right after it opens counts, until a link is stable (issue 14: TLS 1.3 client certificate)', async () => {
+  const refused = () => new WebSocketHandshakeError(401);
+  const c = startConnection({ random: () => 0.5, policy: { stableAfterMs: 1000 } });
+  await c.send({ type: 'CONNECT' });
+  assert.is(c.state(), 'connected');
+  c.mock.drop(refused());
+  await c.advance(0);
+  assert.is(c.state(), 'reconnecting', 'the first refusal is retried');
+  await c.advance(100);
+  assert.is(c.state(), 'connected');
+  c.mock.drop(refused());
+  await c.advance(0);
+  assert.is(c.state(), 'failed', 'the second identical refusal ends it');
+  const done = c.actor.getSnapshot().output as { reason: string; error: unknown };
+  assert.is(done.reason, 'permanent_failure');
+  assert.instance(done.error, WebSocketHandshakeError);
+
+  // A stable link in between forgets the first one.
+  const d = startConnection({ random: () => 0.5, policy: { stableAfterMs: 1000 } });
+  await d.send({ type: 'CONNECT' });
+  d.mock.drop(refused());
+  await d.advance(0);
+  await d.advance(100);
+  assert.is(d.state(), 'connected');
+  await d.advance(1000); // stable
+  d.mock.drop(refused());
+  await d.advance(0);
+  assert.is(d.state(), 'reconnecting');
+  d.stop();
+});
+
 test('permanent failures: a 404 is not permanent and is retried until maxRetries', async () => {
   const c = startConnection({ random: () => 0.5, policy: { maxRetries: 3 } });
   c.mock.failNextConnects(10, new WebSocketHandshakeError(404));

@@ -34,8 +34,12 @@ export interface MockTransport extends Transport {
   hangNextConnects(n: number): void;
   /** Every connect from now on throws synchronously (a broken transport). Pass false to undo. */
   throwOnConnect(on?: boolean): void;
-  /** The open link is lost (the peer went away). Returns false when no link was open. */
-  drop(reason?: string): boolean;
+  /**
+   * The open link is lost (the peer went away). `reason` is said in the
+   * `LinkClosedError` its `closed` resolves with, or is that error itself.
+   * Returns false when no link was open.
+   */
+  drop(reason?: string | Error): boolean;
   /** Inbound data on the open link. Returns false when no link was open. */
   emit(data: Payload): boolean;
   /** Sends are held in flight until `releaseSends()` (to test cancellation). */
@@ -71,7 +75,7 @@ export function mockTransport(options: MockTransportOptions = {}): MockTransport
   let current: MockLink | undefined;
 
   interface MockLink extends Link {
-    lose(reason: string): void;
+    lose(reason: string | Error): void;
     push(data: Payload): void;
     release(): void;
   }
@@ -118,7 +122,8 @@ export function mockTransport(options: MockTransportOptions = {}): MockTransport
         return closing;
       },
       lose(reason) {
-        end({ initiatedLocally: false, reason, error: new LinkClosedError(`link lost: ${reason}`, { canceled: false }) }, false);
+        const error = reason instanceof Error ? reason : new LinkClosedError(`link lost: ${reason}`, { canceled: false });
+        end({ initiatedLocally: false, reason: reason instanceof Error ? reason.message : reason, error }, false);
       },
       push(data) {
         if (!ended) incoming.next(data);

@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSupervisor, silentLogger } from '../../../actors/index.js';
 import { createDevCertificates, type DevCertificates } from '../../../transports/tcp/certs.js';
-import { TlsVerificationError, TcpError } from '../../../transports/tcp/errors.js';
+import { TlsHandshakeError, TlsVerificationError, TcpError } from '../../../transports/tcp/errors.js';
 import { createListener, type TcpListener } from '../../../transports/tcp/listener/listener.js';
 import { tcpTransport, type TcpLink } from '../../../transports/tcp/tcp.transport.js';
 import { until } from '../../helpers/net.js';
@@ -87,6 +87,30 @@ test('mutual TLS: a client certificate required and presented is accepted; none 
   assert.ok(bare instanceof TcpError || bare instanceof Error, String(bare));
   assert.match(String((bare as Error).message), /certificate|alert|handshake|reset|closed/i);
   await until(() => listener.connections().length === 0, 'the refused client never became a connection');
+  await listener.close();
+});
+
+test('mutual TLS: a supervised connection without a client certificate ends failed (permanent_failure), not retried forever', async () => {
+  const listener = await createListener({
+    tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca.cert, requestCert: true, rejectUnauthorized: true },
+    logger: silentLogger,
+  });
+  const sup = createSupervisor({ logger: silentLogger });
+  sup.startChild({
+    id: 'nocert',
+    transport: tcpTransport({ host: 'localhost', port: listener.port, tls: { ca: certs.ca.cert } }),
+    policy: { initialBackoffMs: 10, maxBackoffMs: 20, maxRetries: 50 },
+  });
+  const handle = sup.connection('nocert');
+  const states: string[] = [];
+  handle.state$.subscribe((s) => states.push(s));
+  await until(() => handle.state === 'failed', 'failed after two identical refusals');
+  assert.is(states.filter((s) => s === 'connected').length, 2, 'each refusal came after the handshake (TLS 1.3)');
+  const error = handle.lastError as TlsHandshakeError;
+  assert.instance(error, TlsHandshakeError, String(error));
+  assert.is(error.reason, 'client-certificate-required');
+  assert.ok(error.permanent);
+  await sup.shutdown();
   await listener.close();
 });
 
