@@ -128,6 +128,7 @@ console.log(
     perSecond: Math.round((n / ms) * 1000),
     ms: Math.round(ms),
     cpuUsPerEvent: perEvent(cpu.user + cpu.system),
+    sysUsPerEvent: perEvent(cpu.system),
     peerCpuUsPerEvent: perEvent(peerCpuUs),
   }),
 );
