@@ -81,7 +81,9 @@ interface Entry {
   /** 0 while it waits for a slot. */
   id: number;
   /** Makes the frame once the entry has a slot (cleared then). */
-  build: ((id: number) => Payload) | undefined;
+  build: ((id: number, arg: unknown) => Payload) | undefined;
+  /** `deliver`'s `arg`, for `build`. */
+  arg: unknown;
   frame: Payload;
   resolve(): void;
   reject(e: Error): void;
@@ -168,17 +170,19 @@ export class AckedDelivery {
   }
 
   /**
-   * Deliver one frame; resolves when `ack(id)` arrives for it. `build(id)`
+   * Deliver one frame; resolves when `ack(id)` arrives for it. `build(id, arg)`
    * makes the frame once a slot is free (it may throw: the promise rejects
-   * with that error and nothing is sent).
+   * with that error and nothing is sent). `arg` is handed to `build` as given:
+   * a facade that passes one function made once, and its data as `arg`,
+   * allocates no closure per frame (issue 15: a burst of callers all wait).
    */
-  deliver(build: (id: number) => Payload): Promise<void> {
+  deliver<A>(build: (id: number, arg: A) => Payload, arg?: A): Promise<void> {
     if (this.#ended) return Promise.reject(this.#ended);
     if (!this.#resend && this.#state !== 'connected') return Promise.reject(this.#errors.closed('lost'));
     // Not an async function with an await for the slot: a caller waiting for
     // its slot is this entry and its promise, nothing more (tens of thousands wait at once).
     return new Promise<void>((resolve, reject) => {
-      const entry: Entry = { id: 0, build, frame: '', resolve, reject, write: undefined, sentOn: 0, resend: false, batched: false, written: false };
+      const entry: Entry = { id: 0, build: build as Entry['build'], arg, frame: '', resolve, reject, write: undefined, sentOn: 0, resend: false, batched: false, written: false };
       if (this.#waiting.length === 0 && this.#pending.size < this.#limit) this.#start(entry);
       else this.#waiting.push(entry);
     });
@@ -295,13 +299,14 @@ export class AckedDelivery {
   #start(entry: Entry) {
     const id = ++this.#nextId;
     try {
-      entry.frame = entry.build!(id);
+      entry.frame = entry.build!(id, entry.arg);
     } catch (error) {
       entry.reject(error as Error); // its slot goes to the next waiter
       return;
     }
     entry.id = id;
     entry.build = undefined;
+    entry.arg = undefined;
     this.#pending.set(id, entry);
     // Otherwise it waits, unsent, for the next `connected` (see #onState).
     if (this.#state === 'connected') this.#queue(entry);

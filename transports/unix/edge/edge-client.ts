@@ -76,6 +76,14 @@ function resolveConfig(config: EdgeConfig) {
   return { path, reconnect, ackTimeoutMs, inFlightLimit, maxFrameBytes, logger: config.logger ?? silentLogger, policy: config.policy ?? {}, id, supervisor, clock: config.clock };
 }
 
+/** An event waiting for its slot. */
+interface PendingEvent {
+  eventType: string;
+  severity: string;
+  payload: Record<string, unknown>;
+  timestamp: string;
+}
+
 export class EdgeClient {
   /** The agent's socket path. */
   readonly path: string;
@@ -205,19 +213,24 @@ export class EdgeClient {
     } catch (e) {
       return Promise.reject(e as Error);
     }
-    const { maxFrameBytes, logger } = this.#cfg;
-    const timestamp = this.#timestamp();
-    return this.#delivery.deliver((id) => {
-      // JSON.stringify({ id, event_type, severity, details, timestamp }), byte for byte: the
-      // type (PascalCase), the severity (a fixed word) and the ISO timestamp need no escaping.
-      const line = `{"id":${id},"event_type":"${eventType}","severity":"${severity}","details":${JSON.stringify(payload)},"timestamp":"${timestamp}"}\n`;
-      if (line.length * 3 > maxFrameBytes && Buffer.byteLength(line) > maxFrameBytes) {
-        throw new RangeError(`payload makes a frame of ${Buffer.byteLength(line)} bytes, over maxFrameBytes (${maxFrameBytes})`);
-      }
-      if (logger !== silentLogger) logger.debug(`edge client: prepared event ${id} (${eventType}, ${severity}, ${line.length} bytes)`, { id });
-      return line;
-    });
+    // The event waits for its slot as this small record (no closure per event).
+    return this.#delivery.deliver(this.#frame, { eventType, severity, payload, timestamp: this.#timestamp() });
   }
+
+  /**
+   * The frame of an event, once it has an id: JSON.stringify({ id, event_type, severity,
+   * details, timestamp }), byte for byte (the type is PascalCase, the severity a fixed
+   * word and the timestamp ISO 8601: none needs escaping).
+   */
+  readonly #frame = (id: number, e: PendingEvent): string => {
+    const { maxFrameBytes, logger } = this.#cfg;
+    const line = `{"id":${id},"event_type":"${e.eventType}","severity":"${e.severity}","details":${JSON.stringify(e.payload)},"timestamp":"${e.timestamp}"}\n`;
+    if (line.length * 3 > maxFrameBytes && Buffer.byteLength(line) > maxFrameBytes) {
+      throw new RangeError(`payload makes a frame of ${Buffer.byteLength(line)} bytes, over maxFrameBytes (${maxFrameBytes})`);
+    }
+    if (logger !== silentLogger) logger.debug(`edge client: prepared event ${id} (${e.eventType}, ${e.severity}, ${line.length} bytes)`, { id });
+    return line;
+  };
 
   /** Wait (at most `ackTimeoutMs`) for events in flight, then close the connection. */
   close(): Promise<void> {
