@@ -14,9 +14,9 @@
  *   waiter at once (its frame is built in the ack's turn), never taken by a
  *   later caller (FIFO with a head index, since `Array.shift()` on tens of
  *   thousands of waiters made pipelining slower than stop-and-wait). A
- *   waiting caller is one small entry and its promise (issue 15: an async
- *   frame per waiter made a burst of 200,000 calls spend a quarter of its
- *   time in the garbage collector).
+ *   waiting caller is four cells of a flat queue and its promise (issue 15:
+ *   an async frame per waiter made a burst of 200,000 calls spend a quarter
+ *   of its time in the garbage collector).
  * - Acks settle one id (`ack`) or a range of ids (`ackRange`, a coalesced
  *   ack). An ack for a frame not yet handed to the link is ignored: a freed
  *   slot's frame is made in the ack's turn, and an ack later in the same
@@ -77,13 +77,11 @@ interface Write {
   left: number;
 }
 
+type Build = (id: number, arg: unknown) => Payload;
+
+/** A frame with a slot: made, and sent or about to be. */
 interface Entry {
-  /** 0 while it waits for a slot. */
   id: number;
-  /** Makes the frame once the entry has a slot (cleared then). */
-  build: ((id: number, arg: unknown) => Payload) | undefined;
-  /** `deliver`'s `arg`, for `build`. */
-  arg: unknown;
   frame: Payload;
   resolve(): void;
   reject(e: Error): void;
@@ -99,28 +97,38 @@ interface Entry {
   written: boolean;
 }
 
-/** Callers waiting for a slot, first in first out (a head index: `shift()` is O(n)). */
+/**
+ * Callers waiting for a slot, first in first out: four cells each (build,
+ * arg, resolve, reject) in one flat array, no object per caller (issue 15:
+ * 200,000 callers may wait at once), and a head index (`shift()` is O(n)).
+ */
 class WaitQueue {
-  #items: Array<Entry | undefined> = [];
+  #cells: unknown[] = [];
   #head = 0;
   get length(): number {
-    return this.#items.length - this.#head;
+    return (this.#cells.length - this.#head) >> 2;
   }
-  push(entry: Entry) {
-    this.#items.push(entry);
+  push(build: Build, arg: unknown, resolve: () => void, reject: (e: Error) => void) {
+    this.#cells.push(build, arg, resolve, reject);
   }
-  shift(): Entry | undefined {
-    if (this.#head >= this.#items.length) return undefined;
-    const entry = this.#items[this.#head];
-    this.#items[this.#head++] = undefined;
-    if (this.#head === this.#items.length) {
-      this.#items = [];
+  /** Take the first caller (there is one) and hand it to `to`. */
+  shift(to: (build: Build, arg: unknown, resolve: () => void, reject: (e: Error) => void) => void) {
+    const c = this.#cells;
+    const h = this.#head;
+    const build = c[h] as Build;
+    const arg = c[h + 1];
+    const resolve = c[h + 2] as () => void;
+    const reject = c[h + 3] as (e: Error) => void;
+    c[h] = c[h + 1] = c[h + 2] = c[h + 3] = undefined;
+    this.#head = h + 4;
+    if (this.#head === c.length) {
+      this.#cells = [];
       this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
+    } else if (this.#head > 4096 && this.#head * 2 > c.length) {
+      this.#cells = c.slice(this.#head);
       this.#head = 0;
     }
-    return entry;
+    to(build, arg, resolve, reject);
   }
 }
 
@@ -180,11 +188,10 @@ export class AckedDelivery {
     if (this.#ended) return Promise.reject(this.#ended);
     if (!this.#resend && this.#state !== 'connected') return Promise.reject(this.#errors.closed('lost'));
     // Not an async function with an await for the slot: a caller waiting for
-    // its slot is this entry and its promise, nothing more (tens of thousands wait at once).
+    // its slot is four cells of a queue and its promise, nothing more.
     return new Promise<void>((resolve, reject) => {
-      const entry: Entry = { id: 0, build: build as Entry['build'], arg, frame: '', resolve, reject, write: undefined, sentOn: 0, resend: false, batched: false, written: false };
-      if (this.#waiting.length === 0 && this.#pending.size < this.#limit) this.#start(entry);
-      else this.#waiting.push(entry);
+      if (this.#waiting.length === 0 && this.#pending.size < this.#limit) this.#start(build as Build, arg, resolve, reject);
+      else this.#waiting.push(build as Build, arg, resolve, reject);
     });
   }
 
@@ -295,22 +302,23 @@ export class AckedDelivery {
     this.#fill();
   }
 
-  /** Give `entry` the next id and a slot: build its frame, and send it when connected. */
-  #start(entry: Entry) {
+  /** A slot for this caller: the next id, its frame made, sent when connected. */
+  readonly #start = (build: Build, arg: unknown, resolve: () => void, reject: (e: Error) => void): void => {
     const id = ++this.#nextId;
+    let frame: Payload;
     try {
-      entry.frame = entry.build!(id, entry.arg);
+      frame = build(id, arg);
     } catch (error) {
-      entry.reject(error as Error); // its slot goes to the next waiter
+      reject(error as Error); // its slot goes to the next waiter
       return;
     }
-    entry.id = id;
-    entry.build = undefined;
-    entry.arg = undefined;
+    const entry: Entry = { id, frame, resolve, reject, write: undefined, sentOn: 0, resend: false, batched: false, written: false };
     this.#pending.set(id, entry);
     // Otherwise it waits, unsent, for the next `connected` (see #onState).
     if (this.#state === 'connected') this.#queue(entry);
-  }
+  };
+
+  readonly #refuse = (_build: Build, _arg: unknown, _resolve: () => void, reject: (e: Error) => void): void => reject(this.#ended!);
 
   /**
    * Freed slots go to the waiters in call order, at once (a later caller
@@ -319,10 +327,10 @@ export class AckedDelivery {
    */
   #fill() {
     if (this.#ended) {
-      for (let e = this.#waiting.shift(); e; e = this.#waiting.shift()) e.reject(this.#ended);
+      while (this.#waiting.length > 0) this.#waiting.shift(this.#refuse);
       return;
     }
-    while (this.#pending.size < this.#limit && this.#waiting.length > 0) this.#start(this.#waiting.shift()!);
+    while (this.#pending.size < this.#limit && this.#waiting.length > 0) this.#waiting.shift(this.#start);
   }
 
   /** Stop `entry`'s ack timer (the last frame of a send clears the send's timer). */
