@@ -8,6 +8,10 @@
  *   severity) gets `{"nack":id,"error":"..."}` (id null when unreadable); the
  *   connection stays open.
  * - A frame over `maxFrameBytes` closes that connection, with the reason logged.
+ * - Acks go out in slices of 64 frames (and at the end of each chunk read).
+ *   A client that sent `{"features":["ack-ranges"]}` gets each run of
+ *   consecutive acked ids as one `{"acks":[first,last]}` (a nack ends the
+ *   run); any other client gets `{"ack":id}` each (issue 15).
  * - A client that does not read its replies is not read either until it does
  *   (the stream link pauses it); past `maxBufferedBytes` queued for it, its
  *   connection is closed, with the reason logged (issue 11, defect 4).
