@@ -11,9 +11,16 @@
  * Rules:
  * - `deliver()` waits for a slot when `inFlightLimit` frames are unacked.
  *   Slots go to callers in call order: a freed slot is handed to the first
- *   waiter (reserved for it), never taken by a later caller (FIFO with a head
- *   index, since `Array.shift()` on tens of thousands of waiters made
- *   pipelining slower than stop-and-wait).
+ *   waiter at once (its frame is built in the ack's turn), never taken by a
+ *   later caller (FIFO with a head index, since `Array.shift()` on tens of
+ *   thousands of waiters made pipelining slower than stop-and-wait). A
+ *   waiting caller is four cells of a flat queue and its promise (issue 15:
+ *   an async frame per waiter made a burst of 200,000 calls spend a quarter
+ *   of its time in the garbage collector).
+ * - Acks settle one id (`ack`) or a range of ids (`ackRange`, a coalesced
+ *   ack). An ack for a frame not yet handed to the link is ignored: a freed
+ *   slot's frame is made in the ack's turn, and an ack later in the same
+ *   chunk must not settle what the peer has not seen.
  * - Frames are sent only while the connection is `connected` (never parked in
  *   the machine's outbox): frames of one turn go out as one `send` (after the
  *   turn's microtasks; at most `batchLimit` per send), with one ack timer per send.
@@ -70,42 +77,58 @@ interface Write {
   left: number;
 }
 
+type Build = (id: number, arg: unknown) => Payload;
+
+/** A frame with a slot: made, and sent or about to be. */
 interface Entry {
   id: number;
   frame: Payload;
   resolve(): void;
   reject(e: Error): void;
   /** The send that carried it last: its ack timer. */
-  write?: Write;
-  /** The link generation (count of `connected` entries) it was last sent on. */
-  sentOn?: number;
+  write: Write | undefined;
+  /** The link generation (count of `connected` entries) it was last sent on; 0: not sent. */
+  sentOn: number;
   /** Its send failed: send again after the next connect. */
-  resend?: boolean;
+  resend: boolean;
   /** In the batch of the next send. */
-  batched?: boolean;
+  batched: boolean;
+  /** Handed to the link at least once: the peer may have it (an ack for a frame never written is ignored). */
+  written: boolean;
 }
 
-class WakeQueue {
-  #items: Array<(() => void) | undefined> = [];
+/**
+ * Callers waiting for a slot, first in first out: four cells each (build,
+ * arg, resolve, reject) in one flat array, no object per caller (issue 15:
+ * 200,000 callers may wait at once), and a head index (`shift()` is O(n)).
+ */
+class WaitQueue {
+  #cells: unknown[] = [];
   #head = 0;
   get length(): number {
-    return this.#items.length - this.#head;
+    return (this.#cells.length - this.#head) >> 2;
   }
-  push(fn: () => void) {
-    this.#items.push(fn);
+  push(build: Build, arg: unknown, resolve: () => void, reject: (e: Error) => void) {
+    this.#cells.push(build, arg, resolve, reject);
   }
-  wakeOne() {
-    if (this.#head >= this.#items.length) return;
-    const fn = this.#items[this.#head];
-    this.#items[this.#head++] = undefined;
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
+  /** Take the first caller (there is one) and hand it to `to`. */
+  shift(to: (build: Build, arg: unknown, resolve: () => void, reject: (e: Error) => void) => void) {
+    const c = this.#cells;
+    const h = this.#head;
+    const build = c[h] as Build;
+    const arg = c[h + 1];
+    const resolve = c[h + 2] as () => void;
+    const reject = c[h + 3] as (e: Error) => void;
+    c[h] = c[h + 1] = c[h + 2] = c[h + 3] = undefined;
+    this.#head = h + 4;
+    if (this.#head === c.length) {
+      this.#cells = [];
+      this.#head = 0;
+    } else if (this.#head > 4096 && this.#head * 2 > c.length) {
+      this.#cells = c.slice(this.#head);
       this.#head = 0;
     }
-    fn!();
-  }
-  wakeAll() {
-    while (this.#head < this.#items.length) this.wakeOne();
+    to(build, arg, resolve, reject);
   }
 }
 
@@ -121,9 +144,7 @@ export class AckedDelivery {
   readonly #join: (frames: Payload[]) => Payload;
   readonly #batchLimit: number;
   readonly #pending = new Map<number, Entry>();
-  readonly #slots = new WakeQueue();
-  /** Slots handed to woken waiters that have not taken them yet. */
-  #reserved = 0;
+  readonly #waiting = new WaitQueue();
   readonly #sub: Subscription;
   #batch: Entry[] = [];
   #nextId = 0;
@@ -157,45 +178,56 @@ export class AckedDelivery {
   }
 
   /**
-   * Deliver one frame; resolves when `ack(id)` arrives for it. `build(id)`
+   * Deliver one frame; resolves when `ack(id)` arrives for it. `build(id, arg)`
    * makes the frame once a slot is free (it may throw: the promise rejects
-   * with that error and nothing is sent).
+   * with that error and nothing is sent). `arg` is handed to `build` as given:
+   * a facade that passes one function made once, and its data as `arg`,
+   * allocates no closure per frame (issue 15: a burst of callers all wait).
    */
-  async deliver(build: (id: number) => Payload): Promise<void> {
-    this.#usable();
-    if (this.#pending.size + this.#reserved >= this.#limit || this.#slots.length > 0) {
-      await new Promise<void>((r) => this.#slots.push(r));
-      this.#reserved--; // the slot handed to us
-      if (this.#ended) throw this.#ended;
-    }
-    const id = ++this.#nextId;
-    let frame: Payload;
-    try {
-      frame = build(id);
-    } catch (error) {
-      this.#wakeNext(); // the slot we held goes to the next waiter
-      throw error;
-    }
+  deliver<A>(build: (id: number, arg: A) => Payload, arg?: A): Promise<void> {
+    if (this.#ended) return Promise.reject(this.#ended);
+    if (!this.#resend && this.#state !== 'connected') return Promise.reject(this.#errors.closed('lost'));
+    // Not an async function with an await for the slot: a caller waiting for
+    // its slot is four cells of a queue and its promise, nothing more.
     return new Promise<void>((resolve, reject) => {
-      const entry: Entry = { id, frame, resolve, reject };
-      this.#pending.set(id, entry);
-      if (this.#state === 'connected') this.#queue(entry);
-      // Otherwise it waits, unsent, for the next `connected` (see #onState).
+      if (this.#waiting.length === 0 && this.#pending.size < this.#limit) this.#start(build as Build, arg, resolve, reject);
+      else this.#waiting.push(build as Build, arg, resolve, reject);
     });
   }
 
-  /** The peer acknowledged `id`. False when nothing was waiting for it. */
+  /** The peer acknowledged `id`. False when nothing sent was waiting for it. */
   ack(id: number): boolean {
     const entry = this.#pending.get(id);
-    if (!entry) return false;
+    if (!entry?.written) return false;
     this.#settle(entry);
     return true;
+  }
+
+  /**
+   * The peer acknowledged every id from `from` to `to`, both included (a
+   * coalesced ack). Ids above the highest given out so far are ignored (a
+   * frame made while this runs is not acked by it). Returns how many were
+   * waiting.
+   */
+  ackRange(from: number, to: number): number {
+    to = Math.min(to, this.#nextId);
+    let settled = 0;
+    if (to - from < this.#pending.size * 4) {
+      for (let id = from; id <= to; id++) {
+        const entry = this.#pending.get(id);
+        if (entry?.written) settled++, this.#settle(entry);
+      }
+    } else {
+      // A wide range (a peer's mistake, or a huge window): look at what is pending, not at every id.
+      for (const entry of [...this.#pending.values()]) if (entry.written && entry.id >= from && entry.id <= to) settled++, this.#settle(entry);
+    }
+    return settled;
   }
 
   /** The peer refused `id`: its promise rejects with `error`. False when nothing was waiting for it. */
   nack(id: number, error: Error): boolean {
     const entry = this.#pending.get(id);
-    if (!entry) return false;
+    if (!entry?.written) return false;
     this.#settle(entry, error);
     return true;
   }
@@ -212,7 +244,7 @@ export class AckedDelivery {
   close(drainMs = this.#ackTimeoutMs): Promise<void> {
     this.#closing ??= (async () => {
       this.#ended ??= this.#errors.closed('closed');
-      this.#wakeAll();
+      this.#fill();
       if (this.#pending.size) {
         const drained = [...this.#pending.values()].map((e) => new Promise<void>((r) => {
           const { resolve, reject } = e;
@@ -241,7 +273,7 @@ export class AckedDelivery {
       this.#gen++;
       // Unacked frames sent on a lost link, failed sends, and frames made while
       // down: all of them, in id order, before anything newer.
-      const again = [...this.#pending.values()].filter((e) => e.sentOn === undefined || e.sentOn < this.#gen || e.resend).sort((a, b) => a.id - b.id);
+      const again = [...this.#pending.values()].filter((e) => e.sentOn < this.#gen || e.resend).sort((a, b) => a.id - b.id);
       for (const entry of again) this.#queue(entry);
       this.#flush();
       return;
@@ -251,7 +283,7 @@ export class AckedDelivery {
         // Without resend a lost link ends delivery: nothing in flight can be acked now.
         this.#ended ??= this.#errors.closed('lost');
         for (const entry of [...this.#pending.values()]) this.#settle(entry, this.#errors.linkLost(entry.id));
-        this.#wakeAll();
+        this.#fill();
       } else {
         // They will be sent again on the next link, with fresh timers: an outage is not an ack timeout.
         for (const entry of this.#pending.values()) this.#unwatch(entry);
@@ -267,20 +299,38 @@ export class AckedDelivery {
   #end(reason: 'failed' | 'gone') {
     this.#ended ??= this.#errors.closed(reason);
     this.failAll(this.#ended);
-    this.#wakeAll();
+    this.#fill();
   }
 
-  /** Hand a freed slot to the first waiter, reserved for it. */
-  #wakeNext() {
-    if (this.#slots.length > 0 && this.#pending.size + this.#reserved < this.#limit) {
-      this.#reserved++;
-      this.#slots.wakeOne();
+  /** A slot for this caller: the next id, its frame made, sent when connected. */
+  readonly #start = (build: Build, arg: unknown, resolve: () => void, reject: (e: Error) => void): void => {
+    const id = ++this.#nextId;
+    let frame: Payload;
+    try {
+      frame = build(id, arg);
+    } catch (error) {
+      reject(error as Error); // its slot goes to the next waiter
+      return;
     }
-  }
+    const entry: Entry = { id, frame, resolve, reject, write: undefined, sentOn: 0, resend: false, batched: false, written: false };
+    this.#pending.set(id, entry);
+    // Otherwise it waits, unsent, for the next `connected` (see #onState).
+    if (this.#state === 'connected') this.#queue(entry);
+  };
 
-  #wakeAll() {
-    this.#reserved += this.#slots.length;
-    this.#slots.wakeAll();
+  readonly #refuse = (_build: Build, _arg: unknown, _resolve: () => void, reject: (e: Error) => void): void => reject(this.#ended!);
+
+  /**
+   * Freed slots go to the waiters in call order, at once (a later caller
+   * cannot take a slot a waiter was owed); once delivery has ended, every
+   * waiter is rejected.
+   */
+  #fill() {
+    if (this.#ended) {
+      while (this.#waiting.length > 0) this.#waiting.shift(this.#refuse);
+      return;
+    }
+    while (this.#pending.size < this.#limit && this.#waiting.length > 0) this.#waiting.shift(this.#start);
   }
 
   /** Stop `entry`'s ack timer (the last frame of a send clears the send's timer). */
@@ -307,12 +357,19 @@ export class AckedDelivery {
     if (this.#batch.length === 0) return;
     const batch = this.#batch;
     this.#batch = [];
-    for (const e of batch) e.batched = false;
-    // Lost before the flush: the frames wait (unsent) for the next `connected`.
-    if (this.#state !== 'connected') return;
-    const live = batch.filter((e) => this.#pending.has(e.id));
+    const connected = this.#state === 'connected';
+    const live: Entry[] = [];
+    const frames: Payload[] = [];
+    for (const e of batch) {
+      e.batched = false;
+      // Lost before the flush: the frames wait (unsent) for the next `connected`.
+      if (!connected || this.#pending.get(e.id) !== e) continue;
+      e.written = true;
+      live.push(e);
+      frames.push(e.frame);
+    }
     if (live.length === 0) return;
-    const payload = this.#join(live.map((e) => e.frame));
+    const payload = this.#join(frames);
     const gen = this.#gen;
     this.#c.send(payload).then(
       () => this.#sent(live, gen),
@@ -356,8 +413,11 @@ export class AckedDelivery {
     if (!this.#pending.delete(entry.id)) return;
     // A send's timer stays for its other frames; the last one clears it.
     this.#unwatch(entry);
+    // An entry that waited long is in the old generation: holding the (young) frame
+    // would keep it alive through scavenges until a full GC (issue 15: most of the GC time).
+    entry.frame = '';
     if (error) entry.reject(error);
     else entry.resolve();
-    this.#wakeNext();
+    if (this.#waiting.length > 0) this.#fill();
   }
 }

@@ -243,6 +243,38 @@ test('delivery: a permanent child that fails and is restarted by the supervisor 
   await s.sup.shutdown();
 });
 
+test('delivery: ackRange settles the frames of a range that were written, and nothing above the last id given out (issue 15)', async () => {
+  const { s, mock, delivery, frame, outcome } = await setup({ inFlightLimit: 4 });
+  const ps = Array.from({ length: 6 }, () => outcome(delivery.deliver(frame)));
+  await s.flush();
+  assert.equal(mock.written, ['1;2;3;4;']);
+  delivery.nack(2, new TestError('nack', 'refused'));
+  // 1..4 freed: 5 and 6 are made in this turn, unwritten: the same range must not settle them.
+  assert.is(delivery.ackRange(1, Number.MAX_SAFE_INTEGER), 3, 'ids 1, 3 and 4 were waiting');
+  assert.is(delivery.inFlight, 2);
+  assert.is(delivery.ack(5), false, 'not written yet: the peer cannot have it');
+  await s.flush();
+  assert.equal(mock.written, ['1;2;3;4;', '5;6;']);
+  assert.is(delivery.ackRange(5, 6), 2);
+  assert.equal(await Promise.all(ps), ['acked', 'nack', 'acked', 'acked', 'acked', 'acked']);
+  await delivery.close();
+  await s.sup.shutdown();
+});
+
+test('delivery: deliver(build, arg) hands arg to build once the frame has its id', async () => {
+  const { s, mock, delivery } = await setup({ inFlightLimit: 1 });
+  const build = (id: number, word: string) => `${word}${id};`;
+  const ps = [delivery.deliver(build, 'a'), delivery.deliver(build, 'b')];
+  await s.flush();
+  delivery.ack(1);
+  await s.flush();
+  delivery.ack(2);
+  await Promise.all(ps);
+  assert.equal(mock.written, ['a1;', 'b2;']);
+  await delivery.close();
+  await s.sup.shutdown();
+});
+
 test('delivery: bad options are TypeError/RangeError naming the option', async () => {
   const { s, delivery } = await setup();
   const connection = s.sup.connection('peer');

@@ -187,10 +187,10 @@ test('acks may come in any order; a nack rejects that event only (SocketCommunic
   const p1 = conn.sendEvent('A', 'low', {});
   const p2 = conn.sendEvent('B', 'low', {}).then(() => 'ok', (e: unknown) => e);
   const p3 = conn.sendEvent('C', 'low', {});
-  await until(() => written().split('\n').length >= 5, 'hello + 3 frames');
+  await until(() => written().split('\n').length >= 6, 'hello + 3 frames');
   const lines = written().trim().split('\n').map((l) => JSON.parse(l));
-  assert.equal(lines[0], { session: conn.sessionId });
-  assert.equal(lines.slice(1).map((l) => l.id), [1, 2, 3]);
+  assert.equal(lines.slice(0, 2), [{ session: conn.sessionId }, { features: ['ack-ranges'] }]);
+  assert.equal(lines.slice(2).map((l) => l.id), [1, 2, 3]);
   peer.write('{"ack":3}\n{"nack":2,"error":"quota exceeded"}\n{"ack":1}\n');
   await p1;
   await p3;
@@ -220,7 +220,7 @@ test('inFlightLimit applies backpressure: sendEvent waits for a slot', async () 
   const { conn, peer, written, close } = await clientOnRawPeer({ inFlightLimit: 4 });
   const sends = Array.from({ length: 10 }, (_, i) => conn.sendEvent('E', 'low', { i }));
   await sleep(50);
-  const ids = () => written().trim().split('\n').slice(1).map((l) => JSON.parse(l).id as number);
+  const ids = () => written().trim().split('\n').slice(2).map((l) => JSON.parse(l).id as number);
   assert.equal(ids(), [1, 2, 3, 4], 'only 4 written');
   assert.is(conn.inFlight, 4);
   peer.write('{"ack":1}\n{"ack":2}\n');

@@ -56,8 +56,9 @@ test('socat as a raw server: EdgeClient writes the documented frames and settles
   const a = conn.sendEvent('LoginFailed', 'high', { user: 'root', tries: [1, 2, 3] });
   const b = conn.sendEvent('LoginOk', 'info', { user: 'ops' });
   await socat.waitFor(/"id":2/);
-  const [hello, f1, f2] = socat.lines.map((l) => JSON.parse(l));
+  const [hello, features, f1, f2] = socat.lines.map((l) => JSON.parse(l));
   assert.equal(hello, { session: conn.sessionId });
+  assert.equal(features, { features: ['ack-ranges'] }, 'what it understands (an agent that does not know it nacks it)');
   assert.equal(Object.keys(f1), ['id', 'event_type', 'severity', 'details', 'timestamp']);
   assert.equal([f1.id, f1.event_type, f1.severity, f1.details], [1, 'LoginFailed', 'high', { user: 'root', tries: [1, 2, 3] }]);
   assert.ok(!Number.isNaN(Date.parse(f1.timestamp)) && f1.timestamp.endsWith('Z'));

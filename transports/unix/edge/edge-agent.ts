@@ -8,6 +8,10 @@
  *   severity) gets `{"nack":id,"error":"..."}` (id null when unreadable); the
  *   connection stays open.
  * - A frame over `maxFrameBytes` closes that connection, with the reason logged.
+ * - Acks go out in slices of 64 frames (and at the end of each chunk read).
+ *   A client that sent `{"features":["ack-ranges"]}` gets each run of
+ *   consecutive acked ids as one `{"acks":[first,last]}` (a nack ends the
+ *   run); any other client gets `{"ack":id}` each (issue 15).
  * - A client that does not read its replies is not read either until it does
  *   (the stream link pauses it); past `maxBufferedBytes` queued for it, its
  *   connection is closed, with the reason logged (issue 11, defect 4).
@@ -25,7 +29,7 @@ import * as check from '../../../machines/ports/check.js';
 import { LineDecoder, FrameTooLargeError, checkMaxFrameBytes } from '../ndjson.js';
 import { SocketBufferOverflowError } from '../errors.js';
 import { checkMaxBufferedBytes } from '../unix.transport.js';
-import { parseEventFrame, type EdgeEvent } from './edge-protocol.js';
+import { FEATURE_ACK_RANGES, parseEventFrame, type EdgeEvent, type FrameMemo } from './edge-protocol.js';
 import { memorySeenStore, SeenIds, type MemorySeenStore, type SeenStore } from './seen-store.js';
 import { unixSocketListener, type UnixSocketListener } from '../listener/listener.js';
 
@@ -162,23 +166,31 @@ export class EdgeAgentServer {
       void connection.stop().catch(() => {});
     };
 
+    const memo: FrameMemo = { timestamp: '' };
+    /** The client sent "ack-ranges": a run of acked ids goes out as one `{"acks":[first,last]}`. */
+    let ranges = false;
+
     /** Handle `lines` from `from` on: synchronously, until the store answers with a promise. */
     const handle = (lines: string[], from: number): void => {
       let replies = '';
       let count = 0;
+      // The run of consecutive ids acked and not yet in `replies` (ranges only; -1: none).
+      let first = -1;
+      let last = -1;
+      const endRun = () => {
+        if (first === -1) return;
+        replies += first === last ? `{"ack":${first}}\n` : `{"acks":[${first},${last}]}\n`;
+        first = -1;
+      };
       for (let i = from; i < lines.length; i++) {
         const line = lines[i]!;
-        const r = line.startsWith(NOT_UTF8) ? notUtf8(line.slice(1)) : parseEventFrame(line);
-        if ('session' in r) {
-          this.#enter(scope, r.session);
-        } else if ('error' in r) {
-          if (this.#logger !== silentLogger) this.#logger.debug(`edge agent: nack ${r.id}: ${r.error}`, { connection: id });
-          replies += `${JSON.stringify({ nack: r.id, error: r.error })}\n`;
-        } else {
+        const r = line.startsWith(NOT_UTF8) ? notUtf8(line.slice(1)) : parseEventFrame(line, memo);
+        if ('event' in r) {
           const event = r.event;
           const fresh = scope.session === undefined ? (scope.own ??= new SeenIds()).add(event.id) : this.#record(scope.session, event);
           if (typeof fresh !== 'boolean') {
             // An async store: what follows on this connection waits for its answer, in order.
+            endRun();
             if (replies) reply(replies);
             waiting = [];
             void Promise.resolve(fresh)
@@ -198,15 +210,30 @@ export class EdgeAgentServer {
             return;
           }
           if (fresh) this.#events.next(event);
-          replies += `{"ack":${event.id}}\n`;
+          if (!ranges) replies += `{"ack":${event.id}}\n`;
+          else if (first !== -1 && event.id === last + 1) last = event.id;
+          else {
+            endRun();
+            first = last = event.id;
+          }
+        } else if ('error' in r) {
+          if (this.#logger !== silentLogger) this.#logger.debug(`edge agent: nack ${r.id}: ${r.error}`, { connection: id });
+          endRun(); // replies stay in the order of the frames they answer
+          replies += `${JSON.stringify({ nack: r.id, error: r.error })}\n`;
+        } else if ('session' in r) {
+          this.#enter(scope, r.session);
+        } else {
+          ranges = r.features.includes(FEATURE_ACK_RANGES);
         }
         // Ack in slices, not once per chunk: the client refills its window while we work on the rest.
-        if (++count % ACK_SLICE === 0 && replies) {
-          reply(replies);
+        if (++count % ACK_SLICE === 0) {
+          endRun();
+          if (replies) reply(replies);
           replies = '';
         }
       }
       // One write per chunk: pipelined clients get their acks in batches.
+      endRun();
       if (replies) reply(replies);
     };
 

@@ -33,7 +33,7 @@ import * as check from '../../../machines/ports/check.js';
 import { SocketBrokenPipeError, SocketCommunicationError, SocketNotConnectedError, UnixSocketError } from '../errors.js';
 import { LineDecoder, checkMaxFrameBytes } from '../ndjson.js';
 import { checkSocketPath, unixSocketTransport } from '../unix.transport.js';
-import { checkDetails, checkEventType, checkSeverity, type Severity } from './edge-protocol.js';
+import { FEATURE_ACK_RANGES, checkDetails, checkEventType, checkSeverity, parseAgentReply, type AgentReply, type Severity } from './edge-protocol.js';
 
 export const DEFAULT_EDGE_SOCKET = '/run/statewire/edge.sock';
 
@@ -76,6 +76,14 @@ function resolveConfig(config: EdgeConfig) {
   return { path, reconnect, ackTimeoutMs, inFlightLimit, maxFrameBytes, logger: config.logger ?? silentLogger, policy: config.policy ?? {}, id, supervisor, clock: config.clock };
 }
 
+/** An event waiting for its slot. */
+interface PendingEvent {
+  eventType: string;
+  severity: string;
+  payload: Record<string, unknown>;
+  timestamp: string;
+}
+
 export class EdgeClient {
   /** The agent's socket path. */
   readonly path: string;
@@ -91,6 +99,11 @@ export class EdgeClient {
   readonly #subs: Array<{ unsubscribe(): void }> = [];
   readonly #opened: Promise<void>;
   #decoder: LineDecoder;
+  /** Replies read on the current link (the first may refuse the features line). */
+  #replies = 0;
+  /** The last timestamp made, and the millisecond it is for: events of one millisecond share it. */
+  #stampMs = Number.NaN;
+  #stamp = '';
   #closing: Promise<void> | undefined;
 
   /** Connect to the agent. Rejects with the typed socket error when the first connect fails. */
@@ -109,8 +122,8 @@ export class EdgeClient {
     this.#clock = cfg.clock ?? this.supervisor.clock;
     const { path, logger } = cfg;
     const unix = unixSocketTransport({ path });
-    const hello = `${JSON.stringify({ session: this.sessionId })}\n`;
-    // Every connection starts with the session line, before any queued event.
+    // Every connection starts with the session line and the features line, before any queued event.
+    const hello = `${JSON.stringify({ session: this.sessionId })}\n${JSON.stringify({ features: [FEATURE_ACK_RANGES] })}\n`;
     const transport: Transport = {
       kind: 'unix',
       connect: async (opts): Promise<Link> => {
@@ -169,6 +182,7 @@ export class EdgeClient {
               logger.info(`edge client: connected to ${path}`, { session: this.sessionId });
               // A new link is a new byte stream: no partial line carries over.
               if (connects++ > 0) this.#decoder = new LineDecoder(cfg.maxFrameBytes);
+              this.#replies = 0;
               resolve();
             } else if (e.data.from === 'connected') {
               logger.error(`edge client: lost the connection to ${path}`, { error: e.data.error });
@@ -191,21 +205,32 @@ export class EdgeClient {
    * `SocketCommunicationError` (nack, no ack in time), `SocketBrokenPipeError`
    * or `SocketNotConnectedError` otherwise.
    */
-  async sendEvent(eventType: string, severity: Severity | `${Severity}`, payload: Record<string, unknown>): Promise<void> {
-    checkEventType(eventType);
-    checkSeverity(severity);
-    checkDetails(payload);
-    const { maxFrameBytes, logger } = this.#cfg;
-    const timestamp = new Date(nowOf(this.#clock)).toISOString();
-    return this.#delivery.deliver((id) => {
-      const line = `${JSON.stringify({ id, event_type: eventType, severity, details: payload, timestamp })}\n`;
-      if (line.length * 3 > maxFrameBytes && Buffer.byteLength(line) > maxFrameBytes) {
-        throw new RangeError(`payload makes a frame of ${Buffer.byteLength(line)} bytes, over maxFrameBytes (${maxFrameBytes})`);
-      }
-      if (logger !== silentLogger) logger.debug(`edge client: prepared event ${id} (${eventType}, ${severity}, ${line.length} bytes)`, { id });
-      return line;
-    });
+  sendEvent(eventType: string, severity: Severity | `${Severity}`, payload: Record<string, unknown>): Promise<void> {
+    try {
+      checkEventType(eventType);
+      checkSeverity(severity);
+      checkDetails(payload);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    // The event waits for its slot as this small record (no closure per event).
+    return this.#delivery.deliver(this.#frame, { eventType, severity, payload, timestamp: this.#timestamp() });
   }
+
+  /**
+   * The frame of an event, once it has an id: JSON.stringify({ id, event_type, severity,
+   * details, timestamp }), byte for byte (the type is PascalCase, the severity a fixed
+   * word and the timestamp ISO 8601: none needs escaping).
+   */
+  readonly #frame = (id: number, e: PendingEvent): string => {
+    const { maxFrameBytes, logger } = this.#cfg;
+    const line = `{"id":${id},"event_type":"${e.eventType}","severity":"${e.severity}","details":${JSON.stringify(e.payload)},"timestamp":"${e.timestamp}"}\n`;
+    if (line.length * 3 > maxFrameBytes && Buffer.byteLength(line) > maxFrameBytes) {
+      throw new RangeError(`payload makes a frame of ${Buffer.byteLength(line)} bytes, over maxFrameBytes (${maxFrameBytes})`);
+    }
+    if (logger !== silentLogger) logger.debug(`edge client: prepared event ${id} (${e.eventType}, ${e.severity}, ${line.length} bytes)`, { id });
+    return line;
+  };
 
   /** Wait (at most `ackTimeoutMs`) for events in flight, then close the connection. */
   close(): Promise<void> {
@@ -227,6 +252,16 @@ export class EdgeClient {
     else await this.connection.stop().catch(() => {});
   }
 
+  /** The clock's time as ISO 8601, made once per millisecond. */
+  #timestamp(): string {
+    const ms = nowOf(this.#clock);
+    if (ms !== this.#stampMs) {
+      this.#stamp = new Date(ms).toISOString();
+      this.#stampMs = ms;
+    }
+    return this.#stamp;
+  }
+
   #onData(chunk: string | Uint8Array) {
     let lines: string[];
     try {
@@ -235,22 +270,30 @@ export class EdgeClient {
       this.#fail(`agent sent an oversized frame: ${(e as Error).message}`, e);
       return;
     }
+    const { logger } = this.#cfg;
     for (const line of lines) {
-      let msg: { ack?: unknown; nack?: unknown; error?: unknown };
+      let reply: AgentReply;
       try {
-        msg = JSON.parse(line);
+        reply = parseAgentReply(line);
       } catch (e) {
         // The stream is corrupt: no later ack can be trusted to match.
-        this.#fail(`agent sent a frame that does not parse: ${JSON.stringify(line.slice(0, 80))}`, e);
+        this.#fail(`agent sent ${e instanceof SyntaxError ? 'a frame that does not parse' : 'an unexpected frame'}: ${JSON.stringify(line.slice(0, 80))}`, e instanceof SyntaxError ? e : undefined);
         continue;
       }
-      if (msg && typeof msg.ack === 'number') {
-        if (this.#delivery.ack(msg.ack) && this.#cfg.logger !== silentLogger) this.#cfg.logger.debug(`edge client: event ${msg.ack} acked`, { id: msg.ack });
-      } else if (msg && typeof msg.nack === 'number') {
-        const error = new SocketCommunicationError(this.path, `agent refused event ${msg.nack}: ${String(msg.error ?? 'no reason given')}`, { eventId: msg.nack });
-        if (this.#delivery.nack(msg.nack, error)) this.#cfg.logger.error(`edge client: event ${msg.nack} failed: ${error.message}`, { id: msg.nack, code: error.code });
+      const first = this.#replies++ === 0;
+      if ('ack' in reply) {
+        if (this.#delivery.ack(reply.ack) && logger !== silentLogger) logger.debug(`edge client: event ${reply.ack} acked`, { id: reply.ack });
+      } else if ('acks' in reply) {
+        const [from, to] = reply.acks;
+        if (this.#delivery.ackRange(from, to) && logger !== silentLogger) logger.debug(`edge client: events ${from} to ${to} acked`, { from, to });
+      } else if (reply.nack !== null) {
+        const error = new SocketCommunicationError(this.path, `agent refused event ${reply.nack}: ${reply.error}`, { eventId: reply.nack });
+        if (this.#delivery.nack(reply.nack, error)) logger.error(`edge client: event ${reply.nack} failed: ${error.message}`, { id: reply.nack, code: error.code });
+      } else if (first) {
+        // An agent that predates the features line refuses it, and acks one by one.
+        if (logger !== silentLogger) logger.debug(`edge client: the agent at ${this.path} acks events one by one (${reply.error})`);
       } else {
-        this.#fail(`agent sent an unexpected frame: ${JSON.stringify(line.slice(0, 80))}`);
+        this.#fail(`agent refused a frame without naming it: ${JSON.stringify(reply.error.slice(0, 80))}`);
       }
     }
   }
