@@ -38,6 +38,8 @@ function tally(path: string): Map<string, { count: number; bytes: number }> {
   return out;
 }
 
+// Piped into `head`: a closed stdout ends the listing, not in an error.
+process.stdout.on('error', () => process.exit(0));
 const [smallPath, largePath, nArg] = process.argv.slice(2);
 if (!smallPath || !largePath || !nArg) throw new Error('usage: heap-diff.ts <small.heapsnapshot> <large.heapsnapshot> <connections added>');
 const n = Number(nArg);

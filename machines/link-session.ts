@@ -106,6 +106,14 @@ export class LinkSession {
     this.#stopped = true;
   }
 
+  /** @internal A chunk the link read (the session observes `incoming$` itself). */
+  next(data: Payload): void {
+    // The registry may take a chunk straight to its readers (the inbound data path); otherwise it is an event.
+    const links = this.#links;
+    if (links?.data && !this.#stopped && links.data(this.#connectionId, this.gen, data)) return;
+    this.#send({ type: 'LINK_DATA', gen: this.gen, data });
+  }
+
   #send(e: LinkReport): void {
     if (!this.#stopped) this.#report(e);
   }
@@ -134,15 +142,8 @@ export class LinkSession {
     }
     this.#send({ type: 'LINK_OPEN', gen, link: opened });
     try {
-      // The registry may take a chunk straight to its readers (the inbound data path); otherwise it is an event.
-      const take = links?.data;
-      this.#sub = opened.incoming$.subscribe(
-        take
-          ? (data) => {
-              if (this.#stopped || !take.call(links, this.#connectionId, gen, data)) this.#send({ type: 'LINK_DATA', gen, data });
-            }
-          : (data) => this.#send({ type: 'LINK_DATA', gen, data }),
-      );
+      // The session is the observer itself (`next` below): no closure per link.
+      this.#sub = opened.incoming$.subscribe(this);
     } catch (error) {
       this.#send({ type: 'LINK_LOST', gen, error });
       return;

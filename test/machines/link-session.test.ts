@@ -9,7 +9,9 @@ import * as assert from 'uvu/assert';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createActor, fromCallback, setup, SimulatedClock, spawnChild, stopChild } from 'xstate';
+import { createSupervisor, silentLogger } from '../../actors/supervisor.js';
 import { connectionMachine } from '../../machines/connection.machine.js';
+import { defaultPolicy, resolvePolicy } from '../../machines/policy.js';
 import type { LinkCommand } from '../../machines/events.js';
 import { LinkSession } from '../../machines/link-session.js';
 import type { ConnectOptions, Transport } from '../../machines/ports/transport.js';
@@ -131,6 +133,29 @@ test('light: a spawned connection closes its link when its parent stops it or st
   actor.stop();
   await flush();
   assert.equal(mocks.map((m) => m.openLinks), [0, 0]);
+});
+
+test('light: connections share their policy object: the defaults, one per adopting supervisor, a frozen one given (issue 15)', async () => {
+  const a = startConnection();
+  const b = startConnection({ policy: { maxRetries: 3 } });
+  assert.is(a.actor.getSnapshot().context.policy, defaultPolicy);
+  assert.is.not(b.actor.getSnapshot().context.policy, defaultPolicy);
+  assert.is(b.actor.getSnapshot().context.policy.maxRetries, 3);
+  a.stop();
+  b.stop();
+  const frozen = Object.freeze(resolvePolicy({ stableAfterMs: 100 }));
+  assert.is(resolvePolicy(frozen), frozen, 'a frozen complete policy is used as it is');
+  assert.throws(() => resolvePolicy(Object.freeze({ ...frozen, factor: 0.5 }), 'p'), (e: Error) => e instanceof RangeError && /p\.factor/.test(e.message), 'and still checked');
+  assert.throws(() => resolvePolicy(Object.freeze({ ...frozen, extra: 1 }) as never, 'p'), (e: Error) => e instanceof TypeError && /p\.extra/.test(e.message));
+
+  const sup = createSupervisor({ logger: silentLogger });
+  const peers = [mockTransport(), mockTransport()];
+  const ids = ['x', 'y'];
+  for (const [i, peer] of peers.entries()) sup.adopt(await peer.connect({ signal: new AbortController().signal }), { id: ids[i]!, kind: 'mock' });
+  const [x, y] = ids.map((id) => sup.child(id)!.getSnapshot().context.policy);
+  assert.is(x, y, 'adopted children share one policy');
+  assert.is(x!.reconnect, false);
+  await sup.shutdown();
 });
 
 test.run();
