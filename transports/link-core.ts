@@ -33,7 +33,7 @@ export class InboundSubject<T> {
   #to: Subscriber<T> | Subscriber<T>[] | undefined;
   #held: T[] | undefined = [];
   #completed = false;
-  readonly observable = new Observable<T>((subscriber) => this.#subscribe(subscriber));
+  readonly observable = new Observable<T>(this.#subscribe.bind(this));
 
   next(value: T): void {
     if (this.#completed) return;
