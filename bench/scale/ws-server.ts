@@ -1,0 +1,254 @@
+/**
+ * The subject process of the `scale-ws` bench: one WebSocket server (raw
+ * `ws`, socket.io or a TaskLogHub, bench/ws/subjects.ts) that N viewers in
+ * other processes (bench/scale/ws-clients.ts) connect to, then a restart of
+ * that server and the viewers' reconnect storm. One JSON line.
+ *
+ *   ws-server.ts <ws|socketio|hub> <viewers> [--procs P] [--in-flight F]
+ *                [--viewer loop|socketio|statewire] [--down-ms D]
+ *                [--timeout-ms T] [--no-storm]
+ *
+ * 1. Connect: the viewers' processes (P, default one per 3,750 viewers, so
+ *    none nears the fd limit) are started and loaded first; then all are
+ *    told to go at once. `connectMs` runs from then until the server counts
+ *    N connections. Every new connection gets one line (the hub: the line
+ *    queued for its task before the viewers came), and the viewers must all
+ *    confirm they got it.
+ * 2. Heap: after GC, `heapUsedMB` (the process's whole heap) and
+ *    `bytesPerViewer` (the growth since the bare http server listened).
+ * 3. Storm: the server stops listening and closes (the subject's graceful
+ *    close: every viewer is told 1001), then `downMs` after the close began
+ *    (or when it ends, if later) a new http server and a new subject (the hub:
+ *    a new TaskLogHub, with a line queued for every task) listen on the same
+ *    port. The viewers come back on their own schedules (ws-clients.ts);
+ *    TCP accepts are counted per 100 ms from that listen: the peak window,
+ *    and `allBackMs` until the server counts N again.
+ *
+ * A stage that does not finish within `--timeout-ms` (default 180000) fails
+ * the run: the process prints why (how many of N got there) to stderr, kills
+ * its viewer processes and exits 1. Viewer processes also exit when this
+ * process is gone, however it went.
+ */
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { WebSocket } from 'ws';
+import type { Socket as IoSocket } from 'socket.io';
+import { SUBJECTS, serveSubject, type ServedSubject, type SubjectKind } from '../ws/subjects.js';
+import { forkTsx, gc, type Proc } from '../ipc.js';
+import { windowsOf } from '../stats.js';
+import type { ViewerKind } from './ws-clients.js';
+
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    procs: { type: 'string' },
+    'in-flight': { type: 'string', default: '100' },
+    viewer: { type: 'string' },
+    'down-ms': { type: 'string', default: '1000' },
+    'timeout-ms': { type: 'string', default: '180000' },
+    'no-storm': { type: 'boolean', default: false },
+  },
+});
+const kind = positionals[0] as SubjectKind;
+const N = Number(positionals[1]);
+if (!SUBJECTS.includes(kind) || !Number.isInteger(N) || N < 1) {
+  throw new TypeError(`usage: ws-server.ts <${SUBJECTS.join('|')}> <viewers> [--procs P] [--in-flight F] [--viewer loop|socketio|statewire] [--down-ms D] [--timeout-ms T] [--no-storm]`);
+}
+const PER_PROCESS = 3750;
+const PROCS = Number(opts.procs ?? Math.ceil(N / PER_PROCESS));
+const IN_FLIGHT = Number(opts['in-flight']);
+const VIEWER = (opts.viewer ?? (kind === 'socketio' ? 'socketio' : 'loop')) as ViewerKind;
+const DOWN_MS = Number(opts['down-ms']);
+const TIMEOUT_MS = Number(opts['timeout-ms']);
+const LINE = JSON.stringify({ type: 'log', message: 'x'.repeat(80) });
+
+const now = () => performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const MB = (bytes: number) => +(bytes / 2 ** 20).toFixed(1);
+
+/** Fails the run with what it saw: caught at the bottom, which kills the viewers. */
+class StageTimeout extends Error {}
+
+/**
+ * A port below the ephemeral range: thousands of viewers reconnecting while
+ * nothing listens bind ephemeral ports, and one of them must not take (or
+ * connect to itself on) the port the server comes back on.
+ */
+async function listenOutsideEphemeral(http: HttpServer): Promise<number> {
+  let low = 32768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    // not Linux: the usual default
+  }
+  for (let i = 0; i < 50 && low > 11_000; i++) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 11_000));
+    const ok = await new Promise<boolean>((resolve) => {
+      const onError = () => resolve(false);
+      http.once('error', onError);
+      http.listen(port, '127.0.0.1', () => {
+        http.off('error', onError);
+        resolve(true);
+      });
+    });
+    if (ok) return port;
+  }
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  return (http.address() as AddressInfo).port;
+}
+
+/** Resolves when `subject` counts `n` connections; rejects (saying how many) after `timeoutMs`. */
+function untilConnected(subject: () => ServedSubject, n: number, what: string): { promise: Promise<number>; check: () => void } {
+  let resolve!: (t: number) => void;
+  let timer!: NodeJS.Timeout;
+  const promise = new Promise<number>((res, rej) => {
+    resolve = res;
+    timer = setTimeout(() => rej(new StageTimeout(`${kind}: ${what}: the server counts ${subject().connected()} of ${n} viewers after ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+  });
+  const check = () => {
+    if (subject().connected() >= n) {
+      clearTimeout(timer);
+      resolve(now());
+    }
+  };
+  return { promise, check };
+}
+
+async function progressOf(procs: Proc[]) {
+  const all = await Promise.all(
+    procs.map(async (p) => {
+      p.send({ report: true });
+      return (await p.next('progress', 10_000)).progress as Record<'connected' | 'back' | 'lost' | 'attempts' | 'errors', number>;
+    }),
+  );
+  const sum = { connected: 0, back: 0, lost: 0, attempts: 0, errors: 0 };
+  for (const p of all) for (const k of Object.keys(sum) as Array<keyof typeof sum>) sum[k] += p[k];
+  return sum;
+}
+
+/** Waits until the viewers all report `key` (each got its line); rejects with the count after the timeout. */
+async function viewersConfirm(procs: Proc[], key: 'connected' | 'back', what: string) {
+  const deadline = now() + TIMEOUT_MS;
+  for (;;) {
+    const p = await progressOf(procs);
+    if (p[key] >= N) return p;
+    if (now() > deadline) throw new StageTimeout(`${kind}: ${what}: ${p[key]} of ${N} viewers got their line after ${TIMEOUT_MS} ms (viewer attempts ${p.attempts}, errors ${p.errors})`);
+    await sleep(50);
+  }
+}
+
+/** A subject on `http`; the hub queues one line for every viewer's task first. */
+async function subjectOn(http: HttpServer, onConnection: () => void): Promise<ServedSubject> {
+  const s = serveSubject(kind, http, {
+    onConnection: (c) => {
+      if (kind === 'ws') (c as WebSocket).send(LINE);
+      else if (kind === 'socketio') (c as IoSocket).emit('m', LINE);
+      onConnection();
+    },
+  });
+  if (s.hub) await Promise.all(Array.from({ length: N }, (_, i) => s.hub!.sendLog(`t${i}`, 'info', LINE)));
+  return s;
+}
+
+const procs: Proc[] = [];
+async function main() {
+  let http = createServer();
+  const port = await listenOutsideEphemeral(http);
+  gc();
+  const heapBefore = process.memoryUsage().heapUsed;
+
+  let subject!: ServedSubject;
+  let waiter = untilConnected(() => subject, N, 'connect');
+  subject = await subjectOn(http, () => waiter.check());
+  const url =
+    kind === 'socketio' ? `http://127.0.0.1:${port}` : kind === 'hub' ? `ws://127.0.0.1:${port}/logs?task=t{i}` : `ws://127.0.0.1:${port}/`;
+
+  const per = Math.ceil(N / PROCS);
+  for (let first = 0; first < N; first += per) {
+    procs.push(forkTsx(new URL('./ws-clients.ts', import.meta.url), [VIEWER, url, String(first), String(Math.min(per, N - first)), String(IN_FLIGHT)]));
+  }
+  await Promise.all(procs.map((p) => p.next('ready', 60_000)));
+
+  // 1. Connect.
+  const t0 = now();
+  for (const p of procs) p.send({ go: true });
+  const connectedAt = await waiter.promise;
+  const connectMs = Math.round(connectedAt - t0);
+  const confirmed = await viewersConfirm(procs, 'connected', 'connect');
+  const confirmMs = Math.round(now() - t0);
+
+  // 2. Heap.
+  await sleep(500);
+  gc();
+  const mem = process.memoryUsage();
+  const heap = {
+    heapUsedMB: MB(mem.heapUsed),
+    heapTotalMB: MB(mem.heapTotal),
+    rssMB: MB(mem.rss),
+    bytesPerViewer: Math.round((mem.heapUsed - heapBefore) / N),
+  };
+  if (opts['no-storm']) return { result: { connectMs, confirmMs, ...heap, viewers: confirmed }, close: () => subject.close() };
+
+  // 3. Storm: close, stay down, listen again on the same port.
+  const closeStart = now();
+  http.close();
+  await subject.close();
+  http.closeAllConnections();
+  const closeMs = Math.round(now() - closeStart);
+  const staleAfterClose = subject.connected();
+  http = createServer();
+  const accepts: number[] = [];
+  http.on('connection', () => accepts.push(now()));
+  waiter = untilConnected(() => subject, N, 'reconnect storm');
+  subject = await subjectOn(http, () => waiter.check());
+  await sleep(Math.max(0, closeStart + DOWN_MS - now()));
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, '127.0.0.1', () => resolve());
+  });
+  const listenedAt = now();
+  const downMs = Math.round(listenedAt - closeStart);
+  const backAt = await waiter.promise;
+  const back = await viewersConfirm(procs, 'back', 'reconnect storm');
+  const w = windowsOf(accepts.map((t) => t - listenedAt), N);
+  const result = {
+    connectMs,
+    confirmMs,
+    ...heap,
+    viewers: confirmed,
+    storm: {
+      closeMs,
+      downMs,
+      staleAfterClose,
+      allBackMs: Math.round(backAt - listenedAt),
+      accepts: accepts.length,
+      peakPer100ms: w.peak,
+      peakPct: w.peakPct,
+      peakWindow: w.peakWindow,
+      lastAcceptMs: w.allBackMs,
+      windows: w.windows,
+      viewers: back,
+    },
+  };
+  return { result, close: () => subject.close() };
+}
+
+try {
+  const { result, close } = await main();
+  await Promise.all(
+    procs.map((p) => {
+      p.send({ close: true });
+      return Promise.race([p.exited, sleep(10_000)]);
+    }),
+  );
+  await close();
+  console.log(JSON.stringify({ figure: 'scale-ws', subject: kind, viewer: VIEWER, n: N, processes: procs.length, ...result }));
+  process.exit(0);
+} catch (e) {
+  const pids = procs.map((p) => p.child.pid).join(', ');
+  console.error(`scale ws-server ${kind} ${N}: ${e instanceof StageTimeout ? e.message : (e as Error).stack}${pids ? ` (viewer processes ${pids} killed)` : ''}`);
+  // process.exit runs forkTsx's exit hook: every viewer process is SIGKILLed.
+  process.exit(1);
+}
