@@ -99,21 +99,28 @@ async function listenOutsideEphemeral(http: HttpServer): Promise<number> {
   return (http.address() as AddressInfo).port;
 }
 
-/** Resolves when `subject` counts `n` connections; rejects (saying how many) after `timeoutMs`. */
-function untilConnected(subject: () => ServedSubject, n: number, what: string): { promise: Promise<number>; check: () => void } {
-  let resolve!: (t: number) => void;
+/** What the run is doing, for progress lines and failure messages. */
+let stage = 'starting';
+let stageStart = 0;
+let status = () => '';
+const report = () => `${kind} ${N}: ${stage}, ${((now() - stageStart) / 1000).toFixed(0)} s in${status()}`;
+
+/** `promise`, or a StageTimeout saying where the run got to when `TIMEOUT_MS` passes first. */
+function within<T>(what: string, promise: Promise<T>): Promise<T> {
+  stage = what;
+  stageStart = now();
   let timer!: NodeJS.Timeout;
-  const promise = new Promise<number>((res, rej) => {
-    resolve = res;
-    timer = setTimeout(() => rej(new StageTimeout(`${kind}: ${what}: the server counts ${subject().connected()} of ${n} viewers after ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StageTimeout(`${report()}: gave up after ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
   });
-  const check = () => {
-    if (subject().connected() >= n) {
-      clearTimeout(timer);
-      resolve(now());
-    }
-  };
-  return { promise, check };
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Resolves (with the time) once `subject()` counts `n` connections; `check` after each new one. */
+function untilConnected(subject: () => ServedSubject, n: number): { promise: Promise<number>; check: () => void } {
+  let resolve!: (t: number) => void;
+  const promise = new Promise<number>((r) => (resolve = r));
+  return { promise, check: () => subject().connected() >= n && resolve(now()) };
 }
 
 async function progressOf(procs: Proc[]) {
@@ -128,13 +135,12 @@ async function progressOf(procs: Proc[]) {
   return sum;
 }
 
-/** Waits until the viewers all report `key` (each got its line); rejects with the count after the timeout. */
-async function viewersConfirm(procs: Proc[], key: 'connected' | 'back', what: string) {
-  const deadline = now() + TIMEOUT_MS;
+/** Resolves once the viewers all report `key` (each got its line on a first or a second connection). */
+async function viewersConfirm(procs: Proc[], key: 'connected' | 'back') {
   for (;;) {
     const p = await progressOf(procs);
+    status = () => `, viewers report ${p[key]} of ${N} ${key} (attempts ${p.attempts}, errors ${p.errors})`;
     if (p[key] >= N) return p;
-    if (now() > deadline) throw new StageTimeout(`${kind}: ${what}: ${p[key]} of ${N} viewers got their line after ${TIMEOUT_MS} ms (viewer attempts ${p.attempts}, errors ${p.errors})`);
     await sleep(50);
   }
 }
@@ -160,8 +166,9 @@ async function main() {
   const heapBefore = process.memoryUsage().heapUsed;
 
   let subject!: ServedSubject;
-  let waiter = untilConnected(() => subject, N, 'connect');
+  let waiter = untilConnected(() => subject, N);
   subject = await subjectOn(http, () => waiter.check());
+  const serverCounts = () => `, the server counts ${subject.connected()} of ${N}`;
   const url =
     kind === 'socketio' ? `http://127.0.0.1:${port}` : kind === 'hub' ? `ws://127.0.0.1:${port}/logs?task=t{i}` : `ws://127.0.0.1:${port}/`;
 
@@ -169,14 +176,15 @@ async function main() {
   for (let first = 0; first < N; first += per) {
     procs.push(forkTsx(new URL('./ws-clients.ts', import.meta.url), [VIEWER, url, String(first), String(Math.min(per, N - first)), String(IN_FLIGHT)]));
   }
-  await Promise.all(procs.map((p) => p.next('ready', 60_000)));
+  await within('loading the viewer processes', Promise.all(procs.map((p) => p.next('ready'))));
 
   // 1. Connect.
   const t0 = now();
   for (const p of procs) p.send({ go: true });
-  const connectedAt = await waiter.promise;
+  status = serverCounts;
+  const connectedAt = await within('connecting', waiter.promise);
   const connectMs = Math.round(connectedAt - t0);
-  const confirmed = await viewersConfirm(procs, 'connected', 'connect');
+  const confirmed = await within('viewers confirming', viewersConfirm(procs, 'connected'));
   const confirmMs = Math.round(now() - t0);
 
   // 2. Heap.
@@ -189,20 +197,21 @@ async function main() {
     rssMB: MB(mem.rss),
     bytesPerViewer: Math.round((mem.heapUsed - heapBefore) / N),
   };
-  if (opts['no-storm']) return { result: { connectMs, confirmMs, ...heap, viewers: confirmed }, close: () => subject.close() };
+  if (opts['no-storm']) return { connectMs, confirmMs, ...heap, viewers: confirmed };
 
   // 3. Storm: close, stay down, listen again on the same port.
   const closeStart = now();
   http.close();
-  await subject.close();
+  status = serverCounts;
+  await within('closing', subject.close());
   http.closeAllConnections();
   const closeMs = Math.round(now() - closeStart);
   const staleAfterClose = subject.connected();
   http = createServer();
   const accepts: number[] = [];
   http.on('connection', () => accepts.push(now()));
-  waiter = untilConnected(() => subject, N, 'reconnect storm');
-  subject = await subjectOn(http, () => waiter.check());
+  waiter = untilConnected(() => subject, N);
+  subject = await within('opening the new server', subjectOn(http, () => waiter.check()));
   await sleep(Math.max(0, closeStart + DOWN_MS - now()));
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -210,10 +219,11 @@ async function main() {
   });
   const listenedAt = now();
   const downMs = Math.round(listenedAt - closeStart);
-  const backAt = await waiter.promise;
-  const back = await viewersConfirm(procs, 'back', 'reconnect storm');
+  status = serverCounts;
+  const backAt = await within('reconnect storm', waiter.promise);
+  const back = await within('viewers confirming the reconnect', viewersConfirm(procs, 'back'));
   const w = windowsOf(accepts.map((t) => t - listenedAt), N);
-  const result = {
+  return {
     connectMs,
     confirmMs,
     ...heap,
@@ -232,23 +242,31 @@ async function main() {
       viewers: back,
     },
   };
-  return { result, close: () => subject.close() };
+}
+
+// A progress line every 10 s on stderr: what a killed run did is in its last lines.
+setInterval(() => console.error(`scale ws-server ${report()}`), 10_000).unref();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`scale ws-server ${report()}: ${signal}`);
+    process.exit(1);
+  });
 }
 
 try {
-  const { result, close } = await main();
+  const result = await main();
+  // The viewers go first (no retries), then this process: exiting closes the server's sockets.
   await Promise.all(
     procs.map((p) => {
       p.send({ close: true });
       return Promise.race([p.exited, sleep(10_000)]);
     }),
   );
-  await close();
   console.log(JSON.stringify({ figure: 'scale-ws', subject: kind, viewer: VIEWER, n: N, processes: procs.length, ...result }));
   process.exit(0);
 } catch (e) {
   const pids = procs.map((p) => p.child.pid).join(', ');
-  console.error(`scale ws-server ${kind} ${N}: ${e instanceof StageTimeout ? e.message : (e as Error).stack}${pids ? ` (viewer processes ${pids} killed)` : ''}`);
+  console.error(`scale ws-server ${e instanceof StageTimeout ? e.message : `${kind} ${N}: ${(e as Error).stack}`}${pids ? ` (viewer processes ${pids} killed)` : ''}`);
   // process.exit runs forkTsx's exit hook: every viewer process is SIGKILLed.
   process.exit(1);
 }
