@@ -36,10 +36,10 @@ function reapOnExit() {
   });
 }
 
-/** Fork `script` (a path or a file URL) under tsx with `args`; stderr and stdout go to ours. */
+/** Fork `script` (a path, or a file URL such as `import.meta.url`) under tsx with `args`; stderr and stdout go to ours. */
 export function forkTsx(script: string | URL, args: string[], options: { execArgv?: string[] } = {}): Proc {
   reapOnExit();
-  const path = typeof script === 'string' ? script : fileURLToPath(script);
+  const path = typeof script === 'string' && !script.startsWith('file:') ? script : fileURLToPath(script);
   const child = fork(path, args, { execArgv: [...(options.execArgv ?? []), '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   forked.add(child);
   const name = `${path.split('/').slice(-2).join('/')} ${args.join(' ')} (pid ${child.pid})`;
