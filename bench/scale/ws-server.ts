@@ -62,6 +62,10 @@ const IN_FLIGHT = Number(opts['in-flight']);
 const VIEWER = (opts.viewer ?? (kind === 'socketio' ? 'socketio' : 'loop')) as ViewerKind;
 const DOWN_MS = Number(opts['down-ms']);
 const TIMEOUT_MS = Number(opts['timeout-ms']);
+for (const [name, value, min] of [['--procs', PROCS, 1], ['--in-flight', IN_FLIGHT, 0], ['--down-ms', DOWN_MS, 0], ['--timeout-ms', TIMEOUT_MS, 1]] as const) {
+  if (!Number.isInteger(value) || value < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${value}`);
+}
+if (!['loop', 'socketio', 'statewire'].includes(VIEWER)) throw new TypeError(`--viewer must be loop, socketio or statewire, got ${VIEWER}`);
 const LINE = JSON.stringify({ type: 'log', message: 'x'.repeat(80) });
 
 const now = () => performance.now();
@@ -105,13 +109,13 @@ let stageStart = 0;
 let status = () => '';
 const report = () => `${kind} ${N}: ${stage}, ${((now() - stageStart) / 1000).toFixed(0)} s in${status()}`;
 
-/** `promise`, or a StageTimeout saying where the run got to when `TIMEOUT_MS` passes first. */
-function within<T>(what: string, promise: Promise<T>): Promise<T> {
+/** `promise`, or a StageTimeout saying where the run got to when `ms` passes first. */
+function within<T>(what: string, promise: Promise<T>, ms = TIMEOUT_MS): Promise<T> {
   stage = what;
   stageStart = now();
   let timer!: NodeJS.Timeout;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StageTimeout(`${report()}: gave up after ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+    timer = setTimeout(() => reject(new StageTimeout(`${report()}: gave up after ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -176,7 +180,7 @@ async function main() {
   for (let first = 0; first < N; first += per) {
     procs.push(forkTsx(new URL('./ws-clients.ts', import.meta.url), [VIEWER, url, String(first), String(Math.min(per, N - first)), String(IN_FLIGHT)]));
   }
-  await within('loading the viewer processes', Promise.all(procs.map((p) => p.next('ready'))));
+  await within('loading the viewer processes', Promise.all(procs.map((p) => p.next('ready'))), Math.max(TIMEOUT_MS, 60_000));
 
   // 1. Connect.
   const t0 = now();
