@@ -21,6 +21,7 @@ import { SUBJECTS, type SubjectKind } from '../ws/subjects.js';
 
 interface Storm {
   closeMs: number;
+  cpuMs: number;
   downMs: number;
   allBackMs: number;
   accepts: number;
@@ -32,6 +33,7 @@ interface Run {
   subject: SubjectKind;
   n: number;
   connectMs: number;
+  connectCpuMs: number;
   heapUsedMB: number;
   bytesPerViewer: number;
   storm: Storm;
@@ -81,33 +83,38 @@ export function scaleWsSection(): string {
   const med = (s: SubjectKind, f: (r: Run) => number) => (runs[s].length ? spread(runs[s].map(f)).median : NaN);
   const row = (s: SubjectKind) => {
     const r = runs[s];
-    return `| ${label[s]} | ${n(nOf(s))} | ${r.length} | ${fmt(r.map((x) => x.connectMs), ' ms')} | ${fmt(r.map((x) => x.heapUsedMB), ' MB')} | ${fmt(r.map((x) => x.bytesPerViewer))} |`;
+    return `| ${label[s]} | ${n(nOf(s))} | ${r.length} | ${fmt(r.map((x) => x.connectMs), ' ms')} | ${fmt(r.map((x) => x.connectCpuMs), ' ms')} | ${fmt(r.map((x) => x.heapUsedMB), ' MB')} | ${fmt(r.map((x) => x.bytesPerViewer))} |`;
   };
   const stormRow = (s: SubjectKind) => {
     const r = runs[s];
-    return `| ${label[s]} | ${n(nOf(s))} | ${fmt(r.map((x) => x.storm.closeMs), ' ms')} | ${fmt(r.map((x) => x.storm.peakPer100ms))} | ${fmt(r.map((x) => x.storm.peakPct), ' %')} | ${fmt(r.map((x) => x.storm.allBackMs), ' ms')} |`;
+    return `| ${label[s]} | ${n(nOf(s))} | ${fmt(r.map((x) => x.storm.closeMs), ' ms')} | ${fmt(r.map((x) => x.storm.peakPer100ms))} | ${fmt(r.map((x) => x.storm.peakPct), ' %')} | ${fmt(r.map((x) => x.storm.allBackMs), ' ms')} | ${fmt(r.map((x) => x.storm.cpuMs), ' ms')} |`;
   };
 
   // The heap target: the hub's whole heap with 15,000 viewers.
   const hubHeap = med('hub', (r) => r.heapUsedMB);
   const hubPer = med('hub', (r) => r.bytesPerViewer);
+  const heapWhy = `A viewer's bytes are its socket (what raw \`ws\` holds), its supervised connection (issue 15, section 2: what a connection holds) and its task (the queue, and the lines sent kept for \`lastSeq\` resumption).`;
   const measuredAtTarget = HUB_N >= TARGET_VIEWERS && runs.hub.length > 0;
   const heapVerdict = !runs.hub.length
     ? `**Not measured**: no hub run finished (see the failures below).`
     : measuredAtTarget
       ? hubHeap < TARGET_HEAP_MB
         ? `**Met**: ${hubHeap} MB with ${n(HUB_N)} viewers (target < ${TARGET_HEAP_MB} MB).`
-        : `**Missed**: ${hubHeap} MB with ${n(HUB_N)} viewers (target < ${TARGET_HEAP_MB} MB), ${hubPer} bytes a viewer against ${med('socketio', (r) => r.bytesPerViewer)} for socket.io and ${med('ws', (r) => r.bytesPerViewer)} for raw \`ws\`.`
-      : `**Not measured at ${n(TARGET_VIEWERS)}**: the hub ran with ${n(HUB_N)} viewers (BENCH_SCALE_HUB_VIEWERS). Its heap was ${hubHeap} MB, ${hubPer} bytes a viewer; at that cost ${n(TARGET_VIEWERS)} viewers would take about ${Math.round(hubHeap + ((TARGET_VIEWERS - HUB_N) * hubPer) / 2 ** 20)} MB (target < ${TARGET_HEAP_MB} MB).`;
-  const perViewerMs = (s: SubjectKind) => med(s, (r) => r.connectMs) / nOf(s);
-  const connectRatio = perViewerMs('hub') / perViewerMs('ws');
+        : `**Missed**: ${hubHeap} MB with ${n(HUB_N)} viewers (target < ${TARGET_HEAP_MB} MB), ${hubPer} bytes a viewer against ${med('socketio', (r) => r.bytesPerViewer)} for socket.io and ${med('ws', (r) => r.bytesPerViewer)} for raw \`ws\`. ${heapWhy}`
+      : `**Not measured at ${n(TARGET_VIEWERS)}**: the hub ran with ${n(HUB_N)} viewers (BENCH_SCALE_HUB_VIEWERS). Its heap was ${hubHeap} MB, ${hubPer} bytes a viewer; at that cost ${n(TARGET_VIEWERS)} viewers would take about ${Math.round(hubHeap + ((TARGET_VIEWERS - HUB_N) * hubPer) / 2 ** 20)} MB (target < ${TARGET_HEAP_MB} MB). ${heapWhy}`;
+  /** Median per viewer of `f`, as a multiple of raw ws's. */
+  const vsWs = (s: SubjectKind, f: (r: Run) => number) => {
+    const x = med(s, f) / nOf(s) / (med('ws', f) / N);
+    return Number.isFinite(x) ? `${x.toFixed(1)}×` : '–';
+  };
 
   return `## Scale: ${n(N)} WebSocket viewers on one server, and a reconnect storm
 
 Each run is one server process (\`bench/scale/ws-server.ts\`) with its viewers
 in ${procs} process${procs === 1 ? '' : 'es'} of their own (\`bench/scale/ws-clients.ts\`,
 at most 3,750 sockets each; \`ulimit -n\` is 20,000 per process), all on
-127.0.0.1. ${ROUNDS} rounds, the subjects interleaved and the first rotating;
+127.0.0.1. Each server runs as its users configure it by default (the hub
+and socket.io ping every 25 s, raw \`ws\` does not). ${ROUNDS} rounds, the subjects interleaved and the first rotating;
 each cell is the **median** (min–max) of the runs. The 1-minute load average
 was ${loadBefore} at the start and ${loadAfter} at the end, on ${cpus().length} cores shared with other work:
 times scatter with it, heap does not.
@@ -122,12 +129,12 @@ server process's \`heapUsed\` after GC with every viewer connected; *bytes a
 viewer* is its growth over the bare http server, divided by the viewers (the
 hub's includes its task's state).
 
-| server | viewers | runs | time until all are connected | heap, whole process | bytes a viewer |
-|---|---|---|---|---|---|
+| server | viewers | runs | time until all are connected | server CPU meanwhile | heap, whole process | bytes a viewer |
+|---|---|---|---|---|---|---|
 ${SUBJECTS.map(row).join('\n')}
 
 - Total heap with ${n(TARGET_VIEWERS)} hub viewers, target < ${TARGET_HEAP_MB} MB: ${heapVerdict}
-- Time until all are connected, per viewer, hub / raw \`ws\`: **${Number.isFinite(connectRatio) ? connectRatio.toFixed(1) : '–'}×** (no target; socket.io: ${Number.isFinite(perViewerMs('socketio')) ? (perViewerMs('socketio') / perViewerMs('ws')).toFixed(1) : '–'}×). The hub adopts each viewer as a child of its supervisor: where that is slow (issue 15, section 1: a spawn under one XState parent costs O(children)), the hub's time grows faster than the viewers.
+- Time until all are connected, per viewer, against raw \`ws\` (no target): hub ${vsWs('hub', (r) => r.connectMs)}, socket.io ${vsWs('socketio', (r) => r.connectMs)}; the server's CPU per viewer meanwhile: hub ${vsWs('hub', (r) => r.connectCpuMs)}, socket.io ${vsWs('socketio', (r) => r.connectCpuMs)}. The hub makes each viewer a supervised connection (\`supervisor.adopt\`): its time is what a connection costs to start, beside what a socket costs to accept (issue 15, section 1).
 
 **Reconnect storm.** The server stops listening and closes gracefully (raw
 \`ws\`: 1001 to every client; socket.io: \`io.close()\`; the hub:
@@ -140,8 +147,8 @@ socket.io-client with its built-in reconnection. TCP accepts are counted per
 100 ms from the new listen; *all back* is when the server counts every viewer
 again (and each has had its line).
 
-| server | viewers | close | peak accepts per 100 ms | as % of viewers | all back |
-|---|---|---|---|---|---|
+| server | viewers | close | peak accepts per 100 ms | as % of viewers | all back | server CPU, close to all back |
+|---|---|---|---|---|---|---|
 ${SUBJECTS.map(stormRow).join('\n')}
 
 Accepts per 100 ms after the restart, the first 4 s (median run by peak):

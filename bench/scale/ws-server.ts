@@ -11,9 +11,11 @@
  * 1. Connect: the viewers' processes (P, default one per 3,750 viewers, so
  *    none nears the fd limit) are started and loaded first; then all are
  *    told to go at once. `connectMs` runs from then until the server counts
- *    N connections. Every new connection gets one line (the hub: the line
- *    queued for its task before the viewers came), and the viewers must all
- *    confirm they got it.
+ *    N connections; `connectCpuMs` is this process's CPU time (user +
+ *    system) meanwhile, steadier than the wall time on a shared machine.
+ *    Every new connection gets one line (the hub: the line queued for its
+ *    task before the viewers came), and the viewers must all confirm they
+ *    got it.
  * 2. Heap: after GC, `heapUsedMB` (the process's whole heap) and
  *    `bytesPerViewer` (the growth since the bare http server listened).
  * 3. Storm: the server stops listening and closes (the subject's graceful
@@ -22,7 +24,8 @@
  *    a new TaskLogHub, with a line queued for every task) listen on the same
  *    port. The viewers come back on their own schedules (ws-clients.ts);
  *    TCP accepts are counted per 100 ms from that listen: the peak window,
- *    and `allBackMs` until the server counts N again.
+ *    and `allBackMs` until the server counts N again (`cpuMs`: this
+ *    process's CPU from the close until then).
  *
  * A stage that does not finish within `--timeout-ms` (default 180000) fails
  * the run: the process prints why (how many of N got there) to stderr, kills
@@ -70,6 +73,11 @@ const LINE = JSON.stringify({ type: 'log', message: 'x'.repeat(80) });
 
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** This process's CPU time (user + system) since `start`, ms. */
+const cpuMsSince = (start: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(start);
+  return Math.round((d.user + d.system) / 1000);
+};
 const MB = (bytes: number) => +(bytes / 2 ** 20).toFixed(1);
 
 /** Fails the run with what it saw: caught at the bottom, which kills the viewers. */
@@ -184,10 +192,12 @@ async function main() {
 
   // 1. Connect.
   const t0 = now();
+  const cpu0 = process.cpuUsage();
   for (const p of procs) p.send({ go: true });
   status = serverCounts;
   const connectedAt = await within('connecting', waiter.promise);
   const connectMs = Math.round(connectedAt - t0);
+  const connectCpuMs = cpuMsSince(cpu0);
   const confirmed = await within('viewers confirming', viewersConfirm(procs, 'connected'));
   const confirmMs = Math.round(now() - t0);
 
@@ -201,10 +211,11 @@ async function main() {
     rssMB: MB(mem.rss),
     bytesPerViewer: Math.round((mem.heapUsed - heapBefore) / N),
   };
-  if (opts['no-storm']) return { connectMs, confirmMs, ...heap, viewers: confirmed };
+  if (opts['no-storm']) return { connectMs, connectCpuMs, confirmMs, ...heap, viewers: confirmed };
 
   // 3. Storm: close, stay down, listen again on the same port.
   const closeStart = now();
+  const cpu1 = process.cpuUsage();
   http.close();
   status = serverCounts;
   await within('closing', subject.close());
@@ -225,10 +236,12 @@ async function main() {
   const downMs = Math.round(listenedAt - closeStart);
   status = serverCounts;
   const backAt = await within('reconnect storm', waiter.promise);
+  const stormCpuMs = cpuMsSince(cpu1);
   const back = await within('viewers confirming the reconnect', viewersConfirm(procs, 'back'));
   const w = windowsOf(accepts.map((t) => t - listenedAt), N);
   return {
     connectMs,
+    connectCpuMs,
     confirmMs,
     ...heap,
     viewers: confirmed,
@@ -237,6 +250,7 @@ async function main() {
       downMs,
       staleAfterClose,
       allBackMs: Math.round(backAt - listenedAt),
+      cpuMs: stormCpuMs,
       accepts: accepts.length,
       peakPer100ms: w.peak,
       peakPct: w.peakPct,
