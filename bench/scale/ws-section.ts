@@ -32,6 +32,7 @@ interface Storm {
 interface Run {
   subject: SubjectKind;
   n: number;
+  load1: number;
   connectMs: number;
   connectCpuMs: number;
   heapUsedMB: number;
@@ -56,7 +57,7 @@ export function scaleWsSection(): string {
   const nOf = (s: SubjectKind) => (s === 'hub' ? HUB_N : N);
   const procs = Math.ceil(N / 3750);
   const n = (x: number) => x.toLocaleString('en-US');
-  const loadBefore = loadavg()[0]!.toFixed(1);
+  const loadBefore = loadavg()[0]!;
   const runs: Record<SubjectKind, Run[]> = { ws: [], socketio: [], hub: [] };
   const failures: string[] = [];
   for (let i = 0; i < ROUNDS; i++) {
@@ -73,12 +74,12 @@ export function scaleWsSection(): string {
       }
     }
   }
-  const loadAfter = loadavg()[0]!.toFixed(1);
+  const loads = spread([loadBefore, loadavg()[0]!, ...SUBJECTS.flatMap((s) => runs[s].map((r) => r.load1))]);
 
   const fmt = (xs: number[], unit = '') => {
     if (xs.length === 0) return '–';
     const { min, median, max } = spread(xs);
-    return `**${median}${unit}** (${min}–${max})`;
+    return `**${n(median)}${unit}** (${n(min)}–${n(max)})`;
   };
   const med = (s: SubjectKind, f: (r: Run) => number) => (runs[s].length ? spread(runs[s].map(f)).median : NaN);
   const row = (s: SubjectKind) => {
@@ -116,8 +117,9 @@ at most 3,750 sockets each; \`ulimit -n\` is 20,000 per process), all on
 127.0.0.1. Each server runs as its users configure it by default (the hub
 and socket.io ping every 25 s, raw \`ws\` does not). ${ROUNDS} rounds, the subjects interleaved and the first rotating;
 each cell is the **median** (min–max) of the runs. The 1-minute load average
-was ${loadBefore} at the start and ${loadAfter} at the end, on ${cpus().length} cores shared with other work:
-times scatter with it, heap does not.
+was ${loads.min.toFixed(1)}–${loads.max.toFixed(1)} through the runs (median ${loads.median.toFixed(1)}), on ${cpus().length} cores shared with
+other work: the times (and how long the viewers' own processes take) scatter
+with it; the server's CPU time and its heap much less.
 
 **Connect.** The viewer processes are started and loaded first, then told to
 go at once; each opens its viewers with at most 100 between "opening" and
@@ -145,7 +147,9 @@ socket.io-client's default schedule (1 s doubling to 5 s, ±50 %): raw \`ws\`
 and hub viewers are \`ws\` clients with that retry loop, socket.io's are
 socket.io-client with its built-in reconnection. TCP accepts are counted per
 100 ms from the new listen; *all back* is when the server counts every viewer
-again (and each has had its line).
+again (and each has had its line). A close that takes longer than about 7 s
+puts every viewer's retries on the 5 s cap, so storms after closes of
+different lengths compare.
 
 | server | viewers | close | peak accepts per 100 ms | as % of viewers | all back | server CPU, close to all back |
 |---|---|---|---|---|---|---|

@@ -35,6 +35,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { WebSocket } from 'ws';
 import type { Socket as IoSocket } from 'socket.io';
@@ -171,6 +172,8 @@ async function subjectOn(http: HttpServer, onConnection: () => void): Promise<Se
 }
 
 const procs: Proc[] = [];
+/** The machine's 1-minute load average when the run started: on a shared machine, what the times were measured beside. */
+const load1 = +loadavg()[0]!.toFixed(1);
 async function main() {
   let http = createServer();
   const port = await listenOutsideEphemeral(http);
@@ -280,7 +283,7 @@ try {
       return Promise.race([p.exited, sleep(10_000)]);
     }),
   );
-  console.log(JSON.stringify({ figure: 'scale-ws', subject: kind, viewer: VIEWER, n: N, processes: procs.length, ...result }));
+  console.log(JSON.stringify({ figure: 'scale-ws', subject: kind, viewer: VIEWER, n: N, processes: procs.length, load1, ...result }));
   process.exit(0);
 } catch (e) {
   const pids = procs.map((p) => p.child.pid).join(', ');
