@@ -101,8 +101,8 @@ export function scaleWsSection(): string {
     : measuredAtTarget
       ? hubHeap < TARGET_HEAP_MB
         ? `**Met**: ${hubHeap} MB with ${n(HUB_N)} viewers (target < ${TARGET_HEAP_MB} MB).`
-        : `**Missed**: ${hubHeap} MB with ${n(HUB_N)} viewers (target < ${TARGET_HEAP_MB} MB), ${hubPer} bytes a viewer against ${med('socketio', (r) => r.bytesPerViewer)} for socket.io and ${med('ws', (r) => r.bytesPerViewer)} for raw \`ws\`. ${heapWhy}`
-      : `**Not measured at ${n(TARGET_VIEWERS)}**: the hub ran with ${n(HUB_N)} viewers (BENCH_SCALE_HUB_VIEWERS). Its heap was ${hubHeap} MB, ${hubPer} bytes a viewer; at that cost ${n(TARGET_VIEWERS)} viewers would take about ${Math.round(hubHeap + ((TARGET_VIEWERS - HUB_N) * hubPer) / 2 ** 20)} MB (target < ${TARGET_HEAP_MB} MB). ${heapWhy}`;
+        : `**Missed**: ${hubHeap} MB with ${n(HUB_N)} viewers (target < ${TARGET_HEAP_MB} MB), ${n(hubPer)} bytes a viewer against ${n(med('socketio', (r) => r.bytesPerViewer))} for socket.io and ${n(med('ws', (r) => r.bytesPerViewer))} for raw \`ws\`. ${heapWhy}`
+      : `**Not measured at ${n(TARGET_VIEWERS)}**: the hub ran with ${n(HUB_N)} viewers (BENCH_SCALE_HUB_VIEWERS). Its heap was ${hubHeap} MB, ${n(hubPer)} bytes a viewer; at that cost ${n(TARGET_VIEWERS)} viewers would take about ${Math.round(hubHeap + ((TARGET_VIEWERS - HUB_N) * hubPer) / 2 ** 20)} MB (target < ${TARGET_HEAP_MB} MB). ${heapWhy}`;
   /** Median per viewer of `f`, as a multiple of raw ws's. */
   const vsWs = (s: SubjectKind, f: (r: Run) => number) => {
     const x = med(s, f) / nOf(s) / (med('ws', f) / N);
