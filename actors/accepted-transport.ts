@@ -13,14 +13,26 @@ import type { ConnectOptions, Link, Transport } from '../machines/ports/transpor
  * is called once; a second call rejects (an accepted socket cannot be reopened).
  */
 export function acceptedTransport(link: Link, kind: string): Transport {
-  let used = false;
-  return {
-    kind,
-    connect({ signal }: ConnectOptions): Promise<Link> {
-      if (signal?.aborted) return Promise.reject(new LinkClosedError('connect aborted', { canceled: true }));
-      if (used) return Promise.reject(new ConnectionError('an accepted connection cannot be reopened', { kind, code: 'ERR_NOT_REOPENABLE' }));
-      used = true;
-      return Promise.resolve(link);
-    },
-  };
+  return new AcceptedTransport(link, kind);
+}
+
+/** A class: a server makes one per accepted connection (issue 15: a closure and its scope each). */
+class AcceptedTransport implements Transport {
+  /** Until it is handed out: then it belongs to the connection. */
+  #link: Link | undefined;
+
+  constructor(
+    link: Link,
+    readonly kind: string,
+  ) {
+    this.#link = link;
+  }
+
+  connect({ signal }: ConnectOptions): Promise<Link> {
+    if (signal?.aborted) return Promise.reject(new LinkClosedError('connect aborted', { canceled: true }));
+    const link = this.#link;
+    if (!link) return Promise.reject(new ConnectionError('an accepted connection cannot be reopened', { kind: this.kind, code: 'ERR_NOT_REOPENABLE' }));
+    this.#link = undefined;
+    return Promise.resolve(link);
+  }
 }

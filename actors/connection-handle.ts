@@ -92,15 +92,19 @@ export interface ConnectionHandle {
   publish<K extends LogEventType>(type: K, data: ConnectionEventData[K]): void;
 }
 
-/** What the supervisor gives a handle: how to reach the live child. */
+/**
+ * What the supervisor gives its handles: how to reach the live child `id`.
+ * One per supervisor, shared by every handle (issue 15: a host of closures
+ * per handle was about 0.5 KB of each connection).
+ */
 export interface HandleHost {
-  kind(): string;
-  state(): ConnectionState;
-  lastError(): unknown;
-  send(data: Payload, options?: { volatile?: boolean }): Promise<void>;
-  command(event: { type: ConnectionCommandType; fastPath?: boolean }): void;
-  stop(): Promise<void>;
-  publish(type: LogEventType, data: unknown): void;
+  kind(id: string): string;
+  state(id: string): ConnectionState;
+  lastError(id: string): unknown;
+  send(id: string, data: Payload, options?: { volatile?: boolean }): Promise<void>;
+  command(id: string, event: { type: ConnectionCommandType; fastPath?: boolean }): void;
+  stop(id: string): Promise<void>;
+  publish(id: string, type: LogEventType, data: unknown): void;
 }
 
 /**
@@ -122,19 +126,19 @@ export class HandleFeed implements ConnectionHandle {
     private readonly host: HandleHost,
   ) {
     this.closed = new Promise((resolve) => (this.#resolve = resolve));
-    this.#lastKind = host.kind();
+    this.#lastKind = host.kind(id);
   }
 
   get kind(): string {
-    return this.#exit ? this.#lastKind : (this.#lastKind = this.host.kind());
+    return this.#exit ? this.#lastKind : (this.#lastKind = this.host.kind(this.id));
   }
 
   get state(): ConnectionState {
-    return this.#exit ? this.#exit.state : this.host.state();
+    return this.#exit ? this.#exit.state : this.host.state(this.id);
   }
 
   get lastError(): unknown {
-    return this.#exit ? this.#exit.error : this.host.lastError();
+    return this.#exit ? this.#exit.error : this.host.lastError(this.id);
   }
 
   get events$(): Observable<ConnectionLogEvent> {
@@ -156,25 +160,25 @@ export class HandleFeed implements ConnectionHandle {
   send(data: Payload, options?: { volatile?: boolean }): Promise<void> {
     // A gone child's id may belong to another child by now: never send there.
     if (this.#exit) return Promise.reject(new UnknownConnectionError(this.id));
-    return this.host.send(data, options);
+    return this.host.send(this.id, data, options);
   }
 
   command(type: ConnectionCommandType, options: { fastPath?: boolean } = {}): void {
     check.oneOf(type, 'type', COMMANDS);
     check.object(options, 'options');
     if (this.#exit) return; // a gone child takes no commands; `closed` already said so
-    this.host.command(type === 'RECONNECT' && options.fastPath === true ? { type, fastPath: true } : { type });
+    this.host.command(this.id, type === 'RECONNECT' && options.fastPath === true ? { type, fastPath: true } : { type });
   }
 
   stop(): Promise<void> {
-    return this.#exit ? Promise.resolve() : this.host.stop();
+    return this.#exit ? Promise.resolve() : this.host.stop(this.id);
   }
 
   publish<K extends LogEventType>(type: K, data: ConnectionEventData[K]): void {
     check.nonEmptyString(type, 'type');
     if (!type.startsWith('EVENT_')) throw new RangeError(`type must be an EVENT_* name, got ${JSON.stringify(type)}`);
     if (this.#exit) return;
-    this.host.publish(type, data);
+    this.host.publish(this.id, type, data);
   }
 
   /** @internal A structured event of this child. */

@@ -32,7 +32,7 @@ import {
 } from '../machines/supervisor.machine.js';
 import { checkLink, checkPayload, checkTransport, type Link, type Payload, type Transport } from '../machines/ports/transport.js';
 import { acceptedTransport } from './accepted-transport.js';
-import { HandleFeed, type ConnectionExitReason, type ConnectionHandle } from './connection-handle.js';
+import { HandleFeed, type ConnectionExitReason, type ConnectionHandle, type HandleHost } from './connection-handle.js';
 
 /**
  * Console-compatible logger. What the supervisor says at each level:
@@ -227,6 +227,9 @@ export interface Supervisor {
 }
 
 const STRATEGIES: readonly Strategy[] = ['one_for_one', 'one_for_all', 'rest_for_one'];
+
+/** Every adopted child's policy: one frozen object for all of them, not a copy each (issue 15). */
+const ADOPTED_POLICY: Readonly<ReconnectPolicy> = Object.freeze(resolvePolicy({ reconnect: false }));
 const RESTARTS: readonly RestartType[] = ['permanent', 'transient', 'temporary'];
 
 /**
@@ -554,6 +557,32 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     restarts: actor.getSnapshot().context.restarts[spec.id] ?? 0,
   });
 
+  /** How every handle reaches its child: one for all of them, not closures per handle (issue 15). */
+  const handleHost: HandleHost = {
+    // The child's own context first: a lookup by id, where the spec is a search of every spec.
+    kind: (id) => childRef(id)?.getSnapshot().context.kind ?? specOf(id)?.transport.kind ?? 'unknown',
+    state: (id) => (childRef(id) ? topState(childRef(id)!.getSnapshot()) : (states[id] ?? 'disconnected')),
+    lastError: (id) => lastErrorOf(id),
+    send: (id, data, o) => supervisor.send(id, data, o),
+    command: (id, event) => childRef(id)?.send(event),
+    stop: (id) => (specOf(id) || stopping.has(id) ? stopOne(id) : Promise.resolve()),
+    publish: (id, type, data) => {
+      const ref = childRef(id);
+      if (!ref) return;
+      const snapshot = ref.getSnapshot();
+      const event = {
+        type,
+        connectionId: id,
+        timestamp: clockNow(actor),
+        state: topState(snapshot),
+        reconnectCount: snapshot.context.reconnectCount,
+        data,
+      } as ConnectionLogEvent;
+      events$.next(event);
+      feeds.get(id)?.event(event);
+    },
+  };
+
   const supervisor: Supervisor = {
     id: opts.id,
     actor,
@@ -604,29 +633,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       let feed = feeds.get(id);
       if (feed) return feed;
       if (!specOf(id)) throw new UnknownConnectionError(id);
-      feed = new HandleFeed(id, {
-        kind: () => specOf(id)?.transport.kind ?? 'unknown',
-        state: () => (childRef(id) ? topState(childRef(id)!.getSnapshot()) : (states[id] ?? 'disconnected')),
-        lastError: () => lastErrorOf(id),
-        send: (data, o) => supervisor.send(id, data, o),
-        command: (event) => childRef(id)?.send(event),
-        stop: () => (specOf(id) || stopping.has(id) ? stopOne(id) : Promise.resolve()),
-        publish: (type, data) => {
-          const ref = childRef(id);
-          if (!ref) return;
-          const snapshot = ref.getSnapshot();
-          const event = {
-            type,
-            connectionId: id,
-            timestamp: clockNow(actor),
-            state: topState(snapshot),
-            reconnectCount: snapshot.context.reconnectCount,
-            data,
-          } as ConnectionLogEvent;
-          events$.next(event);
-          feeds.get(id)?.event(event);
-        },
-      });
+      feed = new HandleFeed(id, handleHost);
       feeds.set(id, feed);
       return feed;
     },
@@ -641,7 +648,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
           id,
           transport: acceptedTransport(link, kind),
           restart: 'temporary',
-          policy: { reconnect: false },
+          policy: ADOPTED_POLICY,
           ...(adoptOptions.outbox ? { outbox: adoptOptions.outbox } : {}),
           ...(adoptOptions.shutdownMs !== undefined ? { shutdownMs: adoptOptions.shutdownMs } : {}),
         });

@@ -35,6 +35,8 @@ if (mode === 'statewire') {
 const ms = performance.now() - t0;
 await settle();
 const after = process.memoryUsage().heapUsed;
+// For bench/heap-diff.ts: where the bytes go.
+if (process.env.HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.HEAP_SNAPSHOT);
 console.log(JSON.stringify({ figure: 'heap_bytes_per_connection', subject: mode, n, bytesPerConnection: Math.round((after - before) / n), startMs: Math.round(ms) }));
 keep.length = 0;
 process.exit(0);

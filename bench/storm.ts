@@ -29,13 +29,13 @@
  *   storm.ts server <ws|hub> <port>
  *   storm.ts clients <url> <count> <first> <jitterMode> <pingIntervalMs> <pongTimeoutMs>
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { backoffDelay, createSupervisor, defaultPolicy, seededRandom, silentLogger, type JitterMode } from '../actors/index.js';
 import { TaskLogHub, webSocketTransport } from '../transports/websocket/index.js';
+import { exitWithParent, forkTsx, type Message, type Proc } from './ipc.js';
+import { windowsOf } from './stats.js';
 
 /** Wall-clock ms with sub-ms precision, comparable across processes. */
 const now = () => performance.timeOrigin + performance.now();
@@ -43,7 +43,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const [role, ...args] = process.argv.slice(2);
 
 type ServerKind = 'ws' | 'hub';
-type Message = Record<string, unknown>;
 
 /** The server process: listens when told, records every TCP accept, goes away when told. */
 async function server(kind: ServerKind, port: number) {
@@ -123,26 +122,10 @@ async function clients(url: string, count: number, first: number, jitterMode: Ji
   process.send!({ ready: true });
 }
 
-interface Proc {
-  child: ChildProcess;
-  next(key: string): Promise<Message>;
-  send(m: Message): void;
-}
-
+/** A role of this script in a process of its own, once it said it is ready. */
 async function start(...argv: string[]): Promise<Proc> {
-  const child = fork(fileURLToPath(import.meta.url), argv, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = (key: string) =>
-    new Promise<Message>((resolve) => {
-      const on = (m: Message) => {
-        if (key in m) {
-          child.off('message', on);
-          resolve(m);
-        }
-      };
-      child.on('message', on);
-    });
-  const p: Proc = { child, next, send: (m) => child.send(m) };
-  await next('ready');
+  const p = forkTsx(import.meta.url, argv);
+  await p.next('ready');
   return p;
 }
 
@@ -176,21 +159,6 @@ async function stop(procs: Proc[]) {
     p.send({ close: true });
     return new Promise((r) => p.child.once('exit', r));
   }));
-}
-
-/** Accepts per 100 ms window (ms since the server listened) and the busiest one as a % of `n`. */
-function windowsOf(accepts: number[], n: number) {
-  const windows: number[] = [];
-  for (const t of accepts) windows[Math.floor(t / 100)] = (windows[Math.floor(t / 100)] ?? 0) + 1;
-  const filled = Array.from(windows, (w) => w ?? 0);
-  const peak = Math.max(...filled);
-  return {
-    peakPct: +((peak / n) * 100).toFixed(1),
-    peakWindow: filled.indexOf(peak),
-    windowsOver10Pct: filled.filter((w) => w > n / 10).length,
-    allBackMs: Math.round(Math.max(...accepts)),
-    windows: filled.slice(0, 40).join(' '),
-  };
 }
 
 function model(jitterMode: JitterMode, n: number, downMs: number) {
@@ -268,8 +236,10 @@ async function detect(how: 'kill' | 'frames' | 'hub' | 'listener' | 'freeze', n:
 }
 
 if (role === 'server') {
+  exitWithParent();
   await server(args[0] as ServerKind, Number(args[1]));
 } else if (role === 'clients') {
+  exitWithParent();
   await clients(args[0]!, Number(args[1]), Number(args[2]), args[3] as JitterMode, Number(args[4]), Number(args[5]));
 } else {
   const procs = (i: number) => Number(args[i] ?? 4);

@@ -1,13 +1,16 @@
 /**
  * The connection statechart (ARCHITECTURE.md, "The connection statechart").
  * Pure: no sockets, no timers of its own. Time comes from named delays on the
- * actor clock; I/O from the injected transport through `transportActor`.
+ * actor clock; I/O from the injected transport through a `LinkSession` per
+ * attempt, run inside the connection actor (or, for a machine given its own
+ * `transport` actor, through that child).
  */
-import { assign, emit, enqueueActions, raise, sendTo, setup, spawnChild, stopChild } from 'xstate';
+import { assign, emit, enqueueActions, raise, setup, StateMachine, type AnyActorRef, type AnyStateMachine } from 'xstate';
 import {
   ConnectTimeoutError,
   ConnectionFailedError,
   ConnectionError,
+  LinkClosedError,
   StaleLinkError,
   StatewireError,
   MessageDroppedError,
@@ -29,11 +32,13 @@ import {
   type LogEventType,
   type NoData,
   type OutboxEntry,
+  type SendTicket,
 } from './events.js';
 import type { LinkRegistry } from './link-registry.js';
 import { enqueue, resolveOutbox, type OverflowPolicy } from './outbox.js';
 import { resolvePolicy, type ReconnectPolicy } from './policy.js';
-import { transportActor } from './transport.actor.js';
+import { transportActor, type TransportActorInput } from './transport.actor.js';
+import { LinkSession } from './link-session.js';
 import * as check from './ports/check.js';
 import { checkTransport, type Transport } from './ports/transport.js';
 
@@ -77,6 +82,41 @@ export type ConnectionEvent =
 
 const LINK = 'link';
 
+/**
+ * The links of the connection actors that run them in-process, by actor.
+ * A transport actor per connection (an XState actor, its callback's closures,
+ * an AbortSignal) cost more heap than the rest of the connection (issue 15):
+ * the stock transport runs as a `LinkSession` of the connection actor itself,
+ * kept here as XState keeps a callback actor's state (a WeakMap by actor), and
+ * closed by `ConnectionStateMachine.transition` when the actor stops.
+ */
+const sessions = new WeakMap<AnyActorRef, LinkSession>();
+
+/** Whether `self` runs its links in-process: a `ConnectionStateMachine` whose `transport` actor is the stock one. */
+function inProcess(self: AnyActorRef): boolean {
+  const logic = (self as unknown as { logic?: unknown }).logic;
+  return logic instanceof ConnectionStateMachine && logic.implementations.actors.transport === transportActor;
+}
+
+function openSession(self: AnyActorRef, input: TransportActorInput): void {
+  sessions.get(self)?.stop();
+  // `self.send` is bound to the actor by XState: the reports go to its mailbox, as a child's sendBack would.
+  sessions.set(self, new LinkSession(input, self.send));
+}
+
+function dropSession(self: AnyActorRef): void {
+  const session = sessions.get(self);
+  if (!session) return;
+  sessions.delete(self);
+  session.stop();
+}
+
+function sendOnSession(self: AnyActorRef, connectionId: string, data: OutboxEntry['data'], ticket: SendTicket | undefined): void {
+  const session = sessions.get(self);
+  if (session) session.send(data, ticket);
+  else ticket?.reject(new LinkClosedError('link is not open', { canceled: false, connectionId }));
+}
+
 function validateInput(input: ConnectionInput): void {
   check.object(input, 'input', '{ id, transport }');
   check.nonEmptyString(input.id, 'input.id');
@@ -87,7 +127,7 @@ function validateInput(input: ConnectionInput): void {
   }
 }
 
-export const connectionMachine = setup({
+const connectionSetup = setup({
   types: {
     context: {} as ConnectionContext,
     events: {} as ConnectionEvent,
@@ -129,16 +169,28 @@ export const connectionMachine = setup({
     }),
     /** An event that carries nothing but its type. */
     log: emit(({ context, self }, params: { type: NoDataEvent }) => logEvent(self, context, params.type, {})),
-    openLink: enqueueActions(({ context, enqueue }) => {
+    openLink: enqueueActions(({ context, enqueue, self }) => {
       const gen = context.gen + 1;
       enqueue.assign({ gen });
-      enqueue.spawnChild('transport', {
-        id: LINK,
-        input: { transport: context.transport, gen, connectionId: context.id, links: context.links },
+      const input: TransportActorInput = { transport: context.transport, gen, connectionId: context.id, links: context.links };
+      if (inProcess(self)) enqueue(() => openSession(self, input));
+      else enqueue.spawnChild('transport', { id: LINK, input });
+    }),
+    dropLink: enqueueActions(({ context, enqueue, self }) => {
+      // No attempt yet (the initial state): nothing to drop, and no action for XState to queue at start.
+      if (context.gen === 0) return;
+      if (inProcess(self)) enqueue(() => dropSession(self));
+      else enqueue.stopChild(LINK);
+    }),
+    closeLink: enqueueActions(({ context, enqueue, self }) => {
+      if (!inProcess(self)) return void enqueue.sendTo(LINK, { type: 'LINK_CLOSE' });
+      const gen = context.gen;
+      enqueue(() => {
+        const session = sessions.get(self);
+        if (session) session.closeAndReport();
+        else self.send({ type: 'LINK_CLOSED', gen }); // nothing open: closed already
       });
     }),
-    dropLink: stopChild(LINK),
-    closeLink: sendTo(LINK, { type: 'LINK_CLOSE' }),
     recordError: assign({
       lastError: ({ context, event }) => {
         if ('error' in event) return toConnectionError(event.error, context);
@@ -181,9 +233,10 @@ export const connectionMachine = setup({
       logEvent(self, context, LogEvent.RECONNECT_FAILED, { attempt: context.reconnectCount, error: describeError(context.lastError) }),
     ),
     /** SEND while connected: hand it to the link. */
-    forward: sendTo(LINK, ({ event }) => {
-      const e = event as Extract<ConnectionEvent, { type: 'SEND' }>;
-      return { type: 'LINK_SEND' as const, data: e.data, ticket: e.ticket };
+    forward: enqueueActions(({ context, event, enqueue, self }) => {
+      const { data, ticket } = event as Extract<ConnectionEvent, { type: 'SEND' }>;
+      if (inProcess(self)) enqueue(() => sendOnSession(self, context.id, data, ticket));
+      else enqueue.sendTo(LINK, { type: 'LINK_SEND', data, ticket });
     }),
     /** SEND while not connected: queue it, never silently dropping anything. */
     queue: enqueueActions(({ context, event, enqueue, self }) => {
@@ -205,9 +258,16 @@ export const connectionMachine = setup({
       enqueue.emit(logEvent(self, context, LogEvent.MESSAGE_DROPPED, { reason: 'volatile', count: 1 }));
     }),
     /** On (re)connect: queued messages go first, in order, before any newer SEND. */
-    flushOutbox: enqueueActions(({ context, enqueue }) => {
-      if (context.outbox.length === 0) return;
-      for (const entry of context.outbox) enqueue.sendTo(LINK, { type: 'LINK_SEND', data: entry.data, ticket: entry.ticket });
+    flushOutbox: enqueueActions(({ context, enqueue, self }) => {
+      const { outbox, id } = context;
+      if (outbox.length === 0) return;
+      if (inProcess(self)) {
+        enqueue(() => {
+          for (const entry of outbox) sendOnSession(self, id, entry.data, entry.ticket);
+        });
+      } else {
+        for (const entry of outbox) enqueue.sendTo(LINK, { type: 'LINK_SEND', data: entry.data, ticket: entry.ticket });
+      }
       enqueue.assign({ outbox: [] });
     }),
     /** In `failed` nothing will be sent again: tell every queued sender. */
@@ -238,7 +298,9 @@ export const connectionMachine = setup({
     })),
     raiseDown: raise(({ event }) => ({ type: 'LINK_DOWN' as const, error: (event as { error?: unknown }).error })),
   },
-}).createMachine({
+});
+
+const definition = connectionSetup.createMachine({
   id: 'connection',
   context: ({ input }) => {
     validateInput(input);
@@ -398,6 +460,34 @@ export const connectionMachine = setup({
   // What a parent gets in onDone / xstate.done.actor.<id> and toPromise resolves with (`ConnectionOutput`).
   output: ({ context }) => failureOutput(context),
 });
+
+type AnyMachineClass = new (config: unknown, implementations?: unknown) => AnyStateMachine;
+
+/**
+ * `connectionMachine`'s class: a StateMachine that closes the links its actors
+ * run in-process. XState v5 runs no exit actions when an actor is stopped, so
+ * the place to see the stop (and a transition that throws, which leaves the
+ * actor in error) is the machine logic's own `transition`. `provide()` keeps
+ * the class, so every variant closes its links too.
+ */
+class ConnectionStateMachine extends (StateMachine as unknown as AnyMachineClass) {
+  override transition(snapshot: never, event: { type: string }, actorScope: { self: AnyActorRef }) {
+    if (event.type === 'xstate.stop') dropSession(actorScope.self);
+    try {
+      return super.transition(snapshot, event, actorScope as never);
+    } catch (error) {
+      dropSession(actorScope.self);
+      throw error;
+    }
+  }
+
+  override provide(implementations: Parameters<AnyStateMachine['provide']>[0]): AnyStateMachine {
+    const variant = super.provide(implementations);
+    return new ConnectionStateMachine(variant.config, variant.implementations);
+  }
+}
+
+export const connectionMachine = new ConnectionStateMachine(definition.config, definition.implementations) as unknown as typeof definition;
 
 function enqueue_(context: ConnectionContext, entry: OutboxEntry) {
   return enqueue(context.outbox, entry, { limit: context.outboxLimit, overflow: context.overflow });

@@ -74,16 +74,29 @@ export const defaultPolicy: Readonly<ReconnectPolicy> = Object.freeze({
   reconnect: true,
 });
 
+const POLICY_KEYS = Object.keys(defaultPolicy);
+
+/** Frozen, with exactly the policy's keys: shared as it is once its values pass the checks. */
+function isResolved(partial: Partial<ReconnectPolicy>): partial is ReconnectPolicy {
+  if (!Object.isFrozen(partial)) return false;
+  const keys = Object.keys(partial);
+  return keys.length === POLICY_KEYS.length && POLICY_KEYS.every((k) => Object.hasOwn(partial, k));
+}
+
 /** Durations that must be > 0 (the others may be 0). */
 const positiveMs = ['connectTimeoutMs', 'fastPathTimeoutMs', 'stableAfterMs'] as const;
 
 /**
  * Merge a partial policy over the defaults, validating every field.
  * Throws TypeError/RangeError naming the field (`policy.factor`) on bad input.
+ *
+ * No partial gives `defaultPolicy` itself, and a frozen complete policy (one
+ * `resolvePolicy` gave, frozen) comes back as it is: connections that share
+ * a policy share one object rather than a copy each (issue 15).
  */
 export function resolvePolicy(partial: Partial<ReconnectPolicy> | undefined, name = 'policy'): ReconnectPolicy {
   if (partial !== undefined) check.object(partial, name);
-  const p = merge(defaultPolicy, partial, name, 'a policy option');
+  const p = partial === undefined ? (defaultPolicy as ReconnectPolicy) : isResolved(partial) ? partial : merge(defaultPolicy, partial, name, 'a policy option');
   checkBackoff(p, name);
   check.integer(p.maxRetries, `${name}.maxRetries`, { min: 0, allowInfinity: true });
   for (const key of positiveMs) check.finiteNumber(p[key], `${name}.${key}`, { min: 0, exclusiveMin: true, max: check.MAX_TIMER_MS });

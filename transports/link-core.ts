@@ -6,7 +6,7 @@
  * says how to write, how to begin a close, and what ended the link.
  * A class with plain fields: `send` runs per message per connection.
  */
-import { Observable, Subject } from 'rxjs';
+import { Observable, type Subscriber } from 'rxjs';
 import { LinkClosedError } from '../machines/ports/errors.js';
 import type { CloseInfo, Payload } from '../machines/ports/transport.js';
 
@@ -22,12 +22,51 @@ export interface LinkCoreOptions {
  * first subscriber is held for it. A peer that speaks first (a welcome
  * message, a snapshot on connect) writes between the handshake and the
  * moment the link's owner subscribes; a plain Subject dropped those frames.
+ *
+ * Not an RxJS Subject underneath: a server holds one per connection, and a
+ * Subject with its subscription, teardown and finalizer list was about
+ * 0.4 KB of each (issue 15). Subscribers are kept as they are (usually one)
+ * and forgotten once closed: on the next value, the next subscribe, or the end.
  */
 export class InboundSubject<T> {
-  #subject = new Subject<T>();
+  /** The subscriber, or the subscribers when more than one listens. */
+  #to: Subscriber<T> | Subscriber<T>[] | undefined;
   #held: T[] | undefined = [];
   #completed = false;
-  readonly observable = new Observable<T>((subscriber) => {
+  readonly observable = new Observable<T>(this.#subscribe.bind(this));
+
+  next(value: T): void {
+    if (this.#completed) return;
+    if (this.#held) {
+      this.#held.push(value);
+      return;
+    }
+    const to = this.#to;
+    if (to === undefined) return;
+    if (!Array.isArray(to)) {
+      if (to.closed) this.#to = undefined;
+      else to.next(value);
+      return;
+    }
+    // A copy: a subscriber may subscribe or unsubscribe another while it is told.
+    for (const s of to.slice()) if (!s.closed) s.next(value);
+    this.#prune();
+  }
+
+  complete(): void {
+    if (this.#completed) return;
+    this.#completed = true;
+    const to = this.#to;
+    this.#to = undefined;
+    if (Array.isArray(to)) for (const s of to) s.complete();
+    else to?.complete();
+  }
+
+  asObservable(): Observable<T> {
+    return this.observable;
+  }
+
+  #subscribe(subscriber: Subscriber<T>): void {
     const held = this.#held;
     if (held) {
       // One at a time while the subscriber is open: a `take(1)` leaves the
@@ -41,23 +80,23 @@ export class InboundSubject<T> {
       subscriber.complete();
       return;
     }
-    return this.#subject.subscribe(subscriber);
-  });
-
-  next(value: T): void {
-    if (this.#completed) return;
-    if (this.#held) this.#held.push(value);
-    else this.#subject.next(value);
+    this.#prune();
+    const to = this.#to;
+    if (to === undefined) this.#to = subscriber;
+    else if (Array.isArray(to)) to.push(subscriber);
+    else this.#to = [to, subscriber];
   }
 
-  complete(): void {
-    if (this.#completed) return;
-    this.#completed = true;
-    this.#subject.complete();
-  }
-
-  asObservable(): Observable<T> {
-    return this.observable;
+  /** Forget the subscribers that unsubscribed. */
+  #prune(): void {
+    const to = this.#to;
+    if (to === undefined) return;
+    if (!Array.isArray(to)) {
+      if (to.closed) this.#to = undefined;
+      return;
+    }
+    const open = to.filter((s) => !s.closed);
+    this.#to = open.length === 0 ? undefined : open.length === 1 ? open[0] : open;
   }
 }
 
@@ -69,23 +108,24 @@ export class LinkCore {
   /** Set once `close()` was called. */
   closing: Promise<void> | undefined;
   #resolveClosed!: (info: CloseInfo) => void;
-  readonly #pending = new Set<(e: Error) => void>();
-  readonly #write: LinkCoreOptions['write'];
-  readonly #writeError: LinkCoreOptions['writeError'];
+  /** Writes in flight; made on the first write (a link that never sends, a viewer that only listens, needs none). */
+  #pending: Set<(e: Error) => void> | undefined;
+  /** Called as methods: a link may pass itself (issue 15: no closures per link). */
+  readonly #io: LinkCoreOptions;
 
   constructor(options: LinkCoreOptions) {
     this.closed = new Promise<CloseInfo>((r) => (this.#resolveClosed = r));
-    this.#write = options.write;
-    this.#writeError = options.writeError;
+    this.#io = options;
   }
 
   /** Write `data`, tracked until its callback. Callers check `ended`/`closing` first (with their own reason). */
   write(data: Payload): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#pending.add(reject);
-      this.#write(data, (err) => {
-        if (!this.#pending.delete(reject)) return; // already rejected by a close or an end
-        if (err) reject(this.#writeError(err));
+      const pending = (this.#pending ??= new Set());
+      pending.add(reject);
+      this.#io.write(data, (err) => {
+        if (!pending.delete(reject)) return; // already rejected by a close or an end
+        if (err) reject(this.#io.writeError(err));
         else resolve();
       });
     });
@@ -123,7 +163,9 @@ export class LinkCore {
   }
 
   #rejectPending(error: () => Error) {
-    for (const reject of this.#pending) reject(error());
-    this.#pending.clear();
+    const pending = this.#pending;
+    if (!pending) return;
+    for (const reject of pending) reject(error());
+    pending.clear();
   }
 }

@@ -4,7 +4,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConnectTimeoutError, ConnectionError } from '../../machines/ports/errors.js';
+import { ConnectTimeoutError, ConnectionError, LinkClosedError } from '../../machines/ports/errors.js';
 import { WebSocketHandshakeError } from '../../transports/websocket/errors.js';
 import { seededRandom, backoffDelay } from '../../machines/backoff.js';
 import { LogEvent, ConnectionState } from '../../machines/events.js';
@@ -521,7 +521,7 @@ test('a transport that throws in connect() is a failed attempt, not a crash', as
   c.stop();
 });
 
-test('a link whose send throws (a broken contract) crashes only the transport actor: the link is lost', async () => {
+test('a link whose send throws (a broken contract) is lost, and the sender is told (issue 15)', async () => {
   const mock = mockTransport();
   const broken: Transport = {
     kind: 'broken',
@@ -532,10 +532,14 @@ test('a link whose send throws (a broken contract) crashes only the transport ac
   };
   const c = startConnection({ transport: broken, random: () => 0.5 });
   await c.send({ type: 'CONNECT' });
-  await c.send({ type: 'SEND', data: 'x' });
+  let told: unknown;
+  await c.send({ type: 'SEND', data: 'x', ticket: { resolve() {}, reject: (e) => (told = e) } });
   assert.is(c.actor.getSnapshot().status, 'active');
   assert.is(c.state(), 'reconnecting');
   assert.match(String((c.actor.getSnapshot().context.lastError as Error).message), /send threw/);
+  assert.instance(told, LinkClosedError, 'the sender learns its message did not go out');
+  assert.match(String((told as Error).message), /send threw/);
+  assert.is(mock.openLinks, 0, 'the broken link was closed');
   c.stop();
 });
 

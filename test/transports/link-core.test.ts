@@ -53,6 +53,39 @@ test('inbound: a value that arrives during the replay is not lost, and completio
   assert.ok(completed);
 });
 
+test('inbound: every open subscriber gets each value; one that unsubscribed gets nothing more, and is told nothing at the end', () => {
+  const s = new InboundSubject<string>();
+  const a: string[] = [];
+  const b: string[] = [];
+  let aDone = false;
+  let bDone = false;
+  const subA = s.asObservable().subscribe({ next: (v) => a.push(v), complete: () => (aDone = true) });
+  s.asObservable().subscribe({ next: (v) => b.push(v), complete: () => (bDone = true) });
+  s.next('1');
+  subA.unsubscribe();
+  s.next('2');
+  // A subscriber that joins while a value is delivered sees the next one, not that one.
+  const c: string[] = [];
+  let joined = false;
+  const subD = s.asObservable().subscribe(() => {
+    if (joined) return;
+    joined = true;
+    s.asObservable().subscribe((v) => c.push(v));
+  });
+  s.next('3');
+  s.next('4');
+  subD.unsubscribe();
+  s.complete();
+  assert.equal(a, ['1']);
+  assert.equal(b, ['1', '2', '3', '4']);
+  assert.equal(c, ['4']);
+  assert.not.ok(aDone, 'unsubscribed: not completed');
+  assert.ok(bDone);
+  let late = false;
+  s.asObservable().subscribe({ complete: () => (late = true) });
+  assert.ok(late, 'a subscriber after the end is completed at once');
+});
+
 test('LinkCore.close: a transport whose close ends the link at once (synchronously) still records a local close', async () => {
   const core = new LinkCore({ write: (_d, done) => done(), writeError: (e) => e as Error });
   await core.close(() => core.end({}, (canceled) => new LinkClosedError('x', { canceled })));

@@ -8,11 +8,12 @@
  * peer is gone (a half-open TCP connection): the socket is terminated and the
  * link is lost with an `ERR_PONG_TIMEOUT` ConnectionError.
  */
+import type { Observable } from 'rxjs';
 import { WebSocket, type RawData } from 'ws';
 import { realClock, type Clock } from '../../machines/ports/clock.js';
 import { LinkClosedError } from '../../machines/ports/errors.js';
 import { PongTimeoutError } from './errors.js';
-import { LinkCore } from '../link-core.js';
+import { LinkCore, type LinkCoreOptions } from '../link-core.js';
 import type { CloseInfo, Link, Payload } from '../../machines/ports/transport.js';
 
 /** Liveness defaults shared by the client transport and the hub's viewer sockets. */
@@ -58,67 +59,151 @@ function textBytes(text: string): Buffer | string {
 }
 
 export function wrapWebSocket(ws: WebSocket, options: WebSocketLinkOptions): WebSocketLink {
-  const clock = options.clock ?? realClock;
-  const core = new LinkCore({
-    write: (data, done) => {
-      const text = typeof data === 'string';
-      ws.send(text ? textBytes(data) : data, text ? TEXT : BINARY, done);
-    },
-    writeError: (err) => new LinkClosedError('link lost while sending', { canceled: false, cause: err }),
-  });
-  let endError: unknown;
-  let pingTimer: unknown;
-  let pongTimer: unknown;
-  let killTimer: unknown;
+  return new WsLink(ws, options);
+}
 
-  const stopTimers = () => {
-    if (pingTimer !== undefined) clock.clearTimeout(pingTimer);
-    if (pongTimer !== undefined) clock.clearTimeout(pongTimer);
-    if (killTimer !== undefined) clock.clearTimeout(killTimer);
-    pingTimer = pongTimer = killTimer = undefined;
-  };
+/**
+ * A class, so what a server holds per socket is fields (issue 15: closures
+ * per socket, and the property stores `keepNames` gives each under tsx, were
+ * a fifth of a TaskLogHub viewer). `send`, `close` and `closeWith` are
+ * methods: call them on the link.
+ */
+class WsLink implements WebSocketLink, LinkCoreOptions {
+  readonly socket: WebSocket;
+  readonly incoming$: Observable<Payload>;
+  readonly closed: Promise<CloseInfo>;
+  readonly #core: LinkCore;
+  readonly #options: WebSocketLinkOptions;
+  #endError: unknown;
+  #pingTimer: unknown;
+  #pongTimer: unknown;
+  #killTimer: unknown;
+  // The socket's listeners ('message' and 'pong' are removed on close). Bound
+  // in the constructor: a field's arrow would get a property store of its own
+  // from tsx's `keepNames`.
+  readonly #onMessage: (data: RawData, isBinary: boolean) => void;
+  readonly #onPong: (() => void) | undefined;
 
-  const alive = () => {
-    if (pongTimer !== undefined) {
-      clock.clearTimeout(pongTimer);
-      pongTimer = undefined;
+  constructor(ws: WebSocket, options: WebSocketLinkOptions) {
+    this.socket = ws;
+    this.#options = options;
+    this.#core = new LinkCore(this);
+    this.incoming$ = this.#core.incoming.asObservable();
+    this.closed = this.#core.closed;
+    this.#onMessage = this.#message.bind(this);
+    ws.on('message', this.#onMessage);
+    // Only a ping expects a pong: without pings, no listener.
+    if (options.pingIntervalMs > 0) ws.on('pong', (this.#onPong = this.#alive.bind(this)));
+    ws.on('close', this.#ended.bind(this));
+    ws.on('error', this.#error.bind(this));
+    if (ws.readyState !== WebSocket.OPEN) {
+      // Closed between 'open' and wrapping: report it as lost.
+      queueMicrotask(() => {
+        if (!this.#core.ended) this.#ended(1006, Buffer.alloc(0));
+      });
     }
-  };
+    this.#schedulePing();
+  }
 
-  const schedulePing = () => {
-    if (!(options.pingIntervalMs > 0) || core.ended) return;
-    pingTimer = clock.setTimeout(() => {
-      pingTimer = undefined;
-      if (core.ended || ws.readyState !== WebSocket.OPEN) return;
-      if (pongTimer === undefined) {
-        pongTimer = clock.setTimeout(() => {
-          pongTimer = undefined;
-          endError = new PongTimeoutError(options.pongTimeoutMs, options.url ? { url: options.url } : {});
+  send(data: Payload): Promise<void> {
+    const core = this.#core;
+    if (core.ended || core.closing || this.socket.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new LinkClosedError('link is closed', { canceled: core.closing !== undefined }));
+    }
+    return core.write(data);
+  }
+
+  close(): Promise<void> {
+    return this.closeWith(this.#options.closeCode ?? 1000, this.#options.closeReason);
+  }
+
+  closeWith(code: number, reason?: string): Promise<void> {
+    return this.#core.close(() => {
+      const ws = this.socket;
+      try {
+        ws.close(code, reason);
+      } catch {
+        ws.terminate();
+      }
+      this.#killTimer = this.#clock.setTimeout(() => ws.terminate(), this.#options.closeTimeoutMs);
+    });
+  }
+
+  /** @internal LinkCore's writer. */
+  write(data: Payload, done: (err?: Error | null) => void): void {
+    const text = typeof data === 'string';
+    this.socket.send(text ? textBytes(data) : data, text ? TEXT : BINARY, done);
+  }
+
+  /** @internal LinkCore's writer. */
+  writeError(err: Error): Error {
+    return new LinkClosedError('link lost while sending', { canceled: false, cause: err });
+  }
+
+  get #clock(): Clock {
+    return this.#options.clock ?? realClock;
+  }
+
+  #stopTimers(): void {
+    const clock = this.#clock;
+    if (this.#pingTimer !== undefined) clock.clearTimeout(this.#pingTimer);
+    if (this.#pongTimer !== undefined) clock.clearTimeout(this.#pongTimer);
+    if (this.#killTimer !== undefined) clock.clearTimeout(this.#killTimer);
+    this.#pingTimer = this.#pongTimer = this.#killTimer = undefined;
+  }
+
+  #alive(): void {
+    if (this.#pongTimer !== undefined) {
+      this.#clock.clearTimeout(this.#pongTimer);
+      this.#pongTimer = undefined;
+    }
+  }
+
+  #schedulePing(): void {
+    const { pingIntervalMs, pongTimeoutMs } = this.#options;
+    if (!(pingIntervalMs > 0) || this.#core.ended) return;
+    this.#pingTimer = this.#clock.setTimeout(() => {
+      this.#pingTimer = undefined;
+      const ws = this.socket;
+      if (this.#core.ended || ws.readyState !== WebSocket.OPEN) return;
+      if (this.#pongTimer === undefined) {
+        this.#pongTimer = this.#clock.setTimeout(() => {
+          this.#pongTimer = undefined;
+          this.#endError = new PongTimeoutError(pongTimeoutMs, this.#options.url ? { url: this.#options.url } : {});
           ws.terminate();
-        }, options.pongTimeoutMs);
+        }, pongTimeoutMs);
       }
       try {
         ws.ping();
       } catch {
         // The socket is closing: 'close' follows.
       }
-      schedulePing();
-    }, options.pingIntervalMs);
-  };
+      this.#schedulePing();
+    }, pingIntervalMs);
+  }
 
-  const onMessage = (data: RawData, isBinary: boolean) => {
-    alive();
+  #message(data: RawData, isBinary: boolean): void {
+    this.#alive();
+    const core = this.#core;
     if (core.ended) return;
     if (!isBinary) core.incoming.next(data.toString());
     else if (Array.isArray(data)) core.incoming.next(new Uint8Array(Buffer.concat(data)));
     else core.incoming.next(new Uint8Array(data as ArrayBuffer | Buffer));
-  };
+  }
 
-  const onClose = (code: number, reason: Buffer) => {
-    stopTimers();
-    ws.off('message', onMessage);
-    ws.off('pong', alive);
+  /** Errors always end in 'close'; the first is remembered as the reason. */
+  #error(e: Error): void {
+    this.#endError ??= e;
+  }
+
+  #ended(code: number, reason: Buffer): void {
+    this.#stopTimers();
+    const ws = this.socket;
+    ws.off('message', this.#onMessage);
+    if (this.#onPong) ws.off('pong', this.#onPong);
+    const core = this.#core;
     const local = core.closing !== undefined;
+    const endError = this.#endError;
     const info: Omit<CloseInfo, 'initiatedLocally'> = { code };
     const text = reason.toString();
     if (text) info.reason = text;
@@ -127,44 +212,5 @@ export function wrapWebSocket(ws: WebSocket, options: WebSocketLinkOptions): Web
     core.end(info, (canceled) =>
       new LinkClosedError(canceled ? 'link closed while sending' : 'link lost while sending', { canceled, closeCode: code, cause: endError }),
     );
-  };
-
-  ws.on('message', onMessage);
-  ws.on('pong', alive);
-  ws.on('close', onClose);
-  // Errors always end in 'close'; remember the first as the reason.
-  ws.on('error', (e) => {
-    endError ??= e;
-  });
-  if (ws.readyState !== WebSocket.OPEN) {
-    // Closed between 'open' and wrapping: report it as lost.
-    queueMicrotask(() => {
-      if (!core.ended) onClose(1006, Buffer.alloc(0));
-    });
   }
-  schedulePing();
-
-  const closeWith = (code: number, reason?: string): Promise<void> =>
-    core.close(() => {
-      try {
-        ws.close(code, reason);
-      } catch {
-        ws.terminate();
-      }
-      killTimer = clock.setTimeout(() => ws.terminate(), options.closeTimeoutMs);
-    });
-
-  return {
-    socket: ws,
-    incoming$: core.incoming.asObservable(),
-    closed: core.closed,
-    send(data: Payload): Promise<void> {
-      if (core.ended || core.closing || ws.readyState !== WebSocket.OPEN) {
-        return Promise.reject(new LinkClosedError('link is closed', { canceled: core.closing !== undefined }));
-      }
-      return core.write(data);
-    },
-    close: () => closeWith(options.closeCode ?? 1000, options.closeReason),
-    closeWith,
-  };
 }

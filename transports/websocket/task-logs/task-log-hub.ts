@@ -42,7 +42,7 @@ import * as check from '../../../machines/ports/check.js';
 import { HubClosedError, SocketNotOpenError } from '../errors.js';
 import { checkAllowedOrigins } from '../origin.js';
 import { attachViewers, type AttachOptions, type ViewerGate } from './attach.js';
-import { DEFAULT_PING_INTERVAL_MS, DEFAULT_PONG_TIMEOUT_MS, wrapWebSocket, type WebSocketLink } from '../link.js';
+import { DEFAULT_PING_INTERVAL_MS, DEFAULT_PONG_TIMEOUT_MS, wrapWebSocket, type WebSocketLink, type WebSocketLinkOptions } from '../link.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -167,6 +167,9 @@ export class TaskLogHub {
   readonly #ping: number;
   readonly #pong: number;
   readonly #gate: ViewerGate;
+  // The same for every viewer: one object each, not one per viewer (issue 15).
+  readonly #linkOptions: WebSocketLinkOptions;
+  readonly #adoptOutbox: { limit: number };
   #viewers = 0;
   #closed = false;
 
@@ -188,6 +191,8 @@ export class TaskLogHub {
     this.#ownsSupervisor = options.supervisor === undefined;
     this.supervisor = options.supervisor ?? createSupervisor({ id: 'task-log-hub', logger: options.logger, ...(options.clock ? { clock: options.clock } : {}) });
     this.#clock = options.clock ?? this.supervisor.clock;
+    this.#linkOptions = { pingIntervalMs: this.#ping, pongTimeoutMs: this.#pong, closeTimeoutMs: 2000, clock: this.#clock };
+    this.#adoptOutbox = { limit: Math.max(this.#maxQueued * 2, 1000) };
     this.events$ = this.#events.asObservable();
   }
 
@@ -217,7 +222,7 @@ export class TaskLogHub {
     const { lastSeq } = options;
     if (lastSeq !== undefined) check.integer(lastSeq, 'options.lastSeq', { min: 0 });
     if (socket.readyState !== WebSocket.OPEN) throw new SocketNotOpenError();
-    const link = wrapWebSocket(socket, { pingIntervalMs: this.#ping, pongTimeoutMs: this.#pong, closeTimeoutMs: 2000, clock: this.#clock });
+    const link = wrapWebSocket(socket, this.#linkOptions);
     const task = this.#task(taskId);
     await this.#locked(task, async () => {
       if (this.#tasks.get(taskId) !== task || this.#closed) {
@@ -226,7 +231,7 @@ export class TaskLogHub {
       }
       if (task.viewer) await this.#drop(taskId, task, 'replaced', 4000, 'replaced by a newer viewer');
       const childId = `${taskId}#${++this.#viewers}`;
-      const connection = this.supervisor.adopt(link, { id: childId, kind: 'websocket', outbox: { limit: Math.max(this.#maxQueued * 2, 1000) } });
+      const connection = this.supervisor.adopt(link, { id: childId, kind: 'websocket', outbox: this.#adoptOutbox });
       const viewer: Viewer = { childId, link, connection };
       task.viewer = viewer;
       // The viewer's link ended by itself (the tab closed, the network went): forget it.
