@@ -17,6 +17,9 @@
  *   waiting caller is four cells of a flat queue and its promise (issue 15:
  *   an async frame per waiter made a burst of 200,000 calls spend a quarter
  *   of its time in the garbage collector).
+ * - With `maxWaiting`, at most that many callers wait; one more is refused
+ *   at once (`errors.full`), never queued without bound (issue 16: log lines
+ *   made while Redis is down).
  * - Acks settle one id (`ack`) or a range of ids (`ackRange`, a coalesced
  *   ack). An ack for a frame not yet handed to the link is ignored: a freed
  *   slot's frame is made in the ack's turn, and an ack later in the same
@@ -51,6 +54,8 @@ export interface DeliveryErrors {
   linkLost(id: number): Error;
   /** Delivery is closed or the connection is not usable (`deliver()` after it ended, gave up, or lost its link without `resend`). */
   closed(reason: 'closed' | 'failed' | 'lost' | 'gone'): Error;
+  /** `maxWaiting` callers already wait for a slot: this one is refused at once. Required with `maxWaiting`. */
+  full?(maxWaiting: number): Error;
 }
 
 export interface AckedDeliveryOptions {
@@ -69,6 +74,14 @@ export interface AckedDeliveryOptions {
   join?: (frames: Payload[]) => Payload;
   /** Most frames per send. Default 128. */
   batchLimit?: number;
+  /**
+   * Most callers waiting for a slot (all `inFlightLimit` taken, e.g. while the
+   * link is down); one more is refused at once with `errors.full(maxWaiting)`,
+   * so what waits for a link is bounded: `inFlightLimit + maxWaiting` frames.
+   * Default: no limit.
+   * @example new AckedDelivery({ ..., inFlightLimit: 1024, maxWaiting: 10_000, errors: { ..., full: (n) => new BacklogFullError(n) } })
+   */
+  maxWaiting?: number;
 }
 
 interface Write {
@@ -143,6 +156,7 @@ export class AckedDelivery {
   readonly #resend: boolean;
   readonly #join: (frames: Payload[]) => Payload;
   readonly #batchLimit: number;
+  readonly #maxWaiting: number;
   readonly #pending = new Map<number, Entry>();
   readonly #waiting = new WaitQueue();
   readonly #sub: Subscription;
@@ -166,6 +180,8 @@ export class AckedDelivery {
     this.#batchLimit = check.integer(options.batchLimit ?? 128, 'options.batchLimit', { min: 1 });
     this.#resend = check.boolean(options.resend ?? true, 'options.resend');
     this.#join = check.func(options.join ?? concat, 'options.join', '(frames) => payload');
+    this.#maxWaiting = check.integer(options.maxWaiting ?? Infinity, 'options.maxWaiting', { min: 0, allowInfinity: true });
+    if (Number.isFinite(this.#maxWaiting)) check.func(this.#errors.full, 'options.errors.full', '(maxWaiting) => Error (required with options.maxWaiting)');
     this.#state = connection.state;
     if (this.#state === 'connected') this.#gen = 1;
     // The handle completes when the child leaves the supervisor for good.
@@ -191,6 +207,7 @@ export class AckedDelivery {
     // its slot is four cells of a queue and its promise, nothing more.
     return new Promise<void>((resolve, reject) => {
       if (this.#waiting.length === 0 && this.#pending.size < this.#limit) this.#start(build as Build, arg, resolve, reject);
+      else if (this.#waiting.length >= this.#maxWaiting) reject(this.#errors.full!(this.#maxWaiting));
       else this.#waiting.push(build as Build, arg, resolve, reject);
     });
   }

@@ -275,6 +275,32 @@ test('delivery: deliver(build, arg) hands arg to build once the frame has its id
   await s.sup.shutdown();
 });
 
+test('delivery: maxWaiting bounds the callers waiting for a slot; one more is refused at once with errors.full (issue 16)', async () => {
+  const { s, mock, delivery: unused } = await setup();
+  await unused.close();
+  const connection = s.sup.connection('peer');
+  const full = (n: number) => new TestError('full', `${n} already wait`);
+  const delivery = new AckedDelivery({ connection, clock: s.clock, errors: { ...errors, full }, inFlightLimit: 2, maxWaiting: 1, ackTimeoutMs: 1000 });
+  const outcome = (p: Promise<void>) => p.then(() => 'acked', (e: TestError) => e.kind);
+  const ps = [1, 2, 3, 4].map(() => outcome(delivery.deliver((id) => `${id};`)));
+  assert.is(await ps[3], 'full', 'two in flight, one waiting: the fourth is refused at once');
+  await s.flush();
+  assert.equal(mock.written, ['1;2;']);
+  delivery.ack(1);
+  await s.flush();
+  const fifth = outcome(delivery.deliver((id) => `${id};`)); // the waiter took the freed slot: room to wait again
+  delivery.ack(2);
+  await s.flush();
+  delivery.ack(3);
+  await s.flush();
+  delivery.ack(4);
+  assert.equal(await Promise.all([...ps.slice(0, 3), fifth]), ['acked', 'acked', 'acked', 'acked']);
+  assert.throws(() => new AckedDelivery({ connection, clock: s.clock, errors, maxWaiting: 10 }), (e: Error) => e instanceof TypeError && /options\.errors\.full/.test(e.message));
+  assert.throws(() => new AckedDelivery({ connection, clock: s.clock, errors: { ...errors, full }, maxWaiting: -1 }), (e: Error) => e instanceof RangeError && /options\.maxWaiting/.test(e.message));
+  await delivery.close();
+  await s.sup.shutdown();
+});
+
 test('delivery: bad options are TypeError/RangeError naming the option', async () => {
   const { s, delivery } = await setup();
   const connection = s.sup.connection('peer');
