@@ -1,5 +1,6 @@
 /**
- * `statewire/websocket`: the WebSocket client transport and the TaskLogHub.
+ * `statewire/websocket`: the WebSocket client transport and the TaskLogHub
+ * (with its Redis adapter, for hubs in several processes).
  */
 export {
   webSocketTransport,
@@ -24,3 +25,23 @@ export {
 export { defaultTaskIdFrom, type AttachOptions } from './task-logs/attach.js';
 export { originAllowed } from './origin.js';
 export { HubClosedError, PongTimeoutError, SocketNotOpenError, WebSocketHandshakeError } from './errors.js';
+
+// TaskLogHub past one process (issue 16): the adapter seam, the Redis adapter, its Redis link and errors.
+export type {
+  AdapterDropReason,
+  AdapterHubEvent,
+  AdapterViewer,
+  TaskLogHubAdapter,
+  TaskLogHubAdapterHost,
+  TaskLogHubBinding,
+  UnnumberedLine,
+} from './task-logs/adapter.js';
+export { redisHubAdapter, type RedisHubAdapterOptions } from './task-logs/redis/redis-hub-adapter.js';
+export { redisTransport, type RedisClientLike, type RedisTransport, type RedisTransportOptions } from './redis.transport.js';
+export {
+  RedisAdapterClosedError,
+  RedisBacklogFullError,
+  RedisCommandError,
+  RedisConnectionError,
+  RedisTimeoutError,
+} from './redis-errors.js';

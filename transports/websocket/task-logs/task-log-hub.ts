@@ -42,6 +42,7 @@ import * as check from '../../../machines/ports/check.js';
 import { HubClosedError, SocketNotOpenError } from '../errors.js';
 import { checkAllowedOrigins } from '../origin.js';
 import { attachViewers, type AttachOptions, type ViewerGate } from './attach.js';
+import type { AdapterDropReason, TaskLogHubAdapter, TaskLogHubBinding } from './adapter.js';
 import { DEFAULT_PING_INTERVAL_MS, DEFAULT_PONG_TIMEOUT_MS, wrapWebSocket, type WebSocketLink, type WebSocketLinkOptions } from '../link.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
@@ -121,6 +122,15 @@ export interface TaskLogHubOptions {
    * @example new TaskLogHub({ authorize: (req) => req.headers.authorization === `Bearer ${token}` })
    */
   authorize?: (req: IncomingMessage) => boolean | Promise<boolean>;
+  /**
+   * Where the tasks' seq numbers and queues live when one process is not
+   * enough (issue 16): `redisHubAdapter({ url })` shares them through Redis,
+   * so a line sent on any process reaches the task's viewer on any process.
+   * The hub still owns its own viewers; `isConnected` and `broadcast` are
+   * about this process's viewers. Default: this process's memory.
+   * @example new TaskLogHub({ adapter: redisHubAdapter({ url: 'redis://127.0.0.1:6379' }) })
+   */
+  adapter?: TaskLogHubAdapter;
 }
 
 export interface SendLogOptions {
@@ -170,6 +180,7 @@ export class TaskLogHub {
   // The same for every viewer: one object each, not one per viewer (issue 15).
   readonly #linkOptions: WebSocketLinkOptions;
   readonly #adoptOutbox: { limit: number };
+  readonly #adapter: TaskLogHubBinding | undefined;
   #viewers = 0;
   #closed = false;
 
@@ -194,6 +205,15 @@ export class TaskLogHub {
     this.#linkOptions = { pingIntervalMs: this.#ping, pongTimeoutMs: this.#pong, closeTimeoutMs: 2000, clock: this.#clock };
     this.#adoptOutbox = { limit: Math.max(this.#maxQueued * 2, 1000) };
     this.events$ = this.#events.asObservable();
+    if (options.adapter !== undefined) check.shape(options.adapter, 'options.adapter', { bind: 'function' }, 'a TaskLogHubAdapter (redisHubAdapter(...))');
+    this.#adapter = options.adapter?.bind({
+      supervisor: this.supervisor,
+      clock: this.#clock,
+      maxQueued: this.#maxQueued,
+      keepOnOverflow: this.#keep,
+      emit: (e) => this.#emit(e),
+      dropViewer: (taskId, viewerId, reason) => this.#dropViewer(taskId, viewerId, reason),
+    });
   }
 
   /**
@@ -239,6 +259,10 @@ export class TaskLogHub {
         if (task.viewer === viewer) this.#forget(taskId, task, 'closed');
       });
       this.#emit({ type: 'connected', taskId, viewer: childId });
+      if (this.#adapter) {
+        if ((await this.#adapter.viewerConnected(taskId, { id: childId, connection }, lastSeq)) === 'send-failed' && task.viewer === viewer) await this.#drop(taskId, task, 'send-failed');
+        return;
+      }
       const replay = lastSeq === undefined ? [] : task.sent.filter((m) => m.seq > lastSeq);
       const pending = [...replay, ...task.queue];
       task.queue = [];
@@ -260,6 +284,7 @@ export class TaskLogHub {
   /** Remove `taskId`'s viewer (closed with 1000), its queue and its lock. */
   async disconnect(taskId: string): Promise<void> {
     checkTaskId(taskId);
+    await this.#adapter?.disconnect(taskId); // the viewer may be on another process
     const task = this.#tasks.get(taskId);
     if (!task) return;
     this.#tasks.delete(taskId);
@@ -277,6 +302,7 @@ export class TaskLogHub {
     } catch (error) {
       return Promise.reject(error);
     }
+    if (this.#adapter) return this.#adapter.sendLog(taskId, built);
     const task = this.#task(taskId);
     const entry: TaskLogMessage = { ...built, seq: ++task.seq };
     return this.#locked(task, async (): Promise<SendLogResult> => {
@@ -309,6 +335,7 @@ export class TaskLogHub {
 
   queuedCount(taskId: string): number {
     checkTaskId(taskId);
+    if (this.#adapter) return this.#adapter.queuedCount(taskId);
     return this.#tasks.get(taskId)?.queue.length ?? 0;
   }
 
@@ -330,6 +357,7 @@ export class TaskLogHub {
     const tasks = [...this.#tasks];
     this.#tasks.clear();
     await Promise.all(tasks.map(([id, task]) => (task.viewer ? this.#drop(id, task, 'hub-closed', 1001, 'task log hub closed') : undefined)));
+    await this.#adapter?.close();
     if (this.#ownsSupervisor) await this.supervisor.shutdown();
     this.#events.complete();
   }
@@ -391,6 +419,7 @@ export class TaskLogHub {
   #forget(taskId: string, task: TaskState, reason: DisconnectReason) {
     const viewer = task.viewer!;
     task.viewer = undefined;
+    this.#adapter?.viewerGone(taskId, viewer.childId);
     this.#emit({ type: 'disconnected', taskId, viewer: viewer.childId, reason });
   }
 
@@ -399,9 +428,22 @@ export class TaskLogHub {
     const viewer = task.viewer;
     if (!viewer) return;
     task.viewer = undefined;
+    this.#adapter?.viewerGone(taskId, viewer.childId);
     await viewer.link.closeWith(code, text);
     await viewer.connection.stop().catch(() => {});
     this.#emit({ type: 'disconnected', taskId, viewer: viewer.childId, reason });
+  }
+
+  /** The adapter asks: close this process's viewer of `taskId` if it is still `viewerId` (another process took the task, ...). */
+  #dropViewer(taskId: string, viewerId: string, reason: AdapterDropReason) {
+    const task = this.#tasks.get(taskId);
+    if (!task) return;
+    void this.#locked(task, async () => {
+      if (task.viewer?.childId !== viewerId) return;
+      if (reason === 'disconnect') this.#tasks.delete(taskId);
+      if (reason === 'send-failed') await this.#drop(taskId, task, reason);
+      else await this.#drop(taskId, task, reason, reason === 'replaced' ? 4000 : 1000, reason === 'replaced' ? 'replaced by a newer viewer' : 'disconnected');
+    });
   }
 
   #emit(e: TaskLogHubEvent) {

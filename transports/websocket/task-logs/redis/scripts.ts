@@ -1,0 +1,145 @@
+/**
+ * What the Redis adapter keeps in Redis, and the Lua scripts that change it,
+ * each run atomically by Redis (issue 16).
+ *
+ * Per task, with `P` the key prefix and `T` the task id (the braces are a
+ * Redis Cluster hash tag: a task's keys share a slot):
+ * - `P{T}:lines`: a stream, one entry per line, its id `<seq>-0`, the line
+ *   (the viewer's JSON, `seq` in it) in field `l`. Explicit ids make "the
+ *   lines after `lastSeq`" one `XRANGE (lastSeq +`, and keep ids meaningful
+ *   when the 100 → 50 rule deletes a run of queued lines in the middle;
+ *   a list would need a seq → index map that such a deletion breaks.
+ * - `P{T}:meta`: a hash. `seq`: the last seq given out. `d`: lines up to it
+ *   count as sent to a viewer; the stream holds the newest `maxSent` of those
+ *   (for `lastSeq` resume) and everything above `d`: the queue, `q` lines.
+ *   `owner`: the viewer that claimed the task (`<process>:<child id>`),
+ *   `floor`: `d` when it claimed it.
+ *   `p:<process>`: the id of the last line that process logged here, so a
+ *   line sent again after a lost link is not logged twice.
+ * - channel `P{T}`: `<seq> <line>` for each line, `claim <owner>` when a
+ *   viewer takes the task, `disconnect` when the task is dropped. Only
+ *   processes with a viewer of the task subscribe, so `PUBLISH`'s count says
+ *   whether any process has one.
+ * Both keys expire `ttlMs` after the task's last line or claim.
+ */
+import { createHash } from 'node:crypto';
+
+/** A task's two keys and its channel. */
+export function taskKeys(prefix: string, taskId: string): { meta: string; lines: string; channel: string } {
+  const tag = `${prefix}{${taskId}}`;
+  return { meta: `${tag}:meta`, lines: `${tag}:lines`, channel: tag };
+}
+
+/**
+ * `log`: one line. KEYS meta, lines. ARGV head, tail (the line is
+ * `head .. seq .. tail`), channel, maxQueued, keep, maxSent, known (the
+ * highest seq this process knows for the task: a Redis that lost its data
+ * goes on from there), process field (`p:<id>`), line id (0: none), ttlMs.
+ * Returns `{seq, subscribers, queued, dropped}`; `{-1, 0, 0, 0}` for a line
+ * already logged (sent again after a lost link).
+ *
+ * A line published to a process with a viewer while nothing is queued counts
+ * as sent (`d` moves up; that process takes it back if its viewer does not
+ * get it). Otherwise it is queued, and with nobody subscribed the queue obeys
+ * the hub's rule: past `maxQueued`, only the newest `keep` stay.
+ */
+export const LOG_SCRIPT = `
+local meta, lines = KEYS[1], KEYS[2]
+local pfield, pn = ARGV[8], tonumber(ARGV[9])
+if pn > 0 and pn <= tonumber(redis.call('HGET', meta, pfield) or '0') then return {-1, 0, 0, 0} end
+local h = redis.call('HMGET', meta, 'seq', 'd', 'q', 'owner')
+local seq = math.max(tonumber(h[1] or '0'), tonumber(ARGV[7])) + 1
+local d, q = tonumber(h[2] or '0'), tonumber(h[3] or '0')
+local line = ARGV[1] .. seq .. ARGV[2]
+redis.call('XADD', lines, seq .. '-0', 'l', line)
+local n = redis.call('PUBLISH', ARGV[3], seq .. ' ' .. line)
+local dropped = 0
+if n > 0 and q == 0 and h[4] then
+  d = seq
+  redis.call('XTRIM', lines, 'MINID', '~', math.max(d - tonumber(ARGV[6]) + 1, 0))
+else
+  q = q + 1
+  if n == 0 and q > tonumber(ARGV[4]) then
+    local old = redis.call('XRANGE', lines, '(' .. d, '+', 'COUNT', q - tonumber(ARGV[5]))
+    for i = 1, #old do redis.call('XDEL', lines, old[i][1]) end
+    dropped = #old
+    q = q - dropped
+  end
+end
+if pn > 0 then redis.call('HSET', meta, 'seq', seq, 'd', d, 'q', q, pfield, pn)
+else redis.call('HSET', meta, 'seq', seq, 'd', d, 'q', q) end
+redis.call('PEXPIRE', meta, ARGV[10])
+redis.call('PEXPIRE', lines, ARGV[10])
+return {seq, n, q, dropped}
+`;
+
+/**
+ * `claim`: a viewer takes the task. KEYS meta, lines. ARGV owner, from (-1:
+ * from `d`, the queue; else the viewer's `lastSeq`), channel, maxSent,
+ * ttlMs, mode (`take`: a new viewer; `keep`: the same viewer catching up
+ * after its process lost Redis). Returns `{d, seq, id1, line1, id2, line2,
+ * ...}`: `d` before the claim, the last seq, and every kept line after
+ * `from`; or `{-2}` in `keep` mode when another viewer took the task
+ * meanwhile. Everything up to `seq` now counts as sent (the claimer delivers
+ * it or gives it back); `floor` remembers `d` as it was, so a release never
+ * queues again what an earlier viewer had. Another owner hears
+ * `claim <owner>` on the channel and closes its viewer.
+ */
+export const CLAIM_SCRIPT = `
+local meta, lines = KEYS[1], KEYS[2]
+local h = redis.call('HMGET', meta, 'seq', 'd', 'owner')
+if ARGV[6] == 'keep' and h[3] and h[3] ~= ARGV[1] then return {-2} end
+local seq, d = tonumber(h[1] or '0'), tonumber(h[2] or '0')
+local from = tonumber(ARGV[2])
+if from < 0 then from = d end
+if h[3] ~= ARGV[1] then
+  redis.call('PUBLISH', ARGV[3], 'claim ' .. ARGV[1])
+  redis.call('HSET', meta, 'floor', d)
+end
+redis.call('HSET', meta, 'owner', ARGV[1], 'seq', seq, 'd', seq, 'q', 0)
+local out = {d, seq}
+if from < seq then
+  local rows = redis.call('XRANGE', lines, '(' .. from, '+')
+  for i = 1, #rows do
+    out[#out + 1] = rows[i][1]
+    out[#out + 1] = rows[i][2][2]
+  end
+end
+redis.call('XTRIM', lines, 'MINID', '~', math.max(seq - tonumber(ARGV[4]) + 1, 0))
+redis.call('PEXPIRE', meta, ARGV[5])
+redis.call('PEXPIRE', lines, ARGV[5])
+return out
+`;
+
+/**
+ * `release`: a viewer is gone. KEYS meta, lines. ARGV owner, upTo (the last
+ * seq its socket took). Lines after `max(upTo, floor)` are queued again.
+ * Returns the queue length, or -1 when `owner` no longer owns the task (a
+ * newer viewer claimed it: nothing to give back).
+ */
+export const RELEASE_SCRIPT = `
+local meta, lines = KEYS[1], KEYS[2]
+local h = redis.call('HMGET', meta, 'owner', 'd', 'q', 'floor')
+if h[1] ~= ARGV[1] then return -1 end
+redis.call('HDEL', meta, 'owner')
+local d = tonumber(h[2] or '0')
+local upTo = math.max(tonumber(ARGV[2]), tonumber(h[4] or '0'))
+if upTo >= d then return tonumber(h[3] or '0') end
+local q = #redis.call('XRANGE', lines, '(' .. upTo, '+')
+redis.call('HSET', meta, 'd', upTo, 'q', q)
+return q
+`;
+
+/** `drop`: `hub.disconnect(taskId)`. KEYS meta, lines. ARGV channel. Tells the viewer's process, then forgets the task. */
+export const DROP_SCRIPT = `
+redis.call('PUBLISH', ARGV[1], 'disconnect')
+return redis.call('DEL', KEYS[1], KEYS[2])
+`;
+
+export const SCRIPTS = { log: LOG_SCRIPT, claim: CLAIM_SCRIPT, release: RELEASE_SCRIPT, drop: DROP_SCRIPT } as const;
+export type ScriptName = keyof typeof SCRIPTS;
+
+/** The SHA1 of each script, for `EVALSHA`. */
+export const SHAS: Readonly<Record<ScriptName, string>> = Object.fromEntries(
+  Object.entries(SCRIPTS).map(([name, lua]) => [name, createHash('sha1').update(lua).digest('hex')]),
+) as Record<ScriptName, string>;
