@@ -92,6 +92,9 @@ const MACHINE_OWNS_RECOVERY = {
   maxRetriesPerRequest: 0,
   autoResubscribe: false,
   autoResendUnfulfilledCommands: false,
+  // After `disconnect()` ioredis waits this long for the socket to close before destroying it (default 2000):
+  // a refused or abandoned attempt's socket never closes by itself, and its timer would outlive the attempt.
+  disconnectTimeout: 100,
 };
 
 /** `value` if it is a redis:// or rediss:// URL, else a TypeError naming `name`. */
@@ -104,7 +107,9 @@ export function checkRedisUrl(value: unknown, name: string): string {
       ok = false;
     }
   }
-  if (!ok) throw new TypeError(`${name} must be a redis:// or rediss:// URL, got ${check.describe(value)}`);
+  // Only the scheme of a string is shown: a URL may hold a password.
+  const shown = typeof value === 'string' ? JSON.stringify(value.replace(/^([a-z][a-z0-9+.-]*:(\/\/)?).+$/is, '$1…')) : check.describe(value);
+  if (!ok) throw new TypeError(`${name} must be a redis:// or rediss:// URL, got ${shown}`);
   return value as string;
 }
 

@@ -1,0 +1,259 @@
+/**
+ * redisHubAdapter (issue 16) with hubs in this process on one real
+ * redis-server and real `ws` viewers: the queue rules across hubs, lastSeq
+ * resume, a viewer replaced or disconnected from another hub, the two Redis
+ * connections as supervised children (their states on `events$`), lines sent
+ * while Redis is down, the bound on them, and bad input. (Hubs in separate
+ * processes: redis-cluster.test.ts.)
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createSupervisor, type ConnectionLogEvent, type Supervisor } from '../../../actors/index.js';
+import {
+  RedisBacklogFullError,
+  TaskLogHub,
+  redisHubAdapter,
+  type RedisHubAdapterOptions,
+  type TaskLogHubEvent,
+  type TaskLogHubOptions,
+} from '../../../transports/websocket/index.js';
+import { sleep, until } from '../../helpers/net.js';
+import { hasRedisServer, startRedis, type TestRedis } from '../../helpers/redis.js';
+import { range, taskViewer, type TaskViewer } from '../../helpers/task-viewer.js';
+
+const test = suite('redis hub adapter');
+let redis: TestRedis;
+const cleanup: Array<() => Promise<unknown>> = [];
+const FAST = { initialBackoffMs: 20, maxBackoffMs: 100, connectTimeoutMs: 1000 };
+
+async function startHub(options: { adapter?: Partial<RedisHubAdapterOptions>; hub?: TaskLogHubOptions } = {}) {
+  const http: Server = createServer();
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const hub = new TaskLogHub({ pingIntervalMs: 0, ...options.hub, adapter: redisHubAdapter({ url: redis.url, policy: FAST, ...options.adapter }) });
+  hub.attach(http, { path: '/logs' });
+  const events: TaskLogHubEvent[] = [];
+  hub.events$.subscribe((e) => events.push(e));
+  const base = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/logs`;
+  const h = {
+    hub,
+    events,
+    url: (task: string, lastSeq?: number) => `${base}?task=${encodeURIComponent(task)}${lastSeq === undefined ? '' : `&lastSeq=${lastSeq}`}`,
+    viewer: async (task: string, lastSeq?: number) => {
+      const v = await taskViewer(h.url(task, lastSeq));
+      cleanup.push(() => v.close());
+      return v;
+    },
+    /** Both Redis connections connected (the hub's own supervisor). */
+    ready: () => until(() => hub.supervisor.whichChildren().filter((c) => c.kind === 'redis' && c.state === 'connected').length === 2, 'both Redis connections connected'),
+    async close() {
+      await hub.close();
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
+    },
+  };
+  cleanup.push(() => h.close());
+  await h.ready();
+  return h;
+}
+
+/** `n` lines to `task` from `hub`, not awaited one by one; their outcomes. */
+const send = (hub: TaskLogHub, task: string, from: number, to: number) => Promise.all(range(from, to).map((i) => hub.sendLog(task, 'info', `line ${i}`)));
+const messages = (v: TaskViewer) => v.messages.map((m) => m.message);
+
+test.before(async () => {
+  if (!hasRedisServer()) throw new Error('redis-server is not on PATH (Debian: apt-get install redis-server; .ci/run installs it)');
+  redis = await startRedis();
+});
+test.after.each(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+test.after(async () => {
+  await redis.stop();
+});
+
+test('redis adapter: lines queued on hub A are flushed in order to a viewer on hub B, then live lines follow; flushed and queued events', async () => {
+  const a = await startHub();
+  const b = await startHub();
+  assert.equal(await send(a.hub, 'q1', 1, 5), ['queued', 'queued', 'queued', 'queued', 'queued']);
+  assert.is(a.hub.queuedCount('q1'), 5);
+  assert.equal(a.events.filter((e) => e.type === 'queued').map((e) => (e as { queued: number }).queued), [1, 2, 3, 4, 5]);
+  const v = await b.viewer('q1');
+  await v.has(5);
+  assert.equal(v.seqs(), [1, 2, 3, 4, 5]);
+  assert.ok(b.events.some((e) => e.type === 'flushed' && e.count === 5));
+  assert.ok(b.hub.isConnected('q1'));
+  assert.not.ok(a.hub.isConnected('q1'), 'isConnected is about this process');
+  assert.equal(await send(a.hub, 'q1', 6, 8), ['sent', 'sent', 'sent'], 'a viewer on another hub: sent');
+  await v.has(8);
+  assert.equal(v.seqs(), range(1, 8));
+  assert.equal(messages(v), range(1, 8).map((i) => `line ${i}`));
+  const m = v.messages[0]!;
+  assert.equal(Object.keys(m), ['type', 'taskId', 'timestamp', 'level', 'message', 'progress', 'finished', 'seq'], 'the in-process hub’s shape, seq last');
+});
+
+test('redis adapter: two hubs logging to one task never reuse a seq; each hub’s lines keep their order', async () => {
+  const a = await startHub();
+  const b = await startHub();
+  const v = await a.viewer('shared');
+  await Promise.all([send(a.hub, 'shared', 1, 40), send(b.hub, 'shared', 101, 140)]);
+  await v.has(80);
+  assert.equal(v.seqs(), range(1, 80), 'seq 1..80, each once');
+  const fromA = messages(v).filter((t) => Number(t.split(' ')[1]) <= 40);
+  const fromB = messages(v).filter((t) => Number(t.split(' ')[1]) > 100);
+  assert.equal(fromA, range(1, 40).map((i) => `line ${i}`));
+  assert.equal(fromB, range(101, 140).map((i) => `line ${i}`));
+});
+
+test('redis adapter: the 100 -> 50 rule holds across hubs: 101 lines from A with no viewer anywhere, a viewer on B gets the newest 50; A emits dropped 51', async () => {
+  const a = await startHub();
+  const b = await startHub();
+  await send(a.hub, 'flood', 1, 101);
+  assert.equal(a.events.filter((e) => e.type === 'dropped'), [{ type: 'dropped', taskId: 'flood', count: 51, reason: 'overflow' }]);
+  assert.is(a.hub.queuedCount('flood'), 50);
+  const v = await b.viewer('flood');
+  await v.has(50);
+  await sleep(50);
+  assert.equal(v.seqs(), range(52, 101));
+});
+
+test('redis adapter: a viewer that moves from hub A to hub B with lastSeq gets exactly the lines after it', async () => {
+  const a = await startHub();
+  const b = await startHub();
+  const first = await a.viewer('move');
+  await send(a.hub, 'move', 1, 10);
+  await first.has(10);
+  await first.close();
+  await until(() => !a.hub.isConnected('move'), 'A noticed the viewer left');
+  await send(a.hub, 'move', 11, 20);
+  const again = await b.viewer('move', 6);
+  await again.has(14);
+  await send(b.hub, 'move', 21, 22);
+  await again.has(16);
+  await sleep(50);
+  assert.equal(again.seqs(), range(7, 22));
+});
+
+test('redis adapter: a viewer that goes away gives back what it did not get: the next viewer (no lastSeq) gets the lines sent since, not the old ones', async () => {
+  const a = await startHub();
+  const b = await startHub();
+  const first = await a.viewer('back');
+  await send(b.hub, 'back', 1, 5);
+  await first.has(5);
+  first.ws.terminate();
+  await until(() => !a.hub.isConnected('back'), 'A noticed');
+  assert.equal(await send(b.hub, 'back', 6, 9), ['queued', 'queued', 'queued', 'queued']);
+  const next = await b.viewer('back');
+  await next.has(4);
+  await sleep(50);
+  assert.equal(next.seqs(), [6, 7, 8, 9]);
+});
+
+test('redis adapter: a second viewer of a task on another hub replaces the first (4000); lines go to the new one', async () => {
+  const a = await startHub();
+  const b = await startHub();
+  const old = await a.viewer('rep');
+  await send(a.hub, 'rep', 1, 3);
+  await old.has(3);
+  const now = await b.viewer('rep', 3);
+  assert.equal(await old.closed, { code: 4000, reason: 'replaced by a newer viewer' });
+  await until(() => a.events.some((e) => e.type === 'disconnected' && e.reason === 'replaced'), 'A’s disconnected event');
+  await send(a.hub, 'rep', 4, 6);
+  await now.has(3);
+  assert.equal(now.seqs(), [4, 5, 6]);
+  assert.equal(old.seqs(), [1, 2, 3]);
+});
+
+test('redis adapter: disconnect(taskId) on one hub closes the task’s viewer on another (1000) and drops its queue', async () => {
+  const a = await startHub();
+  const b = await startHub();
+  const v = await a.viewer('gone');
+  await send(b.hub, 'gone', 1, 2);
+  await v.has(2);
+  await b.hub.disconnect('gone');
+  assert.equal(await v.closed, { code: 1000, reason: 'disconnected' });
+  await until(() => !a.hub.isConnected('gone'), 'A forgot the viewer');
+  assert.equal(await send(b.hub, 'gone', 1, 1), ['queued']);
+  const fresh = await a.viewer('gone');
+  await fresh.has(1);
+  assert.equal(fresh.seqs(), [1], 'a new task: seq starts again at 1');
+});
+
+test('redis adapter: the two Redis connections are supervised children of the hub’s supervisor; their states show on events$ as Redis goes and comes back', async () => {
+  const supervisor: Supervisor = createSupervisor({ id: 'app' });
+  cleanup.push(() => supervisor.shutdown());
+  const changes: string[] = [];
+  supervisor.events$.subscribe((e: ConnectionLogEvent) => {
+    if (e.type === 'EVENT_STATE_CHANGE') changes.push(`${e.connectionId} ${e.data.from}->${e.data.to}`);
+  });
+  const h = await startHub({ hub: { supervisor }, adapter: { id: 'shared-redis' } });
+  assert.equal(
+    supervisor.whichChildren().map((c) => [c.id, c.kind, c.state]),
+    [
+      ['shared-redis:commands', 'redis', 'connected'],
+      ['shared-redis:subscriber', 'redis', 'connected'],
+    ],
+  );
+  assert.ok(changes.includes('shared-redis:commands connecting->connected'));
+  assert.ok(changes.includes('shared-redis:subscriber connecting->connected'));
+  changes.length = 0;
+  await redis.kill();
+  await until(() => changes.includes('shared-redis:commands connected->reconnecting') && changes.includes('shared-redis:subscriber connected->reconnecting'), 'both reconnecting');
+  await redis.start();
+  await h.ready();
+  assert.ok(changes.includes('shared-redis:commands connecting->connected'));
+  await h.close();
+  assert.equal(supervisor.whichChildren(), [], 'close() stops the adapter’s connections on a supervisor it does not own');
+});
+
+test('redis adapter: lines sent while Redis is down wait and are delivered, in order, once it is back; past maxPending one is refused (RedisBacklogFullError)', async () => {
+  const a = await startHub({ adapter: { maxPending: 30 } });
+  const b = await startHub();
+  const v = await b.viewer('down');
+  await send(a.hub, 'down', 1, 3);
+  await v.has(3);
+  await redis.kill();
+  await until(() => a.hub.supervisor.whichChildren().every((c) => c.state !== 'connected'), 'A saw Redis go');
+  const waiting = send(a.hub, 'down', 4, 33); // 30 wait
+  const refused = await a.hub.sendLog('down', 'info', 'one too many').then(() => undefined, (e: unknown) => e);
+  assert.instance(refused, RedisBacklogFullError);
+  assert.is((refused as RedisBacklogFullError).code, 'ERR_REDIS_BACKLOG_FULL');
+  assert.is((refused as RedisBacklogFullError).limit, 30);
+  await redis.start();
+  await waiting;
+  await v.has(30 + 3, 15_000);
+  await sleep(50);
+  // Redis came back empty (no persistence): the seq goes on from what the hubs knew, nothing twice.
+  assert.equal(messages(v), range(1, 33).map((i) => `line ${i}`));
+  assert.equal(v.seqs(), range(1, 33));
+});
+
+test('redis adapter: bad input is a TypeError or RangeError naming the option', () => {
+  const url = 'redis://127.0.0.1:1';
+  const cases: Array<[() => unknown, typeof TypeError | typeof RangeError, RegExp]> = [
+    [() => redisHubAdapter({ url: 'http://127.0.0.1:6379' }), TypeError, /options\.url must be a redis:\/\/ or rediss:\/\/ URL, got "http:\/\/…"$/],
+    [() => redisHubAdapter({ url: 'http://user:secret@127.0.0.1' }), TypeError, /^(?!.*secret)/],
+    [() => redisHubAdapter({ url: 'redis:nohost' }), TypeError, /options\.url/],
+    [() => redisHubAdapter({}), TypeError, /exactly one of options\.url .* neither/],
+    [() => redisHubAdapter({ url, redis: { duplicate() {} } as never }), TypeError, /both/],
+    [() => redisHubAdapter({ url, keyPrefix: 'my app:' }), RangeError, /options\.keyPrefix must not contain whitespace/],
+    [() => redisHubAdapter({ url, keyPrefix: 'tab\t' }), RangeError, /options\.keyPrefix/],
+    [() => redisHubAdapter({ url, keyPrefix: 7 as never }), TypeError, /options\.keyPrefix must be a string/],
+    [() => redisHubAdapter({ url, maxPending: 0 }), RangeError, /options\.maxPending/],
+    [() => redisHubAdapter({ url, ttlMs: -1 }), RangeError, /options\.ttlMs/],
+    [() => redisHubAdapter({ url, policy: { maxRetries: -1 } }), RangeError, /options\.policy\.maxRetries/],
+    [() => redisHubAdapter(null as never), TypeError, /options/],
+    [() => new TaskLogHub({ adapter: {} as never }), TypeError, /options\.adapter must be a TaskLogHubAdapter/],
+  ];
+  for (const [fn, type, re] of cases) assert.throws(fn, (e: Error) => e instanceof type && re.test(e.message), String(fn));
+});
+
+test('redis adapter: an adapter binds to one hub only', async () => {
+  const adapter = redisHubAdapter({ url: redis.url, policy: FAST });
+  const hub = new TaskLogHub({ adapter });
+  cleanup.push(() => hub.close());
+  assert.throws(() => new TaskLogHub({ adapter }), (e: Error) => e instanceof TypeError && /already bound/.test(e.message));
+});
+
+test.run();
