@@ -174,7 +174,9 @@ class RedisHubBinding implements TaskLogHubBinding {
     const { meta, lines, channel } = taskKeys(this.#s.prefix, taskId);
     const known = this.#known.get(taskId)?.seq ?? 0;
     const { maxQueued, keepOnOverflow } = this.#host;
-    const args = (lineId: number): CommandArgs => ['EVALSHA', SHAS.log, 2, meta, lines, head, '}', channel, maxQueued, keepOnOverflow, maxQueued, known, `p:${this.#process}`, lineId, this.#s.ttlMs];
+    // A viewer whose process cannot hear Redis keeps as many as its connection's outbox would in one process.
+    const ownerCap = Math.max(maxQueued * 2, 1000);
+    const args = (lineId: number): CommandArgs => ['EVALSHA', SHAS.log, 2, meta, lines, head, '}', channel, maxQueued, keepOnOverflow, maxQueued, known, `p:${this.#process}`, lineId, this.#s.ttlMs, ownerCap];
     const [seq, subscribers, queued, dropped] = (await this.#commands.call(args, 'the log script')) as [number, number, number, number];
     if (seq === -1) return 'queued'; // sent again after a lost link, and Redis had it already
     this.#remember(taskId, seq, queued);
@@ -222,7 +224,7 @@ class RedisHubBinding implements TaskLogHubBinding {
   async disconnect(taskId: string): Promise<void> {
     const { meta, lines, channel } = taskKeys(this.#s.prefix, taskId);
     this.#known.delete(taskId);
-    await this.#commands.call(['EVALSHA', SHAS.drop, 2, meta, lines, channel], 'the drop script');
+    await this.#commands.call(['EVALSHA', SHAS.drop, 2, meta, lines, channel, this.#s.ttlMs], 'the drop script');
   }
 
   queuedCount(taskId: string): number {

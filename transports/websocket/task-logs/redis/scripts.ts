@@ -34,33 +34,50 @@ export function taskKeys(prefix: string, taskId: string): { meta: string; lines:
  * `log`: one line. KEYS meta, lines. ARGV head, tail (the line is
  * `head .. seq .. tail`), channel, maxQueued, keep, maxSent, known (the
  * highest seq this process knows for the task: a Redis that lost its data
- * goes on from there), process field (`p:<id>`), line id (0: none), ttlMs.
- * Returns `{seq, subscribers, queued, dropped}`; `{-1, 0, 0, 0}` for a line
- * already logged (sent again after a lost link).
+ * goes on from there), process field (`p:<id>`), line id (0: none), ttlMs,
+ * ownerCap. Returns `{seq, subscribers, queued, dropped}`; `{-1, 0, 0, 0}`
+ * for a line already logged (sent again after a lost link).
  *
- * A line published to a process with a viewer while nothing is queued counts
- * as sent (`d` moves up; that process takes it back if its viewer does not
- * get it). Otherwise it is queued, and with nobody subscribed the queue obeys
- * the hub's rule: past `maxQueued`, only the newest `keep` stay.
+ * A line published to a process with the owning viewer while nothing is
+ * queued counts as sent (`d` moves up; that process gives it back if its
+ * viewer does not get it). Otherwise it is queued. With nobody subscribed:
+ * a task no viewer owns keeps the hub's rule (past `maxQueued`, only the
+ * newest `keep` stay); a task whose viewer's process cannot hear Redis
+ * right now (its subscriber is reconnecting, or the process died) keeps the
+ * newest `ownerCap`, as that viewer's connection would in one process.
+ * Redis that lost the task (`known` above `seq`: restarted empty, or the
+ * keys expired) cannot tell whether it had a viewer: it is treated as owned
+ * (`?`) until a viewer claims it, so a viewer whose process reconnects
+ * after the producer's does not lose the lines sent meanwhile.
  */
 export const LOG_SCRIPT = `
 local meta, lines = KEYS[1], KEYS[2]
 local pfield, pn = ARGV[8], tonumber(ARGV[9])
 if pn > 0 and pn <= tonumber(redis.call('HGET', meta, pfield) or '0') then return {-1, 0, 0, 0} end
-local h = redis.call('HMGET', meta, 'seq', 'd', 'q', 'owner')
-local seq = math.max(tonumber(h[1] or '0'), tonumber(ARGV[7])) + 1
+local h = redis.call('HMGET', meta, 'seq', 'd', 'q', 'owner', 'reset')
+local stored, known, owner = tonumber(h[1] or '0'), tonumber(ARGV[7]), h[4]
+if h[5] then
+  known = 0
+  redis.call('HDEL', meta, 'reset')
+elseif stored < known and not owner then
+  owner = '?'
+  redis.call('HSET', meta, 'owner', owner)
+end
+local seq = math.max(stored, known) + 1
 local d, q = tonumber(h[2] or '0'), tonumber(h[3] or '0')
 local line = ARGV[1] .. seq .. ARGV[2]
 redis.call('XADD', lines, seq .. '-0', 'l', line)
 local n = redis.call('PUBLISH', ARGV[3], seq .. ' ' .. line)
 local dropped = 0
-if n > 0 and q == 0 and h[4] then
+if n > 0 and q == 0 and owner then
   d = seq
   redis.call('XTRIM', lines, 'MINID', '~', math.max(d - tonumber(ARGV[6]) + 1, 0))
 else
   q = q + 1
-  if n == 0 and q > tonumber(ARGV[4]) then
-    local old = redis.call('XRANGE', lines, '(' .. d, '+', 'COUNT', q - tonumber(ARGV[5]))
+  local cap, keep = tonumber(ARGV[4]), tonumber(ARGV[5])
+  if owner then cap, keep = tonumber(ARGV[11]), tonumber(ARGV[11]) end
+  if n == 0 and q > cap then
+    local old = redis.call('XRANGE', lines, '(' .. d, '+', 'COUNT', q - keep)
     for i = 1, #old do redis.call('XDEL', lines, old[i][1]) end
     dropped = #old
     q = q - dropped
@@ -88,12 +105,12 @@ return {seq, n, q, dropped}
 export const CLAIM_SCRIPT = `
 local meta, lines = KEYS[1], KEYS[2]
 local h = redis.call('HMGET', meta, 'seq', 'd', 'owner')
-if ARGV[6] == 'keep' and h[3] and h[3] ~= ARGV[1] then return {-2} end
+if ARGV[6] == 'keep' and h[3] and h[3] ~= ARGV[1] and h[3] ~= '?' then return {-2} end
 local seq, d = tonumber(h[1] or '0'), tonumber(h[2] or '0')
 local from = tonumber(ARGV[2])
 if from < 0 then from = d end
 if h[3] ~= ARGV[1] then
-  redis.call('PUBLISH', ARGV[3], 'claim ' .. ARGV[1])
+  if h[3] ~= '?' then redis.call('PUBLISH', ARGV[3], 'claim ' .. ARGV[1]) end
   redis.call('HSET', meta, 'floor', d)
 end
 redis.call('HSET', meta, 'owner', ARGV[1], 'seq', seq, 'd', seq, 'q', 0)
@@ -130,10 +147,17 @@ redis.call('HSET', meta, 'd', upTo, 'q', q)
 return q
 `;
 
-/** `drop`: `hub.disconnect(taskId)`. KEYS meta, lines. ARGV channel. Tells the viewer's process, then forgets the task. */
+/**
+ * `drop`: `hub.disconnect(taskId)`. KEYS meta, lines. ARGV channel, ttlMs.
+ * Tells the viewer's process, then forgets the task, leaving `reset` so its
+ * next line is seq 1 whatever a producer on another process knew.
+ */
 export const DROP_SCRIPT = `
 redis.call('PUBLISH', ARGV[1], 'disconnect')
-return redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('HSET', KEYS[1], 'reset', 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
 `;
 
 export const SCRIPTS = { log: LOG_SCRIPT, claim: CLAIM_SCRIPT, release: RELEASE_SCRIPT, drop: DROP_SCRIPT } as const;
