@@ -37,7 +37,7 @@ export type {
   UnnumberedLine,
 } from './task-logs/adapter.js';
 export { redisHubAdapter, type RedisHubAdapterOptions } from './task-logs/redis/redis-hub-adapter.js';
-export { redisTransport, type RedisClientLike, type RedisTransport, type RedisTransportOptions } from './redis.transport.js';
+export { encodeRedisCommand, redisTransport, type RedisClientLike, type RedisTransport, type RedisTransportOptions } from './redis.transport.js';
 export {
   RedisAdapterClosedError,
   RedisBacklogFullError,

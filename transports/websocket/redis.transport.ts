@@ -12,12 +12,15 @@
  * missed).
  *
  * The link's payloads are text:
- * - **send**: one or more commands, one per line, each a JSON array
- *   `[id, "COMMAND", ...args]\n` (`id`: an integer of the caller's, echoed in
- *   the reply; args strings or numbers). `send` resolves once ioredis took
- *   every command of the payload (pipelined on this connection, run by Redis
- *   in order); the replies come on `incoming$`. A line that does not parse is
- *   answered with an error reply, not a lost link.
+ * - **send**: one or more commands, each framed as `<id> <argc>\n` then its
+ *   `argc` arguments, each `<length>:<text>` (length in UTF-16 code units,
+ *   JS `string.length`; no escaping, so a log line goes through as it is).
+ *   `encodeRedisCommand(id, args)` makes one. `id` is an integer of the
+ *   caller's, echoed in the reply. `send` resolves once ioredis took every
+ *   command of the payload (pipelined on this connection, run by Redis in
+ *   order); the replies come on `incoming$`. A frame that does not parse is
+ *   answered with an error reply (id `null` when even that is unreadable;
+ *   the rest of that payload is dropped), not a lost link.
  * - **incoming$**: each reply, `[id,0,<reply>]`, or `[id,1,"<Redis error>"]`
  *   for an error reply (JSON, in command order); in subscriber mode also each
  *   pub/sub message as `<length of channel>:<channel><message>`.
@@ -31,7 +34,7 @@
  * ```ts
  * const link = await redisTransport({ url: 'redis://127.0.0.1:6379' }).connect({ signal: new AbortController().signal });
  * link.incoming$.subscribe((reply) => console.log(reply)); // [1,0,"PONG"]
- * await link.send('[1,"PING"]\n');
+ * await link.send(encodeRedisCommand(1, ['PING'])); // '1 1\n4:PING'
  * ```
  */
 import { LinkClosedError } from '../../machines/ports/errors.js';
@@ -122,6 +125,20 @@ export function checkRedisTarget(options: { url?: unknown; redis?: unknown }, pr
   return { redis: check.shape(options.redis as RedisClientLike, `${prefix}.redis`, { duplicate: 'function' }, 'an ioredis client (new Redis(...))') };
 }
 
+/**
+ * One command as a Redis link takes it: `<id> <argc>\n`, then each argument
+ * as `<length>:<text>`. Frames may be concatenated into one send.
+ * @example encodeRedisCommand(7, ['SET', 'k', 1]) // '7 3\n3:SET1:k1:1'
+ */
+export function encodeRedisCommand(id: number, args: ReadonlyArray<string | number>): string {
+  let frame = `${id} ${args.length}\n`;
+  for (const a of args) {
+    const text = typeof a === 'string' ? a : String(a);
+    frame += `${text.length}:${text}`;
+  }
+  return frame;
+}
+
 /** The URL without its password, for messages. */
 function safeUrl(url: string): string {
   try {
@@ -203,8 +220,11 @@ class RedisLink implements Link {
   #inFlight = 0;
   /** Called when `#inFlight` drops to 0 (a close waiting for the replies of what was sent). */
   #drained: (() => void) | undefined;
-  /** The last reply's emission: an answer made here (a refusal) goes out after it, in command order. */
-  #last: Promise<unknown> = Promise.resolve();
+  /** Commands handed to ioredis, and answered (ioredis answers in order). */
+  #issued = 0;
+  #answeredCount = 0;
+  /** Answers made here (refusals), each due once the commands issued before it are answered: after, issued, id, message. */
+  #refusals: Array<number | string | null> = [];
 
   constructor(client: RedisClientLike, mode: 'commands' | 'subscriber', url: string, closeTimeoutMs: number, lastError: () => unknown) {
     this.#client = client;
@@ -261,15 +281,14 @@ class RedisLink implements Link {
     });
   }
 
-  /** @internal LinkCore's writer: run each command line of `data`, then report it taken. */
+  /** @internal LinkCore's writer: run each command of `data`, then report it taken. */
   write(data: Payload, done: (err?: Error | null) => void): void {
     const text = typeof data === 'string' ? data : Buffer.from(data).toString('utf8');
-    let start = 0;
-    while (start < text.length) {
-      let end = text.indexOf('\n', start);
-      if (end === -1) end = text.length;
-      if (end > start) this.#run(text.slice(start, end));
-      start = end + 1;
+    let at = 0;
+    while (at < text.length) {
+      const next = this.#frame(text, at);
+      if (next < 0) break; // unreadable: refused, the rest dropped
+      at = next;
     }
     done();
   }
@@ -279,42 +298,63 @@ class RedisLink implements Link {
     return new LinkClosedError('Redis link lost while sending', { canceled: false, cause: err });
   }
 
-  #run(line: string) {
-    let id: unknown = null;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      parsed = undefined;
+  /** Read one frame at `at` and run it; the offset after it, or -1 when it does not parse. */
+  #frame(text: string, at: number): number {
+    const nl = text.indexOf('\n', at);
+    const space = text.indexOf(' ', at);
+    const id = space > at && space < nl ? Number(text.slice(at, space)) : NaN;
+    const argc = Number(text.slice(space + 1, nl));
+    if (nl < 0 || !Number.isInteger(id) || !Number.isInteger(argc) || argc < 1) {
+      this.#refuse(Number.isInteger(id) ? id : null, `ERR statewire: a command is "<id> <argc>\\n" then <length>:<argument> each, got ${JSON.stringify(text.slice(at, at + 40))}`);
+      return -1;
     }
-    if (Array.isArray(parsed)) id = parsed[0];
-    if (!Array.isArray(parsed) || !Number.isInteger(id) || typeof parsed[1] !== 'string' || parsed.slice(2).some((a) => typeof a !== 'string' && typeof a !== 'number')) {
-      this.#refuse(Number.isInteger(id) ? (id as number) : null, `ERR statewire: a command line is [id, "COMMAND", ...string|number args], got ${line.length > 80 ? `${line.slice(0, 80)}…` : line}`);
-      return;
+    const args: string[] = new Array(argc);
+    let p = nl + 1;
+    for (let i = 0; i < argc; i++) {
+      const colon = text.indexOf(':', p);
+      const length = colon > p ? Number(text.slice(p, colon)) : NaN;
+      if (!Number.isInteger(length) || length < 0 || colon + 1 + length > text.length) {
+        this.#refuse(id, `ERR statewire: argument ${i + 1} of command ${id} is not <length>:<text>`);
+        return -1;
+      }
+      args[i] = text.slice(colon + 1, colon + 1 + length);
+      p = colon + 1 + length;
     }
-    const [, command, ...args] = parsed as [number, string, ...Array<string | number>];
-    if (this.#subscriber && !SUBSCRIBER_COMMANDS.has(command.toUpperCase())) {
-      this.#refuse(id as number, `ERR statewire: a subscriber link takes only ${[...SUBSCRIBER_COMMANDS].join(', ')}`);
+    this.#run(id, args);
+    return p;
+  }
+
+  #run(id: number, [command, ...args]: string[]) {
+    if (this.#subscriber && !SUBSCRIBER_COMMANDS.has(command!.toUpperCase())) {
+      this.#refuse(id, `ERR statewire: a subscriber link takes only ${[...SUBSCRIBER_COMMANDS].join(', ')}`);
       return;
     }
     this.#inFlight++;
+    this.#issued++;
     // Lower case: ioredis tracks subscriptions by the lower-case name.
-    this.#last = this.#client.call(command.toLowerCase(), ...args).then(
-      (reply) => this.#answered(id as number, 0, reply),
+    this.#client.call(command!.toLowerCase(), ...args).then(
+      (reply) => this.#answered(id, 0, reply),
       (err: Error) => {
         // An error reply from Redis is an answer; anything else (the connection is going) is not.
-        this.#answered(id as number, 1, err?.name === 'ReplyError' ? err.message : undefined);
+        this.#answered(id, 1, err?.name === 'ReplyError' ? err.message : undefined);
       },
     );
   }
 
-  /** An answer made here, not by Redis: after the replies to the commands before it. */
+  /** An answer made here, not by Redis: after the replies to the commands sent before it. */
   #refuse(id: number | null, message: string) {
-    this.#last = this.#last.then(() => this.#reply(id, 1, message));
+    if (this.#answeredCount === this.#issued) this.#reply(id, 1, message);
+    else this.#refusals.push(this.#issued, id, message);
   }
 
   #answered(id: number, error: 0 | 1, value: unknown) {
     if (error === 0 || value !== undefined) this.#reply(id, error, value);
+    this.#answeredCount++;
+    const r = this.#refusals;
+    while (r.length > 0 && (r[0] as number) <= this.#answeredCount) {
+      const [, rid, message] = r.splice(0, 3);
+      this.#reply(rid as number | null, 1, message);
+    }
     if (--this.#inFlight === 0) this.#drained?.();
   }
 

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import type { Link, Payload } from '../../../machines/ports/transport.js';
 import { ConnectionError, LinkClosedError } from '../../../machines/ports/errors.js';
-import { RedisConnectionError, redisTransport } from '../../../transports/websocket/index.js';
+import { RedisConnectionError, encodeRedisCommand as cmd, redisTransport } from '../../../transports/websocket/index.js';
 import { freePort, startSilentServer, until } from '../../helpers/net.js';
 import { hasRedisServer, startRedis, type TestRedis } from '../../helpers/redis.js';
 
@@ -38,7 +38,8 @@ test.after(async () => {
 
 test('redis link: commands of one send run in order; each reply comes as [id,0,reply], an error reply as [id,1,message]', async () => {
   const { link, got } = await open({ url: redis.url });
-  await link.send('[1,"SET","k","v"]\n[2,"GET","k"]\n[3,"INCR","k"]\n[4,"RPUSH","l",1,"two"]\n');
+  assert.is(cmd(7, ['SET', 'k', 1]), '7 3\n3:SET1:k1:1');
+  await link.send(cmd(1, ['SET', 'k', 'v']) + cmd(2, ['GET', 'k']) + cmd(3, ['INCR', 'k']) + cmd(4, ['RPUSH', 'l', 1, 'two']));
   await until(() => got.length === 4, 'four replies');
   assert.equal(got.map((g) => JSON.parse(g)), [
     [1, 0, 'OK'],
@@ -48,14 +49,17 @@ test('redis link: commands of one send run in order; each reply comes as [id,0,r
   ]);
 });
 
-test('redis link: a line that is not a command is answered with an error reply, and the link stays', async () => {
+test('redis link: a frame that does not parse is answered with an error reply (the rest of its send dropped), and the link stays', async () => {
   const { link, got } = await open({ url: redis.url });
-  await link.send('not json\n[7]\n[8,"PING"]\n');
-  await until(() => got.length === 3, 'three replies');
-  assert.equal(JSON.parse(got[0]!)[1], 1);
-  assert.equal(JSON.parse(got[0]!)[0], null);
-  assert.equal(JSON.parse(got[1]!).slice(0, 2), [7, 1]);
-  assert.equal(JSON.parse(got[2]!), [8, 0, 'PONG']);
+  await link.send('not a frame');
+  await link.send(cmd(6, ['PING']) + '7 2\n4:PING9:short');
+  await link.send(cmd(8, ['HGET', 'k']) + cmd(9, ['SET', 'line', '{"a":"b:c\\n"}\n']) + cmd(10, ['GET', 'line']) + cmd(11, ['PING']) + 'x');
+  await until(() => got.length >= 7, 'seven replies');
+  const parsed = got.slice(0, 7).map((g) => JSON.parse(g) as [number | null, 0 | 1, unknown]);
+  await until(() => got.length === 8, 'the refusal of the trailing garbage');
+  assert.equal(parsed.concat([JSON.parse(got[7]!)]).map(([id, failed]) => [id, failed]), [[null, 1], [6, 0], [7, 1], [8, 1], [9, 0], [10, 0], [11, 0], [null, 1]], 'in command order, refusals too');
+  assert.match(String(parsed[2]![2]), /argument 2 of command 7/);
+  assert.equal(parsed[5]![2], '{"a":"b:c\\n"}\n', 'arguments go through as they are: quotes, colons, newlines');
 });
 
 test('redis link: scripts are loaded before the link counts as open, so EVALSHA works on a Redis that restarted empty', async () => {
@@ -66,7 +70,7 @@ test('redis link: scripts are loaded before the link counts as open, so EVALSHA 
     const link = await transport.connect({ signal: new AbortController().signal });
     const got: string[] = [];
     link.incoming$.subscribe((d) => got.push(String(d)));
-    await link.send(`[1,"EVALSHA","${sha}",0,"there"]\n`);
+    await link.send(cmd(1, ['EVALSHA', sha, 0, 'there']));
     await until(() => got.length === 1, 'the reply');
     assert.equal(JSON.parse(got[0]!), [1, 0, 'hi there']);
     await link.close();
@@ -78,12 +82,12 @@ test('redis link: a subscriber subscribes to channels() before it counts as open
   const channels = ['a:{x}', 'b'];
   const { link, got } = await open({ url: redis.url, mode: 'subscriber', channels: () => channels });
   const { link: pub, got: replies } = await open({ url: redis.url });
-  await pub.send('[1,"PUBLISH","a:{x}","hello"]\n[2,"PUBLISH","b","1 {\\"seq\\":1}"]\n');
+  await pub.send(cmd(1, ['PUBLISH', 'a:{x}', 'hello']) + cmd(2, ['PUBLISH', 'b', '1 {"seq":1}']));
   await until(() => got.length === 2, 'two messages');
   assert.equal(got, ['5:a:{x}hello', '1:b1 {"seq":1}']);
   await until(() => replies.length === 2, 'the publish counts');
   assert.equal(replies.map((r) => JSON.parse(r)[2]), [1, 1]);
-  await link.send('[3,"UNSUBSCRIBE","b"]\n[4,"GET","k"]\n');
+  await link.send(cmd(3, ['UNSUBSCRIBE', 'b']) + cmd(4, ['GET', 'k']));
   await until(() => got.length === 4, 'unsubscribe reply and the refusal');
   assert.equal(JSON.parse(got[2]!), [3, 0, 1]);
   assert.match(JSON.parse(got[3]!)[2], /subscriber link takes only/);
@@ -99,7 +103,7 @@ test('redis link: Redis going away resolves closed, not initiated locally, with 
   assert.is(info.initiatedLocally, false);
   assert.instance(info.error, RedisConnectionError);
   assert.ok(completed);
-  await link.send('[1,"PING"]\n').then(
+  await link.send(cmd(1, ['PING'])).then(
     () => assert.unreachable('a send after the end rejects'),
     (e) => assert.instance(e, LinkClosedError),
   );
@@ -107,7 +111,7 @@ test('redis link: Redis going away resolves closed, not initiated locally, with 
 
 test('redis link: close() is a normal end (initiatedLocally), idempotent, and waits for the socket', async () => {
   const { link, got } = await open({ url: redis.url });
-  await link.send('[1,"PING"]\n');
+  await link.send(cmd(1, ['PING']));
   const [a, b] = [link.close(), link.close()];
   await Promise.all([a, b]);
   assert.is((await link.closed).initiatedLocally, true);

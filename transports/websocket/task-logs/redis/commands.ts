@@ -13,6 +13,7 @@
 import type { Subscription } from 'rxjs';
 import { AckedDelivery, type Clock, type ConnectionHandle, type Payload } from '../../../../actors/index.js';
 import { RedisAdapterClosedError, RedisBacklogFullError, RedisCommandError, RedisTimeoutError } from '../../redis-errors.js';
+import { encodeRedisCommand } from '../../redis.transport.js';
 
 export type CommandArgs = ReadonlyArray<string | number>;
 
@@ -27,9 +28,6 @@ export interface RedisCommandsOptions {
   /** Pub/sub messages (subscriber connections): `channel`, `message`. */
   onMessage?: (channel: string, message: string) => void;
 }
-
-/** A frame: the command line the link reads (`[id, "COMMAND", ...args]`). */
-const frame = (id: number, args: CommandArgs) => `${JSON.stringify([id, ...args])}\n`;
 
 export class RedisCommands {
   readonly #delivery: AckedDelivery;
@@ -76,7 +74,7 @@ export class RedisCommands {
       .deliver((id: number) => {
         sent = id;
         if (name !== undefined) this.#names.set(id, name);
-        return frame(id, typeof args === 'function' ? args(id) : args);
+        return encodeRedisCommand(id, typeof args === 'function' ? args(id) : args);
       })
       .then(
         () => {

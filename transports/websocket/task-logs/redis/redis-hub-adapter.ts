@@ -33,9 +33,9 @@ import { resolvePolicy, type ConnectionHandle, type ReconnectPolicy } from '../.
 import * as check from '../../../../machines/ports/check.js';
 import type { AdapterViewer, TaskLogHubAdapter, TaskLogHubAdapterHost, TaskLogHubBinding, UnnumberedLine } from '../adapter.js';
 import { RedisCommands, type CommandArgs } from './commands.js';
-import { RedisAdapterClosedError, RedisTimeoutError } from '../../redis-errors.js';
+import { RedisAdapterClosedError, RedisBacklogFullError, RedisTimeoutError } from '../../redis-errors.js';
 import { checkRedisTarget, redisTransport, type RedisClientLike } from '../../redis.transport.js';
-import { SCRIPTS, SHAS, taskKeys } from './scripts.js';
+import { taskKeys, taskScripts, type ScriptName } from './scripts.js';
 
 export interface RedisHubAdapterOptions {
   /** `redis://[user:password@]host[:port][/db]` or `rediss://`. Exactly one of `url` and `redis`. */
@@ -69,6 +69,8 @@ export interface RedisHubAdapterOptions {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Lines in one run of the log script at most (Redis runs nothing else meanwhile). */
+const MAX_BATCH = 256;
 /** Per-task figures kept at most (the seq last seen, the queue length): the least recently used go first. */
 const KNOWN_TASKS = 10_000;
 
@@ -145,6 +147,11 @@ class RedisHubBinding implements TaskLogHubBinding {
   readonly #viewers = new Map<string, LocalViewer>();
   readonly #known = new Map<string, { seq: number; queued: number }>();
   readonly #subs: Subscription[] = [];
+  readonly #sha: Record<ScriptName, string>;
+  /** Lines of this turn, for one run of the log script: taskId, head, resolve, reject each. */
+  #batch: unknown[] = [];
+  /** Lines given to `sendLog` and not settled yet (bounded by `maxPending`). */
+  #pending = 0;
   #closing: Promise<void> | undefined;
 
   constructor(host: TaskLogHubAdapterHost, settings: Settings) {
@@ -154,7 +161,16 @@ class RedisHubBinding implements TaskLogHubBinding {
     const { target, id, policy, maxPending, timeoutMs } = settings;
     const inFlightLimit = Math.min(1024, maxPending);
     const limits = { clock, timeoutMs, inFlightLimit, maxWaiting: maxPending - inFlightLimit };
-    supervisor.startChild({ id: `${id}:commands`, transport: redisTransport({ ...target, scripts: Object.values(SCRIPTS) }), policy });
+    const scripts = taskScripts({
+      maxQueued: host.maxQueued,
+      keep: host.keepOnOverflow,
+      maxSent: host.maxQueued,
+      // A viewer whose process cannot hear Redis keeps as many as its connection's outbox would in one process.
+      ownerCap: Math.max(host.maxQueued * 2, 1000),
+      ttlMs: settings.ttlMs,
+    });
+    this.#sha = { log: scripts.log.sha, claim: scripts.claim.sha, release: scripts.release.sha, drop: scripts.drop.sha };
+    supervisor.startChild({ id: `${id}:commands`, transport: redisTransport({ ...target, scripts: Object.values(scripts).map((x) => x.lua) }), policy });
     supervisor.startChild({ id: `${id}:subscriber`, transport: redisTransport({ ...target, mode: 'subscriber', channels: () => this.#channels() }), policy });
     this.#commands = new RedisCommands(supervisor.connection(`${id}:commands`), limits);
     this.#subscriber = new RedisCommands(supervisor.connection(`${id}:subscriber`), { ...limits, onMessage: (channel, message) => this.#message(channel, message) });
@@ -168,23 +184,71 @@ class RedisHubBinding implements TaskLogHubBinding {
     );
   }
 
-  async sendLog(taskId: string, line: UnnumberedLine): Promise<'sent' | 'queued'> {
+  /**
+   * Lines of one turn go to Redis as one run of the log script (each line
+   * still its own seq, queue rule and publish), so a burst costs one command
+   * per `MAX_BATCH` lines, not one per line.
+   */
+  sendLog(taskId: string, line: UnnumberedLine): Promise<'sent' | 'queued'> {
+    if (this.#pending >= this.#s.maxPending) return Promise.reject(new RedisBacklogFullError(this.#commands.connection.id, this.#s.maxPending, taskId));
     const json = JSON.stringify(line);
     const head = `${json.slice(0, -1)},"seq":`; // the in-process hub's bytes: `seq` last
-    const { meta, lines, channel } = taskKeys(this.#s.prefix, taskId);
-    const known = this.#known.get(taskId)?.seq ?? 0;
-    const { maxQueued, keepOnOverflow } = this.#host;
-    // A viewer whose process cannot hear Redis keeps as many as its connection's outbox would in one process.
-    const ownerCap = Math.max(maxQueued * 2, 1000);
-    const args = (lineId: number): CommandArgs => ['EVALSHA', SHAS.log, 2, meta, lines, head, '}', channel, maxQueued, keepOnOverflow, maxQueued, known, `p:${this.#process}`, lineId, this.#s.ttlMs, ownerCap];
-    const [seq, subscribers, queued, dropped] = (await this.#commands.call(args, 'the log script')) as [number, number, number, number];
-    if (seq === -1) return 'queued'; // sent again after a lost link, and Redis had it already
-    this.#remember(taskId, seq, queued);
-    if (dropped > 0) this.#host.emit({ type: 'dropped', taskId, count: dropped, reason: 'overflow' });
-    if (subscribers > 0) return 'sent';
-    this.#host.emit({ type: 'queued', taskId, queued });
-    return 'queued';
+    return new Promise<'sent' | 'queued'>((resolve, reject) => {
+      this.#pending++;
+      const batch = this.#batch;
+      batch.push(taskId, head, resolve, reject);
+      if (batch.length === 4) queueMicrotask(this.#flushLines);
+      else if (batch.length >= 4 * MAX_BATCH) this.#flushLines();
+    });
   }
+
+  readonly #flushLines = (): void => {
+    const batch = this.#batch;
+    const n = batch.length / 4;
+    if (n === 0) return;
+    this.#batch = [];
+    const args: Array<string | number> = ['EVALSHA', this.#sha.log, 2 * n];
+    for (let i = 0; i < batch.length; i += 4) {
+      const { meta, lines } = taskKeys(this.#s.prefix, batch[i] as string);
+      args.push(meta, lines);
+    }
+    args.push(`p:${this.#process}`);
+    const ids = args.length + 2; // where the first line's id goes
+    for (let i = 0; i < batch.length; i += 4) args.push(batch[i + 1] as string, this.#known.get(batch[i] as string)?.seq ?? 0, 0);
+    const withIds = (id: number): CommandArgs => {
+      // A line's id: its batch's, then its place in it (a batch sent again keeps both).
+      for (let k = 0; k < n; k++) args[ids + 3 * k] = id * 1_000_000 + k + 1;
+      return args;
+    };
+    this.#commands.call(withIds, 'the log script').then(
+      (reply) => {
+        const r = reply as number[];
+        for (let k = 0; k < n; k++) {
+          const taskId = batch[4 * k] as string;
+          const resolve = batch[4 * k + 2] as (v: 'sent' | 'queued') => void;
+          const seq = r[4 * k]!;
+          if (seq === -1) {
+            resolve('queued'); // sent again after a lost link, and Redis had it already
+            continue;
+          }
+          const queued = r[4 * k + 2]!;
+          const dropped = r[4 * k + 3]!;
+          this.#remember(taskId, seq, queued);
+          if (dropped > 0) this.#host.emit({ type: 'dropped', taskId, count: dropped, reason: 'overflow' });
+          if (r[4 * k + 1]! > 0) resolve('sent');
+          else {
+            this.#host.emit({ type: 'queued', taskId, queued });
+            resolve('queued');
+          }
+        }
+        this.#pending -= n;
+      },
+      (error: unknown) => {
+        for (let k = 0; k < n; k++) (batch[4 * k + 3] as (e: unknown) => void)(error);
+        this.#pending -= n;
+      },
+    );
+  };
 
   async viewerConnected(taskId: string, viewer: AdapterViewer, lastSeq: number | undefined): Promise<'ok' | 'send-failed'> {
     const v: LocalViewer = {
@@ -213,7 +277,7 @@ class RedisHubBinding implements TaskLogHubBinding {
     // Both go out after whatever this viewer sent before (one connection each, in order).
     this.#subscriber.call(['UNSUBSCRIBE', v.keys.channel]).catch(() => {});
     if (!v.claimed) return;
-    this.#commands.call(['EVALSHA', SHAS.release, 2, v.keys.meta, v.keys.lines, v.token, v.accepted], 'the release script').then(
+    this.#commands.call(['EVALSHA', this.#sha.release, 2, v.keys.meta, v.keys.lines, v.token, v.accepted], 'the release script').then(
       (queued) => {
         if ((queued as number) > 0) this.#host.emit({ type: 'queued', taskId, queued: queued as number });
       },
@@ -222,9 +286,9 @@ class RedisHubBinding implements TaskLogHubBinding {
   }
 
   async disconnect(taskId: string): Promise<void> {
-    const { meta, lines, channel } = taskKeys(this.#s.prefix, taskId);
+    const { meta, lines } = taskKeys(this.#s.prefix, taskId);
     this.#known.delete(taskId);
-    await this.#commands.call(['EVALSHA', SHAS.drop, 2, meta, lines, channel, this.#s.ttlMs], 'the drop script');
+    await this.#commands.call(['EVALSHA', this.#sha.drop, 2, meta, lines], 'the drop script');
   }
 
   queuedCount(taskId: string): number {
@@ -275,8 +339,8 @@ class RedisHubBinding implements TaskLogHubBinding {
           if (v.gone) return 'ok';
           const take = mode === 'take' && !v.claimed;
           v.claimed = true;
-          const { meta, lines, channel } = v.keys;
-          const reply = (await this.#commands.call(['EVALSHA', SHAS.claim, 2, meta, lines, v.token, v.handed, channel, this.#host.maxQueued, this.#s.ttlMs, take ? 'take' : 'keep'], 'the claim script')) as Array<number | string>;
+          const { meta, lines } = v.keys;
+          const reply = (await this.#commands.call(['EVALSHA', this.#sha.claim, 2, meta, lines, v.token, v.handed, take ? 'take' : 'keep'], 'the claim script')) as Array<number | string>;
           if (v.gone) return 'ok';
           if (reply[0] === -2) {
             this.#host.dropViewer(v.taskId, v.id, 'replaced');

@@ -12,15 +12,22 @@
  * - `P{T}:meta`: a hash. `seq`: the last seq given out. `d`: lines up to it
  *   count as sent to a viewer; the stream holds the newest `maxSent` of those
  *   (for `lastSeq` resume) and everything above `d`: the queue, `q` lines.
- *   `owner`: the viewer that claimed the task (`<process>:<child id>`),
- *   `floor`: `d` when it claimed it.
- *   `p:<process>`: the id of the last line that process logged here, so a
- *   line sent again after a lost link is not logged twice.
- * - channel `P{T}`: `<seq> <line>` for each line, `claim <owner>` when a
- *   viewer takes the task, `disconnect` when the task is dropped. Only
- *   processes with a viewer of the task subscribe, so `PUBLISH`'s count says
- *   whether any process has one.
- * Both keys expire `ttlMs` after the task's last line or claim.
+ *   `owner`: the viewer that claimed the task (`<process>:<child id>`), or
+ *   `?` when Redis lost the task's state (see `log`); `floor`: `d` when the
+ *   owner claimed it. `reset`: the task was dropped (`hub.disconnect`): its
+ *   next line is seq 1 again, whatever a producer knew. `p:<process>`: the
+ *   id of the last line that process logged here, so a line sent again after
+ *   a lost link is not logged twice.
+ * - channel `P{T}` (the meta key without `:meta`): `<seq> <line>` for each
+ *   line, `claim <owner>` when a viewer takes the task, `disconnect` when the
+ *   task is dropped. Only processes with a viewer of the task subscribe, so
+ *   `PUBLISH`'s count says whether any process has one.
+ * Both keys expire `ttlMs` after the task's first line, refreshed every 32
+ * lines and on each claim.
+ *
+ * The hub's numbers (`maxQueued`, `keepOnOverflow`, the TTL) are written into
+ * the scripts when the adapter binds to its hub (`taskScripts`), so a line's
+ * command carries only what is its own.
  */
 import { createHash } from 'node:crypto';
 
@@ -30,13 +37,26 @@ export function taskKeys(prefix: string, taskId: string): { meta: string; lines:
   return { meta: `${tag}:meta`, lines: `${tag}:lines`, channel: tag };
 }
 
+/** The numbers the scripts are made with. */
+export interface ScriptLimits {
+  /** No owner: past this many queued, only the newest `keep` stay (the hub's `maxQueued`, `keepOnOverflow`). */
+  maxQueued: number;
+  keep: number;
+  /** Sent lines kept for `lastSeq` resume (the hub's `maxQueued`, as in one process). */
+  maxSent: number;
+  /** An owner whose process cannot hear Redis: the newest this many queued lines stay. */
+  ownerCap: number;
+  ttlMs: number;
+}
+
 /**
- * `log`: one line. KEYS meta, lines. ARGV head, tail (the line is
- * `head .. seq .. tail`), channel, maxQueued, keep, maxSent, known (the
- * highest seq this process knows for the task: a Redis that lost its data
- * goes on from there), process field (`p:<id>`), line id (0: none), ttlMs,
- * ownerCap. Returns `{seq, subscribers, queued, dropped}`; `{-1, 0, 0, 0}`
- * for a line already logged (sent again after a lost link).
+ * `log`: the lines of one turn, in order, each for its own task. KEYS: meta,
+ * lines of each line's task. ARGV: the process field (`p:<id>`), then per
+ * line: head (the line is `head .. seq .. '}'`), known (the highest seq
+ * this process knows for the task: a Redis that lost its data goes on from
+ * there), line id (0: none). Returns `{seq, subscribers, queued, dropped}`
+ * per line; `{-1, 0, 0, 0}` for a line already logged (sent again after a
+ * lost link).
  *
  * A line published to a process with the owning viewer while nothing is
  * queued counts as sent (`d` moves up; that process gives it back if its
@@ -50,67 +70,77 @@ export function taskKeys(prefix: string, taskId: string): { meta: string; lines:
  * (`?`) until a viewer claims it, so a viewer whose process reconnects
  * after the producer's does not lose the lines sent meanwhile.
  */
-export const LOG_SCRIPT = `
-local meta, lines = KEYS[1], KEYS[2]
-local pfield, pn = ARGV[8], tonumber(ARGV[9])
-if pn > 0 and pn <= tonumber(redis.call('HGET', meta, pfield) or '0') then return {-1, 0, 0, 0} end
-local h = redis.call('HMGET', meta, 'seq', 'd', 'q', 'owner', 'reset')
-local stored, known, owner = tonumber(h[1] or '0'), tonumber(ARGV[7]), h[4]
-if h[5] then
-  known = 0
-  redis.call('HDEL', meta, 'reset')
-elseif stored < known and not owner then
-  owner = '?'
-  redis.call('HSET', meta, 'owner', owner)
-end
-local seq = math.max(stored, known) + 1
-local d, q = tonumber(h[2] or '0'), tonumber(h[3] or '0')
-local line = ARGV[1] .. seq .. ARGV[2]
-redis.call('XADD', lines, seq .. '-0', 'l', line)
-local n = redis.call('PUBLISH', ARGV[3], seq .. ' ' .. line)
-local dropped = 0
-if n > 0 and q == 0 and owner then
-  d = seq
-  redis.call('XTRIM', lines, 'MINID', '~', math.max(d - tonumber(ARGV[6]) + 1, 0))
-else
-  q = q + 1
-  local cap, keep = tonumber(ARGV[4]), tonumber(ARGV[5])
-  if owner then cap, keep = tonumber(ARGV[11]), tonumber(ARGV[11]) end
-  if n == 0 and q > cap then
-    local old = redis.call('XRANGE', lines, '(' .. d, '+', 'COUNT', q - keep)
-    for i = 1, #old do redis.call('XDEL', lines, old[i][1]) end
-    dropped = #old
-    q = q - dropped
+const LOG = `
+local pfield = ARGV[1]
+local out = {}
+for i = 1, #KEYS / 2 do
+  local meta, lines = KEYS[2 * i - 1], KEYS[2 * i]
+  local pn = tonumber(ARGV[3 * i + 1])
+  if pn > 0 and pn <= tonumber(redis.call('HGET', meta, pfield) or '0') then
+    out[#out + 1] = -1; out[#out + 1] = 0; out[#out + 1] = 0; out[#out + 1] = 0
+  else
+    local h = redis.call('HMGET', meta, 'seq', 'd', 'q', 'owner', 'reset')
+    local stored, known, owner = tonumber(h[1] or '0'), tonumber(ARGV[3 * i]), h[4]
+    if h[5] then
+      known = 0
+      redis.call('HDEL', meta, 'reset')
+    elseif stored < known and not owner then
+      owner = '?'
+      redis.call('HSET', meta, 'owner', owner)
+    end
+    local seq = math.max(stored, known) + 1
+    local d, q = tonumber(h[2] or '0'), tonumber(h[3] or '0')
+    local line = ARGV[3 * i - 1] .. seq .. '}'
+    redis.call('XADD', lines, seq .. '-0', 'l', line)
+    local n = redis.call('PUBLISH', string.sub(meta, 1, -6), seq .. ' ' .. line)
+    local dropped = 0
+    if n > 0 and q == 0 and owner then
+      d = seq
+      if seq % 16 == 0 then redis.call('XTRIM', lines, 'MINID', '~', math.max(d - MAX_SENT + 1, 0)) end
+    else
+      q = q + 1
+      local cap, keep = MAX_QUEUED, KEEP
+      if owner then cap, keep = OWNER_CAP, OWNER_CAP end
+      if n == 0 and q > cap then
+        local old = redis.call('XRANGE', lines, '(' .. d, '+', 'COUNT', q - keep)
+        for j = 1, #old do redis.call('XDEL', lines, old[j][1]) end
+        dropped = #old
+        q = q - dropped
+      end
+    end
+    if pn > 0 then redis.call('HSET', meta, 'seq', seq, 'd', d, 'q', q, pfield, pn)
+    else redis.call('HSET', meta, 'seq', seq, 'd', d, 'q', q) end
+    if stored == 0 or seq % 32 == 1 then
+      redis.call('PEXPIRE', meta, TTL_MS)
+      redis.call('PEXPIRE', lines, TTL_MS)
+    end
+    out[#out + 1] = seq; out[#out + 1] = n; out[#out + 1] = q; out[#out + 1] = dropped
   end
 end
-if pn > 0 then redis.call('HSET', meta, 'seq', seq, 'd', d, 'q', q, pfield, pn)
-else redis.call('HSET', meta, 'seq', seq, 'd', d, 'q', q) end
-redis.call('PEXPIRE', meta, ARGV[10])
-redis.call('PEXPIRE', lines, ARGV[10])
-return {seq, n, q, dropped}
+return out
 `;
 
 /**
  * `claim`: a viewer takes the task. KEYS meta, lines. ARGV owner, from (-1:
- * from `d`, the queue; else the viewer's `lastSeq`), channel, maxSent,
- * ttlMs, mode (`take`: a new viewer; `keep`: the same viewer catching up
- * after its process lost Redis). Returns `{d, seq, id1, line1, id2, line2,
- * ...}`: `d` before the claim, the last seq, and every kept line after
- * `from`; or `{-2}` in `keep` mode when another viewer took the task
- * meanwhile. Everything up to `seq` now counts as sent (the claimer delivers
- * it or gives it back); `floor` remembers `d` as it was, so a release never
- * queues again what an earlier viewer had. Another owner hears
- * `claim <owner>` on the channel and closes its viewer.
+ * from `d`, the queue; else the viewer's `lastSeq`), mode (`take`: a new
+ * viewer; `keep`: the same viewer catching up after its process lost
+ * Redis). Returns `{d, seq, id1, line1, id2, line2, ...}`: `d` before the
+ * claim, the last seq, and every kept line after `from`; or `{-2}` in
+ * `keep` mode when another viewer took the task meanwhile. Everything up to
+ * `seq` now counts as sent (the claimer delivers it or gives it back);
+ * `floor` remembers `d` as it was, so a release never queues again what an
+ * earlier viewer had. Another owner hears `claim <owner>` on the channel and
+ * closes its viewer.
  */
-export const CLAIM_SCRIPT = `
+const CLAIM = `
 local meta, lines = KEYS[1], KEYS[2]
 local h = redis.call('HMGET', meta, 'seq', 'd', 'owner')
-if ARGV[6] == 'keep' and h[3] and h[3] ~= ARGV[1] and h[3] ~= '?' then return {-2} end
+if ARGV[3] == 'keep' and h[3] and h[3] ~= ARGV[1] and h[3] ~= '?' then return {-2} end
 local seq, d = tonumber(h[1] or '0'), tonumber(h[2] or '0')
 local from = tonumber(ARGV[2])
 if from < 0 then from = d end
 if h[3] ~= ARGV[1] then
-  if h[3] ~= '?' then redis.call('PUBLISH', ARGV[3], 'claim ' .. ARGV[1]) end
+  if h[3] ~= '?' then redis.call('PUBLISH', string.sub(meta, 1, -6), 'claim ' .. ARGV[1]) end
   redis.call('HSET', meta, 'floor', d)
 end
 redis.call('HSET', meta, 'owner', ARGV[1], 'seq', seq, 'd', seq, 'q', 0)
@@ -122,9 +152,9 @@ if from < seq then
     out[#out + 1] = rows[i][2][2]
   end
 end
-redis.call('XTRIM', lines, 'MINID', '~', math.max(seq - tonumber(ARGV[4]) + 1, 0))
-redis.call('PEXPIRE', meta, ARGV[5])
-redis.call('PEXPIRE', lines, ARGV[5])
+redis.call('XTRIM', lines, 'MINID', '~', math.max(seq - MAX_SENT + 1, 0))
+redis.call('PEXPIRE', meta, TTL_MS)
+redis.call('PEXPIRE', lines, TTL_MS)
 return out
 `;
 
@@ -134,7 +164,7 @@ return out
  * Returns the queue length, or -1 when `owner` no longer owns the task (a
  * newer viewer claimed it: nothing to give back).
  */
-export const RELEASE_SCRIPT = `
+const RELEASE = `
 local meta, lines = KEYS[1], KEYS[2]
 local h = redis.call('HMGET', meta, 'owner', 'd', 'q', 'floor')
 if h[1] ~= ARGV[1] then return -1 end
@@ -148,22 +178,32 @@ return q
 `;
 
 /**
- * `drop`: `hub.disconnect(taskId)`. KEYS meta, lines. ARGV channel, ttlMs.
- * Tells the viewer's process, then forgets the task, leaving `reset` so its
- * next line is seq 1 whatever a producer on another process knew.
+ * `drop`: `hub.disconnect(taskId)`. KEYS meta, lines. Tells the viewer's
+ * process, then forgets the task, leaving `reset` so its next line is seq 1
+ * whatever a producer on another process knew.
  */
-export const DROP_SCRIPT = `
-redis.call('PUBLISH', ARGV[1], 'disconnect')
+const DROP = `
+redis.call('PUBLISH', string.sub(KEYS[1], 1, -6), 'disconnect')
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('HSET', KEYS[1], 'reset', 1)
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], TTL_MS)
 return 1
 `;
 
-export const SCRIPTS = { log: LOG_SCRIPT, claim: CLAIM_SCRIPT, release: RELEASE_SCRIPT, drop: DROP_SCRIPT } as const;
-export type ScriptName = keyof typeof SCRIPTS;
+export type ScriptName = 'log' | 'claim' | 'release' | 'drop';
 
-/** The SHA1 of each script, for `EVALSHA`. */
-export const SHAS: Readonly<Record<ScriptName, string>> = Object.fromEntries(
-  Object.entries(SCRIPTS).map(([name, lua]) => [name, createHash('sha1').update(lua).digest('hex')]),
-) as Record<ScriptName, string>;
+/** The four scripts with `limits` written in: each one's Lua source and SHA1 (for `EVALSHA`). */
+export function taskScripts(limits: ScriptLimits): Record<ScriptName, { lua: string; sha: string }> {
+  const fill = (lua: string) =>
+    lua
+      .replaceAll('MAX_QUEUED', String(limits.maxQueued))
+      .replaceAll('MAX_SENT', String(limits.maxSent))
+      .replaceAll('OWNER_CAP', String(limits.ownerCap))
+      .replaceAll('KEEP', String(limits.keep))
+      .replaceAll('TTL_MS', String(limits.ttlMs));
+  const made = (source: string) => {
+    const lua = fill(source);
+    return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+  };
+  return { log: made(LOG), claim: made(CLAIM), release: made(RELEASE), drop: made(DROP) };
+}
