@@ -159,6 +159,31 @@ test('examples: task-logs.ts exits cleanly on SIGTERM too (issue 11, defect 11)'
   assert.match(child.stdout(), /shut down cleanly\n$/);
 });
 
+test('examples: cluster.ts starts its own redis-server, two hubs and a producer; the viewer gets every line once as it moves between hubs; it exits by itself (issue 16)', async () => {
+  const child = example('cluster.ts');
+  assert.is(await Promise.race([child.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000))]), 0, child.stdout() + child.stderr());
+  const out = child.stdout();
+  assert.match(out, /started redis-server at redis:\/\/127\.0\.0\.1:\d+/);
+  assert.match(out, /checkout: queued\n  install: queued\n  compile: queued/);
+  assert.match(out, /viewer of build-7 on hub B got #1 checkout[\s\S]*#3 compile[\s\S]*test: sent[\s\S]*hub B got #4 test/);
+  assert.match(out, /viewer of build-7 on hub A got #5 package\n  viewer of build-7 on hub A got #6 done/);
+  assert.match(out, /the viewer got seq 1, 2, 3, 4, 5, 6: each line once/);
+  assert.match(out, /closed\n$/);
+  assert.is(child.stderr(), '');
+});
+
+test('examples: cluster.ts without redis-server on PATH and without REDIS_URL says so and exits 0', async () => {
+  const tmp = tempDir();
+  try {
+    const { REDIS_URL: _, ...env } = process.env;
+    const child = spawnLines(process.execPath, tsxArgs('examples/cluster.ts'), { env: { ...env, PATH: tmp.dir } });
+    assert.is(await child.exited, 0, child.stderr());
+    assert.match(child.stdout(), /redis-server is not on PATH and REDIS_URL is not set: nothing to run/);
+  } finally {
+    tmp.remove();
+  }
+});
+
 test('npm start: SIGTERM (a service manager stopping it) shuts down like Ctrl-C: exit code 0, the agent socket file and the temp dir removed (issue 11, defect 11)', async () => {
   const tmp = tempDir();
   const child = exampleIn(tmp.dir, 'demo.ts', ['--port', '0', '--quiet']);

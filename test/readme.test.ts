@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { startRedis } from './helpers/redis.js';
 
 const test = suite('readme');
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -78,6 +79,23 @@ test('readme: the TCP and TLS example runs as written: mutual TLS, the handshake
     assert.match(stdout, /same connection: true/);
   } finally {
     await rm(file, { force: true });
+  }
+});
+
+test('readme: the Redis example runs as written against a redis-server of its own (issue 16)', async () => {
+  const readme = await readFile(`${root}README.md`, 'utf8');
+  const block = /### Several processes \(Redis\)[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, 'README has a ts block under "### Several processes (Redis)"');
+  const file = `${root}.readme-redis-${process.pid}.ts`;
+  await writeFile(file, block!);
+  const redis = await startRedis();
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', file], { cwd: root, timeout: 20_000, env: { ...process.env, REDIS_URL: redis.url } });
+    assert.match(stdout, /^queued\n/);
+    assert.match(stdout, /redis:commands connected, redis:subscriber (connected|connecting)/);
+  } finally {
+    await rm(file, { force: true });
+    await redis.stop();
   }
 });
 
