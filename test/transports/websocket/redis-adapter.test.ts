@@ -180,6 +180,26 @@ test('redis adapter: disconnect(taskId) on one hub closes the task’s viewer on
   assert.equal(fresh.seqs(), [1], 'a new task: seq starts again at 1, also for a producer on another hub that knew seq 2');
 });
 
+test('redis adapter: while the viewer’s process cannot hear Redis its task keeps up to 1000 lines (not 100 -> 50); when its subscriber is back it catches the viewer up, none twice', async () => {
+  const a = await startHub();
+  const b = await startHub();
+  const v = await a.viewer('deaf');
+  await send(b.hub, 'deaf', 1, 5);
+  await v.has(5);
+  const subscriber = a.hub.supervisor.connection('redis:subscriber');
+  subscriber.command('DISCONNECT');
+  await until(() => subscriber.state === 'disconnected', 'A’s subscriber down');
+  assert.equal(new Set(await send(b.hub, 'deaf', 6, 155)), new Set(['queued']), 'nobody hears the channel: queued');
+  assert.equal(b.events.filter((e) => e.type === 'dropped'), [], 'the task has an owner: nothing dropped at 100');
+  assert.is(v.messages.length, 5);
+  subscriber.command('CONNECT');
+  await v.has(155);
+  await send(b.hub, 'deaf', 156, 157);
+  await v.has(157);
+  await sleep(50);
+  assert.equal(v.seqs(), range(1, 157));
+});
+
 test('redis adapter: the two Redis connections are supervised children of the hub’s supervisor; their states show on events$ as Redis goes and comes back', async () => {
   const supervisor: Supervisor = createSupervisor({ id: 'app' });
   cleanup.push(() => supervisor.shutdown());
