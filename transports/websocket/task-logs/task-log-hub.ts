@@ -284,7 +284,7 @@ export class TaskLogHub {
   /** Remove `taskId`'s viewer (closed with 1000), its queue and its lock. */
   async disconnect(taskId: string): Promise<void> {
     checkTaskId(taskId);
-    await this.#adapter?.disconnect(taskId); // the viewer may be on another process
+    if (this.#adapter) await this.#adapter.disconnect(taskId); // the viewer may be on another process
     const task = this.#tasks.get(taskId);
     if (!task) return;
     this.#tasks.delete(taskId);
@@ -357,7 +357,7 @@ export class TaskLogHub {
     const tasks = [...this.#tasks];
     this.#tasks.clear();
     await Promise.all(tasks.map(([id, task]) => (task.viewer ? this.#drop(id, task, 'hub-closed', 1001, 'task log hub closed') : undefined)));
-    await this.#adapter?.close();
+    if (this.#adapter) await this.#adapter.close();
     if (this.#ownsSupervisor) await this.supervisor.shutdown();
     this.#events.complete();
   }
