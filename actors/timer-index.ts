@@ -30,6 +30,8 @@ export interface TimerIndex {
   readonly clock: Clock;
   /** Index the scheduler of the system the root actor made (before it starts). */
   install(system: { scheduler: Scheduler }): void;
+  /** Delayed events pending, over every actor (tests: what fired or was canceled is forgotten). */
+  readonly pending: number;
 }
 
 export function timerIndex(clock: Clock): TimerIndex {
@@ -67,6 +69,11 @@ export function timerIndex(clock: Clock): TimerIndex {
 
   return {
     clock: indexed,
+    get pending() {
+      let n = 0;
+      for (const ids of bySource.values()) n += ids.size;
+      return n;
+    },
     install({ scheduler }) {
       const { schedule, cancel } = scheduler;
       // XState makes a random id for an event scheduled without one; ours is unique without the randomness.
