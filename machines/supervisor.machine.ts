@@ -5,9 +5,10 @@
  * clock, and escalates to `failed` past the intensity.
  *
  * Exits it sees:
- * - abnormal: a child reaches its final `failed` state (`xstate.done.actor.*`)
- *   or crashes (`xstate.error.actor.*`, always handled here, so a child's error
- *   can neither stop the supervisor nor crash the process);
+ * - abnormal: a child reaches its final `failed` state (`xstate.done.actor.*`,
+ *   read as `CHILD_DONE`) or crashes (`xstate.error.actor.*`, read as
+ *   `CHILD_ERROR`; always handled here, so a child's error can neither stop
+ *   the supervisor nor crash the process);
  * - normal: `CHILD_EXIT` (the child settled in `disconnected` by DISCONNECT or,
  *   with `reconnect: false`, a closed link). The handle reports these.
  *
@@ -110,7 +111,10 @@ export type SupervisorEvent =
   | { type: 'SHUTDOWN' }
   | { type: 'SHUTDOWN_DONE' }
   | { type: `xstate.done.actor.${string}`; actorId: string; output: unknown }
-  | { type: `xstate.error.actor.${string}`; actorId: string; error: unknown };
+  | { type: `xstate.error.actor.${string}`; actorId: string; error: unknown }
+  /** A child's `xstate.done.actor.<id>` / `xstate.error.actor.<id>` as the machine reads it (see `childExitEvent`). */
+  | { type: 'CHILD_DONE'; actorId: string; output: unknown }
+  | { type: 'CHILD_ERROR'; actorId: string; error: unknown };
 
 export type SupervisorEmitted =
   | { type: 'CHILD_STARTED'; id: string; ref: AnyActorRef; restarted: boolean }
@@ -183,7 +187,7 @@ type SupervisorActions = {
 
 export type SupervisorOutput = SupervisorReport | { reason: 'shutdown' };
 
-export const supervisorMachine = setup<
+const machine = setup<
   SupervisorContext,
   SupervisorEvent,
   // No actor is named: each child runs the machine its spec names
@@ -418,6 +422,9 @@ export const supervisorMachine = setup<
         CHILD_EXIT: { actions: 'handleExit' },
         CHILD_STABLE: { actions: 'childStable' },
         RESTART_DUE: { actions: 'connectDue' },
+        CHILD_DONE: { actions: 'handleExit' },
+        CHILD_ERROR: { actions: 'handleExit' },
+        // Only a `.provide()`d copy sees these (see childExitEvent).
         'xstate.done.actor.*': { actions: 'handleExit' },
         'xstate.error.actor.*': { actions: 'handleExit' },
         SHUTDOWN: 'stopping',
@@ -429,6 +436,8 @@ export const supervisorMachine = setup<
       on: {
         RELEASE_CHILD: { actions: 'releaseChild' },
         REMOVE_CHILD: { actions: 'removeChild' },
+        CHILD_DONE: {},
+        CHILD_ERROR: {},
         'xstate.done.actor.*': {},
         'xstate.error.actor.*': {},
         SHUTDOWN_DONE: 'stopped',
@@ -446,6 +455,27 @@ export const supervisorMachine = setup<
   output: ({ context }): SupervisorOutput => context.report ?? { reason: 'shutdown' },
 });
 
+/**
+ * A child's exit as the machine reads it: `xstate.done.actor.<id>` becomes
+ * `CHILD_DONE`, `xstate.error.actor.<id>` `CHILD_ERROR` (issue 15). XState
+ * memoizes each state node's candidate transitions per event type, for good
+ * (`candidates-<type>`), so every child id that ever ended `failed` or crashed
+ * kept about 200 bytes in the cache: a server naming each connection afresh
+ * grew without end. Two types do not grow. `supervisorMachine.transition` reads
+ * events through this (a `.provide()`d copy does not, and handles the
+ * `xstate.*.actor.*` events as before).
+ */
+function childExitEvent(event: SupervisorEvent): SupervisorEvent {
+  if (!('actorId' in event)) return event;
+  if (event.type.startsWith('xstate.done.actor.')) return { type: 'CHILD_DONE', actorId: event.actorId, output: (event as { output?: unknown }).output };
+  if (event.type.startsWith('xstate.error.actor.')) return { type: 'CHILD_ERROR', actorId: event.actorId, error: (event as { error?: unknown }).error };
+  return event;
+}
+const transition = machine.transition.bind(machine);
+machine.transition = (snapshot, event, actorScope) => transition(snapshot, childExitEvent(event), actorScope);
+
+export const supervisorMachine = machine;
+
 const restartTimerId = (token: number) => `restart:${token}`;
 
 function toExit(
@@ -456,7 +486,7 @@ function toExit(
     // A late notice from an actor that was already replaced is ignored.
     return context.refs[event.id] === event.ref ? { id: event.id, exit: event.exit, error: event.error } : undefined;
   }
-  if ('actorId' in event && event.type.startsWith('xstate.done.actor.')) {
+  if ('actorId' in event && (event.type === 'CHILD_DONE' || event.type.startsWith('xstate.done.actor.'))) {
     const ref = context.refs[event.actorId];
     const lastError = (ref?.getSnapshot() as { context?: { lastError?: unknown } } | undefined)?.context?.lastError;
     // The child's output says why (ConnectionOutput); a custom machine may end with anything.
@@ -464,7 +494,7 @@ function toExit(
     const reason = output?.reason === 'permanent_failure' || output?.reason === 'retries_exhausted' ? output.reason : undefined;
     return { id: event.actorId, exit: 'failed', error: reason && output!.error !== undefined ? output!.error : lastError, ...(reason ? { reason } : {}) };
   }
-  if ('actorId' in event && event.type.startsWith('xstate.error.actor.')) {
+  if ('actorId' in event && (event.type === 'CHILD_ERROR' || event.type.startsWith('xstate.error.actor.'))) {
     return { id: event.actorId, exit: 'crashed', error: (event as { error: unknown }).error };
   }
   return undefined;

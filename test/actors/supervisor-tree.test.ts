@@ -11,6 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { assign, fromCallback, setup, toPromise, type AnyActorRef, type InspectionEvent } from 'xstate';
 import { silentLogger } from '../../actors/supervisor.js';
+import { connectionMachine } from '../../machines/connection.machine.js';
 import { inState, topState } from '../../machines/state.js';
 import { toWire } from '../../visualizer/server.js';
 import { startSupervisor } from '../helpers/supervisor.js';
@@ -200,6 +201,32 @@ test('supervisor tree: the data path (direct sends, direct inbound data) works f
   for (const id of ids) s.mocks[id]!.emit('hi');
   assert.equal(inbound, ids.map((id) => `${id}:hi`));
   assert.equal(events, [], 'no SEND or LINK_DATA event: straight to the link, straight to the readers');
+  sub.unsubscribe();
+  await s.sup.shutdown();
+});
+
+test('supervisor tree: a child\'s exit reaches the machine as CHILD_DONE or CHILD_ERROR, whatever its id (XState caches transitions per event type, for good)', async () => {
+  const crashing = connectionMachine.provide({
+    actions: {
+      flushOutbox: () => {
+        throw new Error('boom');
+      },
+    },
+  });
+  const s = startSupervisor({ maxRestarts: 100 });
+  const read: string[] = [];
+  const sub = s.sup.inspection$.subscribe((e) => {
+    if (e.type === '@xstate.microstep' && e.actorRef === s.sup.actor) read.push(e.event.type);
+  });
+  s.sup.startChild({ id: 'fails-7f3a', transport: s.transport('fails-7f3a'), policy: failNow, restart: 'temporary' });
+  s.sup.startChild({ id: 'crashes-9c1e', transport: s.transport('crashes-9c1e'), machine: crashing, restart: 'temporary' });
+  await s.flush();
+  s.mocks['fails-7f3a']!.drop();
+  await s.flush();
+  await new Promise((r) => setTimeout(r, 10)); // XState reports a crash's error on a timer
+  assert.ok(read.includes('CHILD_DONE') && read.includes('CHILD_ERROR'), read.join(', '));
+  assert.equal(read.filter((t) => t.startsWith('xstate.done.actor') || t.startsWith('xstate.error.actor')), []);
+  assert.equal(s.sup.whichChildren(), [], 'both exits were handled: temporary children removed');
   sub.unsubscribe();
   await s.sup.shutdown();
 });
