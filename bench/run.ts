@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- <group>...]`: every figure, each subject in its own
  * process (so heaps do not mix), side by side in one run. Groups: core, ws, unix,
- * serial, apigateway, tcp, storm. Prints one JSON line per figure and rewrites the groups' sections of
+ * serial, apigateway, tcp, storm, scale. Prints one JSON line per figure and rewrites the groups' sections of
  * bench/RESULTS.md (storm: bench/RELIABILITY.md); other sections are kept.
  */
 import { execFileSync } from 'node:child_process';
@@ -9,6 +9,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { benchCertificates } from './tcp/certs.js';
+import { cyclesSection, startSection } from './scale/sections.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 type Figure = Record<string, number | string>;
@@ -446,7 +447,18 @@ ${(Object.keys(ways) as Array<keyof typeof ways>).map((w) => {
 `;
 }
 
-const groups: Record<string, () => string> = { core, ws, unix, serial, apigateway, tcp, storm };
+/**
+ * `scale` (issue 15): one section per part, in this order, each a function
+ * returning its markdown (bench/scale/). Parts measured elsewhere (the
+ * WebSocket viewers and the reconnect storm, bench/scale/ws*.ts) are added to
+ * this list.
+ */
+const scaleSections: Array<() => string> = [() => startSection(node), () => cyclesSection(node)];
+function scale(): string {
+  return scaleSections.map((section) => section()).join('\n');
+}
+
+const groups: Record<string, () => string> = { core, ws, unix, serial, apigateway, tcp, storm, scale };
 /** The file a group's section goes in, and that file's header. */
 const files: Record<string, { name: string; header: string }> = {
   results: {
