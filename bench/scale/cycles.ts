@@ -8,7 +8,7 @@
  * their restart backoff (a delayed restart: its timer, its token, an exit
  * event named after a child never seen before), and ten are restarted by hand
  * (`restartChild`). The clock is XState's `SimulatedClock`, advanced past the
- * backoff, so nothing waits in real time. 10,000 cycles warm up first (JIT,
+ * backoff, so nothing waits in real time. 20,000 cycles warm up first (JIT,
  * XState's caches).
  */
 import { SimulatedClock } from 'xstate';
@@ -17,7 +17,7 @@ import { flush } from '../../transports/mock/flush.js';
 import { mockTransport, type MockTransport } from '../../transports/mock/mock.transport.js';
 
 const n = Number(process.argv[2] ?? 100_000);
-const WARM_UP = 10_000;
+const WARM_UP = 20_000;
 const BATCH = 100;
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');

@@ -109,7 +109,7 @@ connection), connected, stopped with \`stopChild\`; in each batch of 100,
 ten also fail (lost link, \`maxRetries: 0\`) and are restarted after their
 restart backoff, and ten are restarted by hand (\`restartChild\`): ${fmt(Number(f.restarts))}
 restarts in all. XState's \`SimulatedClock\` is advanced past the backoff, so
-nothing waits in real time. 10,000 cycles warm up first (JIT, XState's
+nothing waits in real time. 20,000 cycles warm up first (JIT, XState's
 caches); heap after GC before and after.
 
 | cycles | time | heap before | heap after | growth |
