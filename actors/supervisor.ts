@@ -357,7 +357,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     return state$.subscribe(subscriber);
   });
 
-  // Stopping an actor cancels its delayed events by a scan of the whole system's unless they are indexed (see timer-index.ts).
+  // XState cancels a stopping actor's delayed events by scanning the whole system's: index them by actor (timer-index.ts).
   const timers = timerIndex(opts.clock);
   const actor = createActor(supervisorMachine, {
     input: {
