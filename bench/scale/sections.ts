@@ -46,7 +46,7 @@ export function startSection(node: RunSubject): string {
   const rows = sizes.flatMap((n) =>
     SUBJECTS.map(
       (s) =>
-        `| ${fmt(n)} | ${LABEL[s]} | ${spread(values(s, n, 'startMs'))} | ${spread(values(s, n, 'cpuMs'))} | ${fmt(med(s, n, 'bytesPerConnection'))} |`,
+        `| ${fmt(n)} | ${LABEL[s]} | ${spread(values(s, n, 'startMs'))} | ${spread(values(s, n, 'cpuMs'))} | ${fmt(med(s, n, 'gcMs'))} | ${fmt(med(s, n, 'bytesPerConnection'))} |`,
     ),
   );
   const exponent = (s: Subject, key = 'startMs') => slope(small, med(s, small, key), large, med(s, large, key));
@@ -64,13 +64,14 @@ and waits until every one is connected (each actor's snapshot read after
 each macrotask turn). Time is from the first start to all connected: wall
 clock, and the process's CPU time (user + system, \`process.cpuUsage\`: on a
 machine shared with other work it is steadier than the wall clock; it can
-exceed it, the garbage collector has threads of its own). Heap is per
-connection, after GC. ${rounds} round${rounds === 1 ? '' : 's'}, each running every size and subject,
+exceed it, the garbage collector has threads of its own). GC pauses: the
+main thread's, summed while starting (\`PerformanceObserver\`, \`gc\`). Heap is
+per connection, after GC. ${rounds} round${rounds === 1 ? '' : 's'}, each running every size and subject,
 the first subject rotating; min / median / max of the rounds. 1-minute load
 average at the start: ${load} on ${cpus().length} cores.
 
-| n | subject | start, ms wall (min / median / max) | CPU ms (min / median / max) | heap bytes per connection (median) |
-|---|---|---|---|---|
+| n | subject | start, ms wall (min / median / max) | CPU ms (min / median / max) | GC pauses, ms (median) | heap bytes per connection (median) |
+|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 | target | figure | |

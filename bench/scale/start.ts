@@ -10,8 +10,9 @@
  * Both are counted connected the same way: every actor's snapshot, read
  * after each macrotask turn.
  */
+import { PerformanceObserver } from 'node:perf_hooks';
 import { createActor } from 'xstate';
-import { createSupervisor } from '../../actors/supervisor.js';
+import { createSupervisor, type Supervisor } from '../../actors/supervisor.js';
 import { connectionMachine } from '../../machines/connection.machine.js';
 import { topState } from '../../machines/state.js';
 import { mockTransport } from '../../transports/mock/mock.transport.js';
@@ -30,23 +31,28 @@ const settle = async () => {
 };
 
 type Snap = { value: unknown };
-let refs: Array<{ getSnapshot(): Snap }> = [];
-let keep: unknown;
+const refs: Array<{ getSnapshot(): Snap }> = [];
+let sup: Supervisor | undefined;
 
 await settle();
+// Time the main thread spent paused for GC while starting (the GC's own threads are in the CPU time).
+let gcMs = 0;
+const gcs = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcMs += e.duration;
+});
+gcs.observe({ entryTypes: ['gc'] });
 const heapBefore = process.memoryUsage().heapUsed;
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 if (subject === 'statewire') {
-  const sup = createSupervisor();
+  sup = createSupervisor();
   for (let i = 0; i < n; i++) refs.push(sup.startChild({ id: `c${i}`, transport: mockTransport() }) as { getSnapshot(): Snap });
-  keep = sup;
 } else if (subject === 'machine') {
   for (let i = 0; i < n; i++) refs.push(createActor(connectionMachine, { input: { id: `c${i}`, transport: mockTransport(), autoConnect: true } }).start() as { getSnapshot(): Snap });
 } else if (subject === 'bare') {
   for (let i = 0; i < n; i++) refs.push(createActor(bareMachine, { input: { transport: mockTransport() } }).start());
 } else {
-  throw new TypeError(`subject must be statewire or bare, got ${subject}`);
+  throw new TypeError(`subject must be statewire, machine or bare, got ${subject}`);
 }
 const state = subject !== 'bare' ? (s: Snap) => topState(s as never) : (s: Snap) => s.value;
 let turns = 0;
@@ -60,8 +66,14 @@ for (;;) {
 }
 const startMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
+await new Promise((r) => setImmediate(r)); // the observer is told asynchronously
+gcs.disconnect();
 await settle();
 const heapAfter = process.memoryUsage().heapUsed;
+// Read after the heap: V8 may drop a variable it sees no later read of, and the heap would be measured without the actors.
+let alive = 0;
+for (const ref of refs) if (state(ref.getSnapshot()) === 'connected') alive++;
+if (alive !== n || (sup && sup.whichChildren().length !== n)) throw new Error(`${alive} of ${n} still connected after the heap was read`);
 console.log(
   JSON.stringify({
     figure: 'scale_start',
@@ -69,10 +81,9 @@ console.log(
     n,
     startMs: Math.round(startMs),
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    gcMs: Math.round(gcMs),
     bytesPerConnection: Math.round((heapAfter - heapBefore) / n),
     turns,
   }),
 );
-refs = [];
-void keep;
 process.exit(0);
