@@ -81,6 +81,7 @@ export interface SupervisorContext extends SupervisorInput {
   /** Children in start order (iterable; `get(id)`, `from(id)`, `reversed()`). */
   specs: ChildList<ResolvedChildSpec>;
   refs: Record<string, AnyActorRef>;
+  /** Restarts per child; a child never restarted has no entry. */
   restarts: Record<string, number>;
   /** Clock times of the restarts inside the window. */
   restartLog: number[];
@@ -251,12 +252,9 @@ const machine = setup<
           links: context.links,
         },
       });
-      // The registries are updated in place (see SupervisorContext): copying them
-      // per start made starting n children O(n²).
-      enqueue.assign(({ context: c }) => {
-        c.refs[spec.id] = ref;
-        return { refs: c.refs };
-      });
+      // The registries are updated in place (see SupervisorContext), here rather
+      // than in an assign: XState clones the snapshot for every assign, per child.
+      context.refs[spec.id] = ref;
       enqueue({ type: 'startOne', params: { ref } });
       enqueue.emit({ type: 'CHILD_STARTED' as const, id: spec.id, ref, restarted });
       if (connect) enqueue.sendTo(ref, { type: 'CONNECT' });
@@ -278,8 +276,8 @@ const machine = setup<
     }),
     startChild: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'START_CHILD' || event.spec.id in context.refs || context.specs.has(event.spec.id)) return;
+      // `restarts` holds children restarted at least once: no entry is 0.
       context.specs.push(event.spec);
-      context.restarts[event.spec.id] = 0;
       enqueue({ type: 'spawnOne', params: { spec: event.spec, restarted: false, connect: event.spec.autoConnect } });
     }),
     /** A restart by hand: at once, and the child's backoff starts over. The way back from a permanent failure. */
