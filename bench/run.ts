@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- <group>...]`: every figure, each subject in its own
  * process (so heaps do not mix), side by side in one run. Groups: core, ws, unix,
- * serial, apigateway, tcp, storm, scale-ws (bench/scale/ws-section.ts). Prints one JSON line per figure and rewrites the groups' sections of
+ * serial, apigateway, tcp, storm, scale (bench/scale/: start, cycles, WebSocket viewers). Prints one JSON line per figure and rewrites the groups' sections of
  * bench/RESULTS.md (storm: bench/RELIABILITY.md); other sections are kept.
  */
 import { execFileSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { benchCertificates } from './tcp/certs.js';
 import { scaleWsSection } from './scale/ws-section.js';
+import { cyclesSection, startSection } from './scale/sections.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 type Figure = Record<string, number | string>;
@@ -489,7 +490,18 @@ ${(Object.keys(ways) as Array<keyof typeof ways>).map((w) => {
 `;
 }
 
-const groups: Record<string, () => string> = { core, ws, unix, serial, apigateway, tcp, storm, 'scale-ws': scaleWsSection };
+/**
+ * `scale` (issue 15): one section per part, in this order, each a function
+ * returning its markdown (bench/scale/). Parts measured elsewhere (the
+ * WebSocket viewers and the reconnect storm, bench/scale/ws*.ts) are added to
+ * this list.
+ */
+const scaleSections: Array<() => string> = [() => startSection(node), () => cyclesSection(node), () => scaleWsSection()];
+function scale(): string {
+  return scaleSections.map((section) => section()).join('\n');
+}
+
+const groups: Record<string, () => string> = { core, ws, unix, serial, apigateway, tcp, storm, scale };
 /** The file a group's section goes in, and that file's header. */
 const files: Record<string, { name: string; header: string }> = {
   results: {
