@@ -24,6 +24,7 @@ import { resolveOutbox, type OutboxOptions } from '../machines/outbox.js';
 import { resolveBackoff, resolvePolicy, type BackoffPolicy, type ReconnectPolicy } from '../machines/policy.js';
 import { inState, topState } from '../machines/state.js';
 import {
+  stopOrphans,
   supervisorMachine,
   type ConnectionRef,
   type ResolvedChildSpec,
@@ -33,6 +34,7 @@ import {
 import { checkLink, checkPayload, checkTransport, type Link, type Payload, type Transport } from '../machines/ports/transport.js';
 import { acceptedTransport } from './accepted-transport.js';
 import { HandleFeed, type ConnectionExitReason, type ConnectionHandle, type HandleHost } from './connection-handle.js';
+import { timerIndex } from './timer-index.js';
 
 /**
  * Console-compatible logger. What the supervisor says at each level:
@@ -358,6 +360,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     return state$.subscribe(subscriber);
   });
 
+  // XState cancels a stopping actor's delayed events by scanning the whole system's: index them by actor (timer-index.ts).
+  const timers = timerIndex(opts.clock);
   const actor = createActor(supervisorMachine, {
     input: {
       id: opts.id,
@@ -368,9 +372,10 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       restartPermanentFailures: opts.restartPermanentFailures,
       restartBackoff: opts.restartBackoff,
     },
-    clock: opts.clock,
+    clock: timers.clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),
   });
+  timers.install(actor.system);
   // Later observers join through the system's own `inspect`: with none, XState builds no inspection events.
   const inspection$ = new Observable<InspectionEvent>((subscriber) => {
     const sub = actor.system.inspect((event: InspectionEvent) => subscriber.next(event));
@@ -420,6 +425,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   // Completed when the supervisor stops for any reason (failed or shut down).
   actor.subscribe({
     complete: () => {
+      // Stopped from outside (`supervisor.actor.stop()`): XState did not stop our children (see spawnOne).
+      stopOrphans(actor.getSnapshot().context);
       for (const l of listeners.values()) l.unsubscribe();
       listeners.clear();
       // The child whose exit made the supervisor give up ended `failed`; the rest were shut down.
@@ -436,7 +443,10 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       data$.complete();
       state$.complete();
     },
-    error: (err) => logger.error('supervisor actor error', { error: err }),
+    error: (err) => {
+      stopOrphans(actor.getSnapshot().context);
+      logger.error('supervisor actor error', { error: err });
+    },
   });
   actor.start();
 
@@ -493,7 +503,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   }
 
   const childRef = (id: string): ConnectionRef | undefined => actor.getSnapshot().context.refs[id] as ConnectionRef | undefined;
-  const specOf = (id: string) => actor.getSnapshot().context.specs.find((s) => s.id === id);
+  const specOf = (id: string) => actor.getSnapshot().context.specs.get(id);
   const failedError = () => {
     const report = actor.getSnapshot().context.report;
     return report ? new SupervisorFailedError(report) : undefined;
@@ -620,7 +630,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     },
 
     whichChildren() {
-      return actor.getSnapshot().context.specs.map(info);
+      return Array.from(actor.getSnapshot().context.specs, info);
     },
 
     child(id) {
@@ -697,7 +707,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       const pending: Promise<void>[] = [];
       const directIds: string[] = [];
       const directSends: Promise<void>[] = [];
-      for (const spec of actor.getSnapshot().context.specs) {
+      // A copy: the loop awaits, and children may come and go meanwhile.
+      for (const spec of [...actor.getSnapshot().context.specs]) {
         if (wanted && !wanted.has(spec.id)) continue;
         if (filter && !filter(info(spec))) continue;
         const ref = childRef(spec.id);
@@ -744,7 +755,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       shuttingDown ??= (async () => {
         if (actor.getSnapshot().status !== 'active') return;
         actor.send({ type: 'SHUTDOWN' });
-        const ordered = [...actor.getSnapshot().context.specs].reverse();
+        const ordered = actor.getSnapshot().context.specs.reversed();
         let timer: unknown;
         const deadline =
           timeoutMs === undefined ? undefined : new Promise<void>((resolve) => (timer = clock.setTimeout(() => resolve(), timeoutMs)));

@@ -138,7 +138,8 @@ export function toWire(e: InspectionEvent): Record<string, unknown> | undefined 
     const snap = e.snapshot as unknown as { value?: unknown; status: string; context?: Record<string, unknown> };
     if (machineId === 'supervisor') {
       const c = snap.context ?? {};
-      const specs = (c.specs as Array<{ id: string; transport: { kind: string }; restart: string }> | undefined) ?? [];
+      // In start order (a ChildList: iterable, not an array).
+      const specs = Array.from((c.specs as Iterable<{ id: string; transport: { kind: string }; restart: string }> | undefined) ?? []);
       return {
         type: '@xstate.snapshot',
         machine: 'supervisor',
