@@ -19,6 +19,8 @@ import {
   type TaskLogHubEvent,
   type TaskLogHubOptions,
 } from '../../../transports/websocket/index.js';
+import { Redis } from 'ioredis';
+import { taskKeys, taskScripts } from '../../../transports/websocket/task-logs/redis/scripts.js';
 import { sleep, until } from '../../helpers/net.js';
 import { hasRedisServer, startRedis, type TestRedis } from '../../helpers/redis.js';
 import { range, taskViewer, type TaskViewer } from '../../helpers/task-viewer.js';
@@ -247,6 +249,20 @@ test('redis adapter: lines sent while Redis is down wait and are delivered, in o
   // Redis came back empty (no persistence): the seq goes on from what the hubs knew, nothing twice.
   assert.equal(messages(v), range(1, 33).map((i) => `line ${i}`));
   assert.equal(v.seqs(), range(1, 33));
+});
+
+test('redis scripts: a batch of lines sent again with its line ids (the reply was lost with the link) is not logged twice; others go on', async () => {
+  const client = new Redis(redis.url);
+  cleanup.push(async () => client.disconnect());
+  const scripts = taskScripts({ maxQueued: 100, keep: 50, maxSent: 100, ownerCap: 1000, ttlMs: 60_000 });
+  const { meta, lines } = taskKeys('t:', 'again');
+  const head = (n: number) => `{"message":"line ${n}","seq":`;
+  const batch = (ids: number[], from: number) => client.call('EVAL', scripts.log.lua, 2 * ids.length, ...ids.flatMap(() => [meta, lines]), 'p:me', ...ids.flatMap((id, k) => [head(from + k), 0, id])) as Promise<number[]>;
+  assert.equal(await batch([1_000_001, 1_000_002], 1), [1, 0, 1, 0, 2, 0, 2, 0], 'seq 1 and 2, nobody subscribed: queued 1, 2');
+  assert.equal(await batch([1_000_001, 1_000_002], 1), [-1, 0, 0, 0, -1, 0, 0, 0], 'the same ids again: already logged');
+  assert.equal(await batch([2_000_001], 3), [3, 0, 3, 0]);
+  const entries = (await client.xrange(lines, '-', '+')).map(([id, [, line]]) => `${id} ${line}`);
+  assert.equal(entries, ['1-0 {"message":"line 1","seq":1}', '2-0 {"message":"line 2","seq":2}', '3-0 {"message":"line 3","seq":3}']);
 });
 
 test('redis adapter: bad input is a TypeError or RangeError naming the option', () => {

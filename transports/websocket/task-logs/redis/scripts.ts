@@ -76,10 +76,10 @@ local out = {}
 for i = 1, #KEYS / 2 do
   local meta, lines = KEYS[2 * i - 1], KEYS[2 * i]
   local pn = tonumber(ARGV[3 * i + 1])
-  if pn > 0 and pn <= tonumber(redis.call('HGET', meta, pfield) or '0') then
+  local h = redis.call('HMGET', meta, 'seq', 'd', 'q', 'owner', 'reset', pfield)
+  if pn > 0 and pn <= tonumber(h[6] or '0') then
     out[#out + 1] = -1; out[#out + 1] = 0; out[#out + 1] = 0; out[#out + 1] = 0
   else
-    local h = redis.call('HMGET', meta, 'seq', 'd', 'q', 'owner', 'reset')
     local stored, known, owner = tonumber(h[1] or '0'), tonumber(ARGV[3 * i]), h[4]
     if h[5] then
       known = 0
