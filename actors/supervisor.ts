@@ -243,15 +243,19 @@ const RESTARTS: readonly RestartType[] = ['permanent', 'transient', 'temporary']
  * its link; it is used only when it belongs to the child's current attempt
  * (`gen`), so a late report from an older attempt is never written to.
  * `directLink` is that link, or undefined when the child takes the event path.
+ * A broadcast asks it for every child: the snapshot it found on the data path
+ * is kept with the link, and the same snapshot (immutable: any change is a
+ * new one) is not looked into again. That saves reading four objects per
+ * child (status, state value, context), about a third of the supervisor's
+ * time per child in a broadcast to 1,000 sockets (issue 15).
  */
-function directLink(
-  links: ReadonlyMap<string, LinkEntry>,
-  ref: ConnectionRef,
-  snapshot: ReturnType<ConnectionRef['getSnapshot']>,
-): Link | undefined {
-  const entry = links.get(snapshot.context.id);
-  if (!entry || entry.gen !== snapshot.context.gen || !inState(snapshot, 'connected')) return undefined;
+function directLink(links: ReadonlyMap<string, LinkEntry>, id: string, ref: ConnectionRef, snapshot: ReturnType<ConnectionRef['getSnapshot']>): Link | undefined {
+  const entry = links.get(id);
+  if (!entry) return undefined;
+  if (entry.direct === snapshot) return entry.link;
+  if (snapshot.status !== 'active' || entry.gen !== snapshot.context.gen || !inState(snapshot, 'connected')) return undefined;
   if ((ref as unknown as { logic: unknown }).logic !== connectionMachine) return undefined;
+  entry.direct = snapshot;
   return entry.link;
 }
 
@@ -261,13 +265,15 @@ function directSend(
   snapshot: ReturnType<ConnectionRef['getSnapshot']>,
   data: Payload,
 ): Promise<void> | undefined {
-  return directLink(links, ref, snapshot)?.send(data);
+  return directLink(links, snapshot.context.id, ref, snapshot)?.send(data);
 }
 
 /** What the registry keeps per child: its current attempt's link. */
 interface LinkEntry {
   gen: number;
   link: Link;
+  /** The child's snapshot `directLink` last found on the data path with this link. */
+  direct: object | undefined;
 }
 
 /** The private emit of an XState actor (what the machine's `emit` action calls); undefined if this XState has none. */
@@ -308,7 +314,7 @@ function linkRegistry(childRef: (id: string) => AnyActorRef | undefined): { link
     links,
     registry: {
       opened(id, gen, link) {
-        links.set(id, { gen, link });
+        links.set(id, { gen, link, direct: undefined });
       },
       closed(id, gen) {
         // Only its own entry: a restarted child's new actor may have registered since.
@@ -710,12 +716,12 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         }
         if (filter && !filter(info(spec))) continue;
         const ref = childRef(spec.id);
-        const snapshot = ref?.getSnapshot();
-        const link = ref && snapshot!.status === 'active' ? directLink(links, ref, snapshot!) : undefined;
+        const link = ref ? directLink(links, spec.id, ref, ref.getSnapshot()) : undefined;
         if (link) {
           message.sendTo(spec.id, link);
           continue;
         }
+        const snapshot = ref?.getSnapshot();
         const other: (typeof others)[number] = { id: spec.id, sent: undefined!, connected: snapshot?.status === 'active' && inState(snapshot, 'connected') };
         other.sent = supervisor.send(spec.id, data, { volatile }).catch((error: Error) => {
           other.refused = error;

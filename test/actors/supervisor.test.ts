@@ -146,6 +146,10 @@ test('supervisor: the data path writes to the current attempt\'s link without a 
   s.sup.child('a')!.send({ type: 'TX_DROP' });
   const queued = s.sup.send('a', 'four').catch((e: unknown) => e);
   assert.equal(events, ['four']);
+  // A broadcast found 'a' on the data path before ('three'); its state has changed since, so it is asked again.
+  assert.equal(await s.sup.broadcast('five'), { delivered: [], queued: ['a'], failed: [] });
+  assert.equal(events, ['four', 'five']);
+  assert.equal(s.mocks.a!.written, ['one', 'two', 'three']);
   sub.unsubscribe();
   await s.sup.shutdown();
   assert.instance(await queued, MessageDroppedError);

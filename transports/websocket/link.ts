@@ -70,7 +70,7 @@ interface SenderStatic {
 interface WsInternals {
   _isServer?: boolean;
   _extensions?: Record<string, unknown>;
-  _socket?: (NodeJS.WritableStream & { writableLength: number; destroyed: boolean; errored?: Error | null; encrypted?: boolean }) | null;
+  _socket?: (NodeJS.WritableStream & { writable: boolean; writableLength: number; errored?: Error | null; encrypted?: boolean }) | null;
   _sender?: { _state?: number; _queue?: unknown[]; sendFrame?(list: Buffer[], cb?: (err?: Error | null) => void): void } | null;
 }
 const Sender = (wsModule as unknown as { Sender?: Partial<SenderStatic> }).Sender;
@@ -115,6 +115,7 @@ export function wrapWebSocket(ws: WebSocket, options: WebSocketLinkOptions): Web
     writeError: (err) => new LinkClosedError('link lost while sending', { canceled: false, cause: err }),
   });
   const sharesFrames = canShareFrames(ws);
+  const tls = (ws as unknown as WsInternals)._socket?.encrypted === true;
   let endError: unknown;
   let pingTimer: unknown;
   let pongTimer: unknown;
@@ -214,14 +215,18 @@ export function wrapWebSocket(ws: WebSocket, options: WebSocketLinkOptions): Web
       return core.write(data);
     },
     sendShared(message: SharedMessage, slot: number): void {
-      if (core.ended || core.closing || ws.readyState !== WebSocket.OPEN) {
+      // OPEN also means the link has neither ended (that is the 'close' event)
+      // nor begun to close (`closeWith` calls `ws.close()`, which leaves OPEN
+      // at once): one object fewer to read per client of a broadcast.
+      if (ws.readyState !== WebSocket.OPEN) {
         message.settle(slot, new LinkClosedError('link is closed', { canceled: core.closing !== undefined }));
         return;
       }
       const { _sender: sender, _socket: socket } = ws as unknown as Required<WsInternals>;
       // The sender is idle: nothing of ours waits to be written (a message
-      // being compressed, a queue behind it), so writing the frame straight
-      // to the socket keeps the order of sends. Otherwise `ws.send` queues it.
+      // being compressed, a Blob being read, a queue behind them), so writing
+      // the frame straight to the socket keeps the order of sends. Otherwise
+      // `ws.send` queues it.
       if (!sharesFrames || sender!._state !== SENDER_IDLE || sender!._queue!.length > 0) {
         core.write(message.data).then(
           () => message.settle(slot),
@@ -230,19 +235,25 @@ export function wrapWebSocket(ws: WebSocket, options: WebSocketLinkOptions): Web
         return;
       }
       const frame = message.memo(FRAME, () => frameOf(message.data));
-      if (socket!.writableLength > 0 || socket!.encrypted) {
-        // Writes are waiting already (a slow reader), or TLS, which finishes
-        // every write later: settled when this one is written.
+      if (!socket!.writable) {
+        // Destroyed, failed or ending, and 'close' has not come yet: the write would fail.
+        message.settle(slot, new LinkClosedError('link lost while sending', { canceled: false, cause: socket!.errored ?? undefined }));
+        return;
+      }
+      if (tls || socket!.writableLength > 0) {
+        // TLS finishes every write later, and writes already waiting (a slow
+        // reader) finish before this one: settled when it is written.
         core.trackShared(message, slot, (done) => sender!.sendFrame!(frame, done));
         return;
       }
-      // No callback: the common case (the OS takes the frame now) then costs
-      // no tick and no allocation. Written now when nothing is left waiting.
+      // No callback: the common case (the OS takes the frame at once) then
+      // costs no tick and no allocation.
       sender!.sendFrame!(frame);
-      if (socket!.destroyed || socket!.errored) {
-        message.settle(slot, new LinkClosedError('link lost while sending', { canceled: false, cause: socket!.errored ?? undefined }));
+      const error = socket!.errored;
+      if (error) {
+        message.settle(slot, new LinkClosedError('link lost while sending', { canceled: false, cause: error }));
       } else if (socket!.writableLength === 0) {
-        message.settle(slot);
+        message.settle(slot); // all of it is with the OS: where `send` resolves
       } else {
         // The OS took part of it: an empty write after it says when the rest is written.
         core.trackShared(message, slot, (done) => socket!.write(NOTHING, done));
