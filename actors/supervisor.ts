@@ -753,7 +753,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       await Promise.all([message.settled, Promise.all(pending)]);
       const { ids: sentTo, errors } = message;
       for (let slot = 0; slot < sentTo.length; slot++) {
-        const error = errors.get(slot);
+        const error = errors.size === 0 ? undefined : errors.get(slot);
         if (error === undefined) result.delivered.push(sentTo[slot]!);
         else result.failed.push({ id: sentTo[slot]!, error });
       }
