@@ -30,6 +30,7 @@ import { connectionMachine } from '../machines/connection.machine.js';
 import { checkAllowedOrigins, originAllowed } from '../transports/websocket/origin.js';
 import { topState } from '../machines/state.js';
 import { machineGraph } from './graph.js';
+import { layoutMachine, type MachineLayout } from './layout.js';
 import { PowerHistory, asReading, isPowerAlarm, powerReadings, readingOf, type PowerReading } from './power.js';
 
 export interface VisualizerOptions {
@@ -92,6 +93,8 @@ const files: Record<string, [string, string]> = {
   '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
   '/reducer.js': ['reducer.js', 'text/javascript; charset=utf-8'],
   '/style.css': ['style.css', 'text/css; charset=utf-8'],
+  '/statechart.js': ['statechart.js', 'text/javascript; charset=utf-8'],
+  '/statechart.css': ['statechart.css', 'text/css; charset=utf-8'],
 };
 
 /**
@@ -181,15 +184,18 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
   const maxPayload = check.integer(options.maxPayload ?? DEFAULT_EVENTS_MAX_PAYLOAD, 'options.maxPayload', { min: 1 });
   if (options.power$ !== undefined) check.hasMethods(options.power$, 'options.power$', ['subscribe'], '(an Observable of { connectionId, watts, at })');
   const graph = machineGraph(options.machine ?? connectionMachine);
+  // The statechart laid out by ELK (issue 17), once per machine: the page draws it from these positions.
+  // A machine ELK cannot lay out still gets its page, with the reason where the chart would be.
+  const layout: MachineLayout | { error: string } = await layoutMachine(options.machine ?? connectionMachine).catch((e: unknown) => ({ error: `cannot lay out the statechart: ${(e as Error)?.message ?? String(e)}` }));
   const labels = options.labels ?? {};
   const content = new Map(Object.entries(files).map(([route, [file, type]]) => [route, { body: readFileSync(new URL(file, here)), type }]));
 
   const http: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const file = content.get(path);
-    if (path === '/graph.json') {
+    if (path === '/graph.json' || path === '/layout.json') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify(graph));
+      return res.end(JSON.stringify(path === '/graph.json' ? graph : layout));
     }
     if (!file) {
       res.writeHead(404, { 'content-type': 'text/plain' });
@@ -221,7 +227,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
       if (wire) messages.push(wire);
     }
     messages.push(...power.messages());
-    return { type: 'hello', graph, labels, supervisor: supervisor.id, messages };
+    return { type: 'hello', graph, layout, labels, supervisor: supervisor.id, messages };
   };
 
   const broadcast = (msg: unknown) => {

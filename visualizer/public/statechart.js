@@ -1,6 +1,7 @@
 // The statechart, drawn from the layout the server computed with ELK (visualizer/layout.ts):
 // boxes, routed arrows and labels at the positions given, nothing placed here.
 // Markers show each connection in its state; a selected connection's active states are highlighted.
+// Used by app.js: drawStatechart(svg, layout) on hello, drawStatechartMarkers(svg, view) on updates.
 
 const SVG = 'http://www.w3.org/2000/svg';
 const el = (tag, attrs = {}, text) => {
@@ -9,6 +10,9 @@ const el = (tag, attrs = {}, text) => {
   if (text !== undefined) e.textContent = text;
   return e;
 };
+/** Per svg: the layout drawn, the last marker arguments (to redraw on a click). */
+const drawn = new WeakMap();
+const MARK = 15; // a marker's slot
 const r1 = (n) => Math.round(n * 10) / 10;
 const path = (points) => points.map((p, i) => `${i ? 'L' : 'M'} ${r1(p.x)} ${r1(p.y)}`).join(' ');
 
@@ -43,10 +47,18 @@ function activePaths(value, prefix = '') {
 /** Draw `layout` (a `MachineLayout`, visualizer/layout.ts) into `svg`, replacing what it held. */
 export function drawStatechart(svg, layout) {
   svg.replaceChildren();
+  drawn.set(svg, { layout });
   if (!layout) return;
+  if (layout.error) {
+    svg.setAttribute('viewBox', '0 0 600 40');
+    svg.append(el('text', { class: 'error', x: 10, y: 24 }, layout.error));
+    return;
+  }
   svg.setAttribute('viewBox', `0 0 ${r1(layout.width)} ${r1(layout.height)}`);
   svg.setAttribute('width', String(Math.ceil(layout.width)));
   svg.setAttribute('height', String(Math.ceil(layout.height)));
+  // As wide as the panel, never wider than laid out: text stays at the size it was measured for, or smaller.
+  svg.style.maxWidth = `${Math.ceil(layout.width)}px`;
   svg.style.setProperty('--title-font', layout.fonts.title);
   svg.style.setProperty('--label-font', layout.fonts.label);
   const defs = el('defs');
@@ -62,7 +74,7 @@ export function drawStatechart(svg, layout) {
     else g.append(el('rect', { x: r1(s.x), y: r1(s.y), width: r1(s.width), height: r1(s.height), rx: 8 }));
     if (s.type === 'final') g.append(el('rect', { class: 'inner', x: r1(s.x + 3), y: r1(s.y + 3), width: r1(s.width - 6), height: r1(s.height - 6), rx: 6 }));
     const simple = s.type !== 'compound' && s.type !== 'parallel';
-    const t = el('text', { class: 'title', x: r1(simple ? s.title.x + s.title.width / 2 : s.title.x), y: r1(s.title.y + s.title.height / 2), 'text-anchor': simple ? 'middle' : 'start' }, s.title.text);
+    const t = el('text', { x: r1(simple ? s.title.x + s.title.width / 2 : s.title.x), y: r1(s.title.y + s.title.height / 2), 'text-anchor': simple ? 'middle' : 'start', class: `title ${simple ? 'middle' : 'start'}` }, s.title.text);
     g.append(t);
     for (const line of s.internal) g.append(el('text', { class: 'internal', x: r1(line.x), y: r1(line.y + line.height / 2) }, line.text));
     states.append(g);
@@ -82,7 +94,7 @@ export function drawStatechart(svg, layout) {
     g.append(el('rect', { class: 'label-bg', x: r1(l.x), y: r1(l.y), width: r1(l.width), height: r1(l.height), rx: 3 }));
     // One text per transition, each line of the label box in full.
     const lineH = l.height / l.lines.length;
-    l.lines.forEach((line, i) => g.append(el('text', { class: 'label', x: r1(l.x + l.width / 2), y: r1(l.y + lineH * (i + 0.5)), 'text-anchor': 'middle' }, line)));
+    l.lines.forEach((line, i) => g.append(el('text', { class: 'label middle', x: r1(l.x + l.width / 2), y: r1(l.y + lineH * (i + 0.5)), 'text-anchor': 'middle' }, line)));
     edges.append(g);
   }
   svg.append(edges);
@@ -99,17 +111,30 @@ export function drawStatechart(svg, layout) {
   }
 }
 
-const MARK = 15;
+
+/** Highlight connection `id`'s active states (undefined: none), as a click on its marker does. */
+export function selectConnection(svg, id) {
+  if (id) svg.dataset.selected = id;
+  else delete svg.dataset.selected;
+  const last = drawn.get(svg);
+  if (last?.markers) drawStatechartMarkers(svg, last.markers);
+}
 
 /**
- * Markers: one dot per connection (in `order`), in the state its snapshot is
- * in (`children[id].state`, refined by `value`), coloured by `color(id)`; a
- * `+n` when a state holds more than fit. The connection `selected` (if any)
- * has its active states highlighted and its dot ringed.
+ * Markers: one dot per connection (`order`, `children` of the page's view),
+ * in the state its snapshot is in (`state`, refined by `value`), coloured by
+ * `color(id)`; a `+n` when a state holds more than fit. A click on a dot
+ * selects that connection: its active states are highlighted (and a second
+ * click clears it).
  */
-export function drawStatechartMarkers(svg, layout, { order, children, selected, color, onSelect }) {
+export function drawStatechartMarkers(svg, markers) {
+  const { order, children, color } = markers;
+  const last = drawn.get(svg);
   const layer = svg.querySelector('g.markers');
-  if (!layer || !layout) return;
+  if (!last || !layer) return;
+  last.markers = markers;
+  const { layout } = last;
+  const selected = svg.dataset.selected;
   layer.replaceChildren();
   const byPath = paths(layout);
   const holders = layout.states.filter((s) => s.markers);
@@ -120,9 +145,7 @@ export function drawStatechartMarkers(svg, layout, { order, children, selected, 
     const active = activePaths(c.value).map((p) => byPath.get(p)).filter(Boolean);
     const home = active.find((s) => s.markers && s.key === c.state) ?? holders.find((s) => s.key === c.state) ?? active.filter((s) => s.markers).pop();
     if (!home) continue;
-    const list = placed.get(home) ?? [];
-    list.push(id);
-    placed.set(home, list);
+    placed.set(home, [...(placed.get(home) ?? []), id]);
   }
   for (const [s, ids] of placed) {
     const fits = Math.max(1, Math.floor(s.markers.width / MARK));
@@ -131,7 +154,7 @@ export function drawStatechartMarkers(svg, layout, { order, children, selected, 
       const g = el('g', { class: `marker${id === selected ? ' selected' : ''}`, 'data-child': id, 'data-state': children[id].state, transform: `translate(${r1(s.markers.x + MARK / 2 + i * MARK)} ${r1(s.markers.y + s.markers.height / 2)})` });
       g.append(el('circle', { r: '6', fill: color(id) }));
       g.append(el('title', {}, `${id}: ${children[id].state}`));
-      if (onSelect) g.addEventListener('click', () => onSelect(id === selected ? undefined : id));
+      g.addEventListener('click', () => selectConnection(svg, id === selected ? undefined : id));
       layer.append(g);
     });
     if (shown.length < ids.length) {
