@@ -44,7 +44,8 @@ export function guardText(guard: unknown): string {
     const g = guard as { name?: string; guards?: unknown[]; stateValue?: unknown };
     if (Array.isArray(g.guards)) return `${g.name}(${g.guards.map(guardText).join(', ')})`;
     if (g.stateValue !== undefined) return `stateIn(${JSON.stringify(g.stateValue)})`;
-    return g.name || 'inline';
+    // An arrow function written as `guard: () => …` is named after the property.
+    return g.name && g.name !== 'guard' ? g.name : 'inline';
   }
   if (guard && typeof guard === 'object' && typeof (guard as { type?: unknown }).type === 'string') return (guard as { type: string }).type;
   return 'guard';

@@ -68,8 +68,10 @@ export function drawStatechart(svg, layout) {
   svg.append(defs);
   // Outer states first, so nested ones are drawn over them.
   const states = el('g', { class: 'states' });
+  const byId = new Map(layout.states.map((s) => [s.id, s]));
   for (const s of [...layout.states].sort((a, b) => a.depth - b.depth)) {
-    const g = el('g', { class: `state ${s.type}${s.group ? ' group' : ''}${s.depth === 0 ? ' root' : ''}`, 'data-id': s.id, 'data-state': s.key });
+    const region = byId.get(s.parent)?.type === 'parallel'; // a parallel state's regions: dashed
+    const g = el('g', { class: `state ${s.type}${s.group ? ' group' : ''}${region ? ' region' : ''}${s.depth === 0 ? ' root' : ''}`, 'data-id': s.id, 'data-state': s.key });
     if (s.type === 'history') g.append(el('circle', { cx: r1(s.x + s.width / 2), cy: r1(s.y + s.height / 2), r: r1(s.width / 2) }));
     else g.append(el('rect', { x: r1(s.x), y: r1(s.y), width: r1(s.width), height: r1(s.height), rx: 8 }));
     if (s.type === 'final') g.append(el('rect', { class: 'inner', x: r1(s.x + 3), y: r1(s.y + 3), width: r1(s.width - 6), height: r1(s.height - 6), rx: 6 }));
