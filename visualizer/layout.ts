@@ -15,8 +15,13 @@
  * let it spill or cut it.
  */
 import type { AnyStateMachine } from 'xstate';
-import type { ElkExtendedEdge, ElkNode, ElkPoint, LayoutOptions } from 'elkjs/lib/elk-api.js';
+import type { ElkExtendedEdge, ElkNode, LayoutOptions } from 'elkjs/lib/elk-api.js';
 import { machineChart, type ChartState, type MachineChart } from './graph.js';
+
+export interface Point {
+  x: number;
+  y: number;
+}
 
 export interface Box {
   x: number;
@@ -59,7 +64,7 @@ export interface LaidArrow {
   /** The ids of the `ChartTransition`s it draws. */
   transitions: string[];
   /** The route, start to end (ELK's start point, bend points, end point); the arrowhead is at the end. */
-  points: ElkPoint[];
+  points: Point[];
   /** The label's box; `text` is the lines joined by newlines. */
   label: TextBox & { lines: string[] };
 }
@@ -70,7 +75,7 @@ export interface LaidInitial {
   state: string;
   target: string;
   dot: Box;
-  points: ElkPoint[];
+  points: Point[];
 }
 
 export interface MachineLayout {
@@ -285,7 +290,7 @@ export async function layoutChart(chart: MachineChart): Promise<MachineLayout> {
     for (const c of n.children ?? []) walk(c);
   };
   walk(laid);
-  const route = (id: string): ElkPoint[] => (edges.get(id)?.sections ?? []).flatMap((s) => [s.startPoint, ...(s.bendPoints ?? []), s.endPoint]);
+  const route = (id: string): Point[] => (edges.get(id)?.sections ?? []).flatMap((s) => [s.startPoint, ...(s.bendPoints ?? []), s.endPoint]);
   const out: MachineLayout = { machine: chart.id, width: laid.width ?? 0, height: laid.height ?? 0, fonts: FONTS, states: [], arrows: [], initials: [] };
   for (const { state, parent, depth, markers } of states) {
     const b = boxes.get(elkId.state(state.id))!;

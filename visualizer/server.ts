@@ -4,7 +4,10 @@
  * system's XState inspection events (from `supervisor.inspection$`, the same
  * events the `inspect` option and `@statelyai/inspect` see), made plain JSON,
  * plus the structured log events and the power readings of radio links
- * (`{ type: 'power', reading }`, see `./power.ts`). The page sends real events back to a
+ * (`{ type: 'power', reading }`, see `./power.ts`). The statechart comes laid
+ * out (`layoutMachine`, ELK, computed once per machine before the server
+ * listens) in the first message, `hello`, and at `/layout.json`; `/graph.json`
+ * is the flat graph of the states a connection can be in. The page sends real events back to a
  * connection's actor: drop link (RECONNECT), TX drop, disconnect, connect.
  * What a page sends is checked before it reaches an actor (`parseCommand`):
  * anything else is answered with `{ type: 'error', error }` (issue 11).
@@ -38,7 +41,10 @@ export interface VisualizerOptions {
   port?: number;
   /** Default 127.0.0.1 (loopback only). */
   host?: string;
-  /** The machine to draw. Default `connectionMachine`. */
+  /**
+   * The machine to draw, laid out by ELK (once per machine, cached). Default `connectionMachine`.
+   * @example serveVisualizer(supervisor, { machine: supervisorMachine })
+   */
   machine?: AnyStateMachine;
   /**
    * Labels shown next to child ids (e.g. "simulated"). A key ending in `*`
@@ -183,6 +189,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
   const allowedOrigins = checkAllowedOrigins(options.allowedOrigins, 'options.allowedOrigins');
   const maxPayload = check.integer(options.maxPayload ?? DEFAULT_EVENTS_MAX_PAYLOAD, 'options.maxPayload', { min: 1 });
   if (options.power$ !== undefined) check.hasMethods(options.power$, 'options.power$', ['subscribe'], '(an Observable of { connectionId, watts, at })');
+  if (options.machine !== undefined) check.shape(options.machine, 'options.machine', { root: 'object', config: 'object' }, 'an XState machine (createMachine() or setup().createMachine())');
   const graph = machineGraph(options.machine ?? connectionMachine);
   // The statechart laid out by ELK (issue 17), once per machine: the page draws it from these positions.
   // A machine ELK cannot lay out still gets its page, with the reason where the chart would be.

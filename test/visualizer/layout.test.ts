@@ -11,6 +11,9 @@ import { connectionMachine } from '../../machines/connection.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import { machineChart, type ChartState, type MachineChart } from '../../visualizer/graph.js';
 import { labelWidth, layoutChart, layoutMachine, type Box, type MachineLayout } from '../../visualizer/layout.js';
+import { WebSocket } from 'ws';
+import { createSupervisor } from '../../actors/supervisor.js';
+import { serveVisualizer } from '../../visualizer/server.js';
 import { userMachine } from '../fixtures/user-machine.js';
 
 const test = suite('visualizer layout');
@@ -99,6 +102,34 @@ test('layout: the connection machine draws `active` as a frame around its three 
   // The two guarded eventless transitions, which the old chart cut to "always [retriesExhausted], always [perm…".
   const toFailed = layout.arrows.find((a) => a.target === 'connection.failed')!;
   assert.equal(toFailed.label.lines, ['always [retriesExhausted]', 'always [permanentRepeated]']);
+});
+
+test('serveVisualizer: hello and /layout.json carry the layout of the machine given; a machine that is not one is a TypeError', async () => {
+  const supervisor = createSupervisor({ id: 'layout' });
+  const viz = await serveVisualizer(supervisor, { port: 0, machine: userMachine });
+  try {
+    const served = (await (await fetch(`${viz.url}layout.json`)).json()) as MachineLayout;
+    assert.equal(served, JSON.parse(JSON.stringify(await layoutMachine(userMachine))));
+    assert.is(served.machine, 'door');
+    const ws = new WebSocket(`${viz.url.replace('http', 'ws')}events`);
+    const hello = await new Promise<{ type: string; layout: MachineLayout }>((resolve, reject) => {
+      ws.once('message', (d) => resolve(JSON.parse(String(d))));
+      ws.once('error', reject);
+    });
+    ws.close();
+    await new Promise((r) => ws.once('close', r));
+    assert.is(hello.type, 'hello');
+    assert.equal(hello.layout, served);
+  } finally {
+    await viz.close();
+  }
+  for (const machine of [{}, 'door', null]) {
+    await serveVisualizer(supervisor, { port: 0, machine: machine as never }).then(
+      () => assert.unreachable('accepted a machine that is not one'),
+      (e: Error) => assert.ok(e instanceof TypeError && e.message.startsWith('options.machine must be an XState machine'), e.message),
+    );
+  }
+  await supervisor.shutdown();
 });
 
 test('layout: a chart ELK cannot lay out is a rejected promise, not a crash', async () => {
