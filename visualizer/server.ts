@@ -5,8 +5,8 @@
  * events the `inspect` option and `@statelyai/inspect` see), made plain JSON,
  * plus the structured log events and the power readings of radio links
  * (`{ type: 'power', reading }`, see `./power.ts`). The statechart comes laid
- * out (`layoutMachine`, ELK, computed once per machine before the server
- * listens) in the first message, `hello`, and at `/layout.json`; `/graph.json`
+ * out (`layoutMachine`, ELK, computed once per machine while the server
+ * starts listening) in the first message, `hello`, and at `/layout.json`; `/graph.json`
  * is the flat graph of the states a connection can be in. The page sends real events back to a
  * connection's actor: drop link (RECONNECT), TX drop, disconnect, connect.
  * What a page sends is checked before it reaches an actor (`parseCommand`):
@@ -192,17 +192,29 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
   if (options.machine !== undefined) check.shape(options.machine, 'options.machine', { root: 'object', config: 'object' }, 'an XState machine (createMachine() or setup().createMachine())');
   const graph = machineGraph(options.machine ?? connectionMachine);
   // The statechart laid out by ELK (issue 17), once per machine: the page draws it from these positions.
+  // Not awaited here (a cold layout takes a second or two): a page gets its hello when it is ready.
   // A machine ELK cannot lay out still gets its page, with the reason where the chart would be.
-  const layout: MachineLayout | { error: string } = await layoutMachine(options.machine ?? connectionMachine).catch((e: unknown) => ({ error: `cannot lay out the statechart: ${(e as Error)?.message ?? String(e)}` }));
+  let layout: MachineLayout | { error: string } | undefined;
+  const laidOut = layoutMachine(options.machine ?? connectionMachine).then(
+    (l) => (layout = l),
+    (e: unknown) => (layout = { error: `cannot lay out the statechart: ${(e as Error)?.message ?? String(e)}` }),
+  );
   const labels = options.labels ?? {};
   const content = new Map(Object.entries(files).map(([route, [file, type]]) => [route, { body: readFileSync(new URL(file, here)), type }]));
 
   const http: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const file = content.get(path);
-    if (path === '/graph.json' || path === '/layout.json') {
+    if (path === '/graph.json') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify(path === '/graph.json' ? graph : layout));
+      return res.end(JSON.stringify(graph));
+    }
+    if (path === '/layout.json') {
+      void laidOut.then(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(layout));
+      });
+      return;
     }
     if (!file) {
       res.writeHead(404, { 'content-type': 'text/plain' });
@@ -237,14 +249,16 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
     return { type: 'hello', graph, layout, labels, supervisor: supervisor.id, messages };
   };
 
+  // Pages that got their hello: nothing reaches a page before it (its hello is the picture it starts from).
+  const greeted = new Set<WebSocket>();
   const broadcast = (msg: unknown) => {
-    if (wss.clients.size === 0) return;
+    if (greeted.size === 0) return;
     const text = JSON.stringify(msg);
-    for (const c of wss.clients) if (c.readyState === WebSocket.OPEN) c.send(text);
+    for (const c of greeted) if (c.readyState === WebSocket.OPEN) c.send(text);
   };
   const subs = [
     supervisor.inspection$.subscribe((e) => {
-      if (wss.clients.size === 0) return;
+      if (greeted.size === 0) return;
       const wire = toWire(e);
       if (wire) broadcast(wire);
     }),
@@ -268,7 +282,12 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
 
   wss.on('connection', (ws) => {
     ws.on('error', () => {});
-    ws.send(JSON.stringify(hello()));
+    void laidOut.then(() => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      ws.send(JSON.stringify(hello()));
+      greeted.add(ws);
+    });
+    ws.on('close', () => greeted.delete(ws));
     const answer = (error: string) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'error', error }));
     };
