@@ -4,7 +4,10 @@
  * system's XState inspection events (from `supervisor.inspection$`, the same
  * events the `inspect` option and `@statelyai/inspect` see), made plain JSON,
  * plus the structured log events and the power readings of radio links
- * (`{ type: 'power', reading }`, see `./power.ts`). The page sends real events back to a
+ * (`{ type: 'power', reading }`, see `./power.ts`). The statechart comes laid
+ * out (`layoutMachine`, ELK, computed once per machine while the server
+ * starts listening) in the first message, `hello`, and at `/layout.json`; `/graph.json`
+ * is the flat graph of the states a connection can be in. The page sends real events back to a
  * connection's actor: drop link (RECONNECT), TX drop, disconnect, connect.
  * What a page sends is checked before it reaches an actor (`parseCommand`):
  * anything else is answered with `{ type: 'error', error }` (issue 11).
@@ -30,6 +33,7 @@ import { connectionMachine } from '../machines/connection.machine.js';
 import { checkAllowedOrigins, originAllowed } from '../transports/websocket/origin.js';
 import { topState } from '../machines/state.js';
 import { machineGraph } from './graph.js';
+import { layoutMachine, type MachineLayout } from './layout.js';
 import { PowerHistory, asReading, isPowerAlarm, powerReadings, readingOf, type PowerReading } from './power.js';
 
 export interface VisualizerOptions {
@@ -37,7 +41,10 @@ export interface VisualizerOptions {
   port?: number;
   /** Default 127.0.0.1 (loopback only). */
   host?: string;
-  /** The machine to draw. Default `connectionMachine`. */
+  /**
+   * The machine to draw, laid out by ELK (once per machine, cached). Default `connectionMachine`.
+   * @example serveVisualizer(supervisor, { machine: supervisorMachine })
+   */
   machine?: AnyStateMachine;
   /**
    * Labels shown next to child ids (e.g. "simulated"). A key ending in `*`
@@ -92,6 +99,8 @@ const files: Record<string, [string, string]> = {
   '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
   '/reducer.js': ['reducer.js', 'text/javascript; charset=utf-8'],
   '/style.css': ['style.css', 'text/css; charset=utf-8'],
+  '/statechart.js': ['statechart.js', 'text/javascript; charset=utf-8'],
+  '/statechart.css': ['statechart.css', 'text/css; charset=utf-8'],
 };
 
 /**
@@ -181,7 +190,16 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
   const allowedOrigins = checkAllowedOrigins(options.allowedOrigins, 'options.allowedOrigins');
   const maxPayload = check.integer(options.maxPayload ?? DEFAULT_EVENTS_MAX_PAYLOAD, 'options.maxPayload', { min: 1 });
   if (options.power$ !== undefined) check.hasMethods(options.power$, 'options.power$', ['subscribe'], '(an Observable of { connectionId, watts, at })');
+  if (options.machine !== undefined) check.shape(options.machine, 'options.machine', { root: 'object', config: 'object' }, 'an XState machine (createMachine() or setup().createMachine())');
   const graph = machineGraph(options.machine ?? connectionMachine);
+  // The statechart laid out by ELK (issue 17), once per machine: the page draws it from these positions.
+  // Not awaited here (a cold layout takes a second or two): a page gets its hello when it is ready.
+  // A machine ELK cannot lay out still gets its page, with the reason where the chart would be.
+  let layout: MachineLayout | { error: string } | undefined;
+  const laidOut = layoutMachine(options.machine ?? connectionMachine).then(
+    (l) => (layout = l),
+    (e: unknown) => (layout = { error: `cannot lay out the statechart: ${(e as Error)?.message ?? String(e)}` }),
+  );
   const labels = options.labels ?? {};
   const content = new Map(Object.entries(files).map(([route, [file, type]]) => [route, { body: readFileSync(new URL(file, here)), type }]));
 
@@ -191,6 +209,13 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
     if (path === '/graph.json') {
       res.writeHead(200, { 'content-type': 'application/json' });
       return res.end(JSON.stringify(graph));
+    }
+    if (path === '/layout.json') {
+      void laidOut.then(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(layout));
+      });
+      return;
     }
     if (!file) {
       res.writeHead(404, { 'content-type': 'text/plain' });
@@ -222,17 +247,19 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
       if (wire) messages.push(wire);
     }
     messages.push(...power.messages());
-    return { type: 'hello', graph, labels, supervisor: supervisor.id, messages };
+    return { type: 'hello', graph, layout, labels, supervisor: supervisor.id, messages };
   };
 
+  // Pages that got their hello: nothing reaches a page before it (its hello is the picture it starts from).
+  const greeted = new Set<WebSocket>();
   const broadcast = (msg: unknown) => {
-    if (wss.clients.size === 0) return;
+    if (greeted.size === 0) return;
     const text = JSON.stringify(msg);
-    for (const c of wss.clients) if (c.readyState === WebSocket.OPEN) c.send(text);
+    for (const c of greeted) if (c.readyState === WebSocket.OPEN) c.send(text);
   };
   const subs = [
     supervisor.inspection$.subscribe((e) => {
-      if (wss.clients.size === 0) return;
+      if (greeted.size === 0) return;
       const wire = toWire(e);
       if (wire) broadcast(wire);
     }),
@@ -256,7 +283,12 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
 
   wss.on('connection', (ws) => {
     ws.on('error', () => {});
-    ws.send(JSON.stringify(hello()));
+    void laidOut.then(() => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      ws.send(JSON.stringify(hello()));
+      greeted.add(ws);
+    });
+    ws.on('close', () => greeted.delete(ws));
     const answer = (error: string) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'error', error }));
     };

@@ -1,14 +1,9 @@
 // The visualizer page: one WebSocket to /events, a reducer (reducer.js), and plain DOM/SVG drawing.
 import { initialView, reduce, filterLog, labelOf } from '/reducer.js';
+import { drawStatechart, drawStatechartMarkers } from '/statechart.js'; // issue 17: the ELK-laid-out statechart
 
 const SVG = 'http://www.w3.org/2000/svg';
 const COLORS = ['#2b6cb0', '#c05621', '#2f855a', '#b83280', '#6b46c1', '#975a16', '#00838f', '#c53030'];
-// Where the known states sit; any other state gets a slot in a row below.
-const SPOTS = {
-  disconnected: [110, 215], connecting: [330, 75], connected: [620, 75],
-  reconnecting: [470, 330], tx_dropped: [800, 330], failed: [170, 360],
-};
-const W = 150, H = 56;
 
 let view = initialView();
 let ws;
@@ -21,68 +16,9 @@ const el = (tag, attrs = {}, text) => {
 };
 const color = (id) => COLORS[view.order.indexOf(id) % COLORS.length] ?? '#444';
 
-function spots() {
-  const out = {};
-  let extra = 0;
-  for (const s of view.graph.states) out[s.key] = SPOTS[s.key] ?? [110 + 180 * extra++, 400];
-  return out;
-}
-
-function drawChart() {
-  const svg = $('chart');
-  svg.replaceChildren();
-  if (!view.graph) return;
-  const pos = spots();
-  const defs = el('defs');
-  const m = el('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: '10', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse' });
-  m.append(el('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#8a94a6' }));
-  defs.append(m);
-  svg.append(defs);
-  // Edges: a curve per direction, so A→B and B→A do not overlap; label at the middle.
-  for (const e of view.graph.edges) {
-    const [x1, y1] = pos[e.source], [x2, y2] = pos[e.target];
-    const dx = x2 - x1, dy = y2 - y1, len = Math.hypot(dx, dy) || 1;
-    const nx = -dy / len, ny = dx / len, bend = 28;
-    const cx = (x1 + x2) / 2 + nx * bend, cy = (y1 + y2) / 2 + ny * bend;
-    const clip = (x, y, tx, ty) => { const ddx = tx - x, ddy = ty - y; const t = Math.min(W / 2 / Math.abs(ddx || 1e-9), H / 2 / Math.abs(ddy || 1e-9), 1); return [x + ddx * t, y + ddy * t]; };
-    const [sx, sy] = clip(x1, y1, cx, cy), [ex, ey] = clip(x2, y2, cx, cy);
-    const g = el('g', { class: 'edge', 'data-source': e.source, 'data-target': e.target });
-    g.append(el('path', { d: `M ${sx} ${sy} Q ${cx} ${cy} ${ex} ${ey}` }));
-    const label = e.labels.map((l) => l.replace(/ \[isCurrentLink\]/, '')).join(', ');
-    const mx = (sx + 2 * cx + ex) / 4, my = (sy + 2 * cy + ey) / 4; // the curve's midpoint
-    const t = el('text', { x: String(mx), y: String(my + 3), 'text-anchor': 'middle' }, label.length > 46 ? `${label.slice(0, 44)}…` : label);
-    t.append(el('title', {}, e.labels.join('\n')));
-    g.append(t);
-    svg.append(g);
-  }
-  for (const s of view.graph.states) {
-    const [x, y] = pos[s.key];
-    const g = el('g', { class: `state ${s.type}`, 'data-state': s.key, transform: `translate(${x - W / 2} ${y - H / 2})` });
-    g.append(el('rect', { width: String(W), height: String(H) }));
-    g.append(el('text', { x: String(W / 2), y: '22' }, s.key));
-    if (s.children.length) g.append(el('text', { class: 'sub', x: String(W / 2), y: '40' }, s.children.join(' · ')));
-    svg.append(g);
-  }
-  drawMarkers();
-}
-
-function drawMarkers() {
-  const svg = $('chart');
-  svg.querySelectorAll('.marker').forEach((m) => m.remove());
-  if (!view.graph) return;
-  const pos = spots();
-  const per = {};
-  for (const id of view.order) {
-    const c = view.children[id];
-    if (!c || !pos[c.state]) continue;
-    const i = (per[c.state] = (per[c.state] ?? 0) + 1) - 1;
-    const [x, y] = pos[c.state];
-    const g = el('g', { class: 'marker', 'data-child': id, 'data-state': c.state, transform: `translate(${x - W / 2 + 12 + (i % 8) * 17} ${y + H / 2 + 9 + Math.floor(i / 8) * 17})` });
-    g.append(el('circle', { r: '7', fill: color(id) }));
-    g.append(el('title', {}, `${id}: ${c.state}`));
-    svg.append(g);
-  }
-}
+// The statechart (statechart.js, issue 17): drawn from the server's layout on hello, its markers on every update.
+const drawChart = () => drawStatechart($('chart'), view.layout);
+const drawMarkers = () => drawStatechartMarkers($('chart'), { order: view.order, children: view.children, color });
 
 function drawChildren() {
   const body = $('children').tBodies[0];

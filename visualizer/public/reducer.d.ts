@@ -1,4 +1,5 @@
 import type { MachineGraph } from '../graph.js';
+import type { MachineLayout } from '../layout.js';
 
 export interface ChildView {
   id: string;
@@ -14,6 +15,8 @@ export interface ChildView {
 
 export interface View {
   graph: MachineGraph | undefined;
+  /** The statechart laid out by the server (issue 17), or why it could not be. */
+  layout: MachineLayout | { error: string } | undefined;
   labels: Record<string, string>;
   supervisor: { id: string; state: string; restarts: Record<string, number> };
   children: Record<string, ChildView>;

@@ -9,7 +9,7 @@ export const POWER_ALARMS = ['EVENT_POWER_WARNING', 'EVENT_POWER_CRITICAL', 'EVE
 
 /** @returns {import('./reducer').View} */
 export function initialView() {
-  return { graph: undefined, labels: {}, supervisor: { id: '', state: 'unknown', restarts: {} }, children: {}, order: [], log: [], power: {}, powerMarks: {} };
+  return { graph: undefined, layout: undefined, labels: {}, supervisor: { id: '', state: 'unknown', restarts: {} }, children: {}, order: [], log: [], power: {}, powerMarks: {} };
 }
 
 const topState = (value) => (typeof value === 'string' ? value : value && typeof value === 'object' ? Object.keys(value)[0] : undefined);
@@ -22,7 +22,7 @@ const topState = (value) => (typeof value === 'string' ? value : value && typeof
 export function reduce(view, msg) {
   switch (msg && msg.type) {
     case 'hello': {
-      let next = { ...initialView(), graph: msg.graph, labels: msg.labels || {}, supervisor: { ...view.supervisor, id: msg.supervisor } };
+      let next = { ...initialView(), graph: msg.graph, layout: msg.layout, labels: msg.labels || {}, supervisor: { ...view.supervisor, id: msg.supervisor } };
       for (const m of msg.messages || []) next = reduce(next, m);
       return next;
     }
