@@ -38,6 +38,7 @@ export interface ChildRecord {
   reconnectCount: number;
   /** Messages waiting in its outbox. */
   outbox: number;
+  /** The last error it had (kept across restarts until another). */
   lastError?: ErrorDescription;
 }
 
@@ -185,6 +186,7 @@ export function watchFleet(source: FleetSource, { onRecord, onDirty = () => {} }
         }
         const { kind: _ignored, ...state } = live(snapshot);
         const next: ChildRecord = { id, kind: row.kind, restarts: row.restarts, ...(row.restart ? { restart: row.restart } : {}), ...state };
+        next.lastError ??= row.lastError;
         if (!sameChild(row, next)) set.push(next);
       }
     }
@@ -195,6 +197,8 @@ export function watchFleet(source: FleetSource, { onRecord, onDirty = () => {} }
         seen.add(info.id);
         const next = recordOf(info);
         const row = known.get(info.id);
+        // The last error stays until another: a restarted child's fresh snapshot has none.
+        if (!next.lastError && row?.lastError) next.lastError = row.lastError;
         if (!row || !sameChild(row, next)) set.push(next);
       }
       for (const id of known.keys()) if (!seen.has(id)) removed.push(id);
