@@ -40,7 +40,7 @@ test('recorder: a supervised run, recorded and replayed, has the states and rest
   assert.is(header.machine.node, process.version);
   assert.is(first.type, 'children');
   assert.is(rest.at(-1)!.type, 'end');
-  const types = new Set(rest.map((r) => (r.type === 'event' ? r.event.type : r.type)));
+  const types = new Set<string>(rest.map((r) => (r.type === 'event' ? r.event.type : r.type)));
   for (const t of ['EVENT_STATE_CHANGE', 'EVENT_RECONNECT_START', 'EVENT_MAX_RETRIES_EXCEEDED', 'EVENT_POWER_READING', 'EVENT_POWER_CRITICAL', 'diff']) assert.ok(types.has(t), `${t} recorded`);
 
   const recording = await loadRecording(file);
