@@ -136,7 +136,7 @@ export function createFleetPanel({ send, color, onSelect }) {
 
   function row(id) {
     const c = view.fleet.rows.get(id);
-    const tr = el('tr', { class: `row${id === selected ? ' selected' : ''}`, 'data-child': id, 'data-state': c.state });
+    const tr = el('tr', { class: `row${id === selected ? ' selected' : ''}`, 'data-child': id, 'data-state': c.state, 'data-kind': c.kind });
     const sw = el('span', { class: 'swatch' });
     sw.style.background = color(id);
     const label = labelOf(view.labels, id);
