@@ -45,10 +45,12 @@ export function createPowerChart({ colorOf, onReady }) {
 
   function update(view) {
     if (uPlot === undefined) return; // onReady draws it
-    if (drawnFrom && drawnFrom.power === view.power && drawnFrom.powerMarks === view.powerMarks && drawnFrom.thresholds === view.thresholds) return;
-    drawnFrom = { power: view.power, powerMarks: view.powerMarks, thresholds: view.thresholds };
+    if (drawnFrom && drawnFrom.power === view.power && drawnFrom.powerMarks === view.powerMarks && drawnFrom.thresholds === view.thresholds && drawnFrom.fleet === view.fleet.version) return;
+    drawnFrom = { power: view.power, powerMarks: view.powerMarks, thresholds: view.thresholds, fleet: view.fleet.version };
+    // Children in the list's order, then any other id (a power$ of the user's) as first heard: the same on every page.
     const heard = Object.keys(view.power);
-    const ids = heard.filter((id) => view.power[id].length);
+    const place = new Map(heard.map((id) => [id, view.fleet.rows.has(id) ? view.fleet.order.indexOf(id) : view.fleet.order.length + heard.indexOf(id)]));
+    const ids = heard.filter((id) => view.power[id].length).sort((p, q) => place.get(p) - place.get(q));
     if (!ids.length) {
       chart?.destroy();
       chart = undefined;
