@@ -173,7 +173,7 @@ export function createFleetPanel({ send, color, onSelect }) {
     const shown = $('fleet-shown');
     shown.textContent = list.length === total ? `all ${fmt(total)} shown` : `${fmt(list.length)} of ${fmt(total)} shown`;
     shown.dataset.shown = String(list.length);
-    const height = scroll.clientHeight || 480;
+    const height = Math.max(scroll.clientHeight, 480); // its max-height: a short list grows to it
     const first = Math.max(0, Math.floor(scroll.scrollTop / ROW_HEIGHT) - OVERSCAN);
     const last = Math.min(list.length, Math.ceil((scroll.scrollTop + height) / ROW_HEIGHT) + OVERSCAN);
     const key = `${idsKey}|${first}|${last}|${selected}|${view.now}`;

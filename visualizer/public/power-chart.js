@@ -5,7 +5,7 @@
 // row) as marks on the chart, in uPlot's overlay so they are plain elements.
 
 const $ = (id) => document.getElementById(id);
-const niceMax = (v) => { const p = 10 ** Math.floor(Math.log10(v)); return [1, 2, 5, 10].map((k) => k * p).find((n) => n >= v); };
+const niceMax = (v) => { const p = 10 ** Math.floor(Math.log10(v)); return [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].map((k) => k * p).find((n) => n >= v); };
 const clockTime = (t) => new Date(t).toISOString().slice(11, 19);
 const ZERO_COLOR = '#c53030';
 
@@ -63,8 +63,10 @@ export function createPowerChart({ colorOf, onReady }) {
       return;
     }
     // x: every reading's time (seconds, as uPlot wants), each line null where it has none.
+    marks = ids.flatMap((id) => (Object.hasOwn(view.powerMarks, id) ? view.powerMarks[id] : []).map((m) => ({ ...m, id })));
     const times = new Set();
     for (const id of ids) for (const p of view.power[id]) times.add(p.at);
+    for (const m of marks) times.add(m.at); // an alarm after the last reading stays on the chart
     const xs = [...times].sort((a, b) => a - b);
     const index = new Map(xs.map((t, i) => [t, i]));
     const lines = ids.map((id) => {
@@ -74,7 +76,6 @@ export function createPowerChart({ colorOf, onReady }) {
     });
     const zeroW = view.thresholds.zeroW;
     const data = [xs.map((t) => t / 1000), xs.map(() => zeroW), ...lines];
-    marks = ids.flatMap((id) => (Object.hasOwn(view.powerMarks, id) ? view.powerMarks[id] : []).map((m) => ({ ...m, id })));
     let most = 1;
     for (const ys of lines) for (const y of ys) if (y !== null && y > most) most = y;
     for (const m of marks) most = Math.max(most, m.watts);
