@@ -40,6 +40,12 @@ export interface ChildRecord {
   outbox: number;
   /** The last error it had (kept across restarts until another). */
   lastError?: ErrorDescription;
+  /**
+   * Its snapshot's value (`{ active: { connected: 'watching' } }`) as of the
+   * last reconcile: the visualizer highlights every state it names. `state`
+   * is newer when an event came since.
+   */
+  value?: unknown;
 }
 
 /** `t`: ms on the supervisor's clock (an event's own `timestamp`). */
@@ -94,6 +100,7 @@ export function applyFleetRecord(rows: Map<string, ChildRecord>, record: FleetRe
           Object.assign(row, c);
           if (!c.lastError) delete row.lastError;
           if (!c.restart) delete row.restart;
+          if (c.value === undefined) delete row.value;
         }
       }
       for (const id of record.removed) rows.delete(id);
@@ -107,6 +114,9 @@ export function applyFleetRecord(rows: Map<string, ChildRecord>, record: FleetRe
 const sameError = (a: ErrorDescription | undefined, b: ErrorDescription | undefined) =>
   a === b || (a !== undefined && b !== undefined && a.name === b.name && a.message === b.message && a.code === b.code);
 
+/** Snapshot values: strings, or small objects of them. */
+const sameValue = (a: unknown, b: unknown) => a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b));
+
 /** Whether two records say the same thing about their child. */
 export function sameChild(a: ChildRecord, b: ChildRecord): boolean {
   return (
@@ -116,12 +126,13 @@ export function sameChild(a: ChildRecord, b: ChildRecord): boolean {
     a.restarts === b.restarts &&
     a.reconnectCount === b.reconnectCount &&
     a.outbox === b.outbox &&
-    sameError(a.lastError, b.lastError)
+    sameError(a.lastError, b.lastError) &&
+    sameValue(a.value, b.value)
   );
 }
 
 /** What a child's snapshot says (a user's machine may lack any of it: zeros then). */
-function live(snapshot: unknown): Pick<ChildRecord, 'state' | 'reconnectCount' | 'outbox' | 'lastError'> & { kind?: string } {
+function live(snapshot: unknown): Pick<ChildRecord, 'state' | 'reconnectCount' | 'outbox' | 'lastError' | 'value'> & { kind?: string } {
   const snap = snapshot as { value?: unknown; context?: Record<string, unknown> } | undefined;
   const c = snap?.context ?? {};
   const lastError = describeError(c.lastError);
@@ -130,6 +141,7 @@ function live(snapshot: unknown): Pick<ChildRecord, 'state' | 'reconnectCount' |
     reconnectCount: typeof c.reconnectCount === 'number' ? c.reconnectCount : 0,
     outbox: Array.isArray(c.outbox) ? c.outbox.length : 0,
     ...(lastError ? { lastError } : {}),
+    ...(snap?.value !== undefined ? { value: snap.value } : {}),
     ...(typeof c.kind === 'string' ? { kind: c.kind } : {}),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- <group>...]`: every figure, each subject in its own
  * process (so heaps do not mix), side by side in one run. Groups: core, ws, unix,
- * serial, apigateway, tcp, storm, scale-ws (bench/scale/ws-section.ts). Prints one JSON line per figure and rewrites the groups' sections of
+ * serial, apigateway, tcp, storm, scale (bench/scale/: start, cycles, WebSocket viewers). Prints one JSON line per figure and rewrites the groups' sections of
  * bench/RESULTS.md (storm: bench/RELIABILITY.md); other sections are kept.
  */
 import { execFileSync } from 'node:child_process';
@@ -9,7 +9,9 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { benchCertificates } from './tcp/certs.js';
+import { spread } from './stats.js';
 import { scaleWsSection } from './scale/ws-section.js';
+import { cyclesSection, startSection } from './scale/sections.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 type Figure = Record<string, number | string>;
@@ -25,28 +27,36 @@ const today = new Date().toISOString().slice(0, 10);
 function core(): string {
   const N = Number(process.env.BENCH_CHILDREN ?? 10_000);
   const SENDS = Number(process.env.BENCH_SENDS ?? 200_000);
-  const heapBare = node('heap.ts', 'bare', String(N));
-  const heapSw = node('heap.ts', 'statewire', String(N));
+  const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+  // Interleaved rounds (issue 15: a fairer bench), the first subject alternating.
+  const heap: Record<'bare' | 'statewire', Figure[]> = { bare: [], statewire: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const subject of (r % 2 === 0 ? ['bare', 'statewire'] : ['statewire', 'bare']) as Array<'bare' | 'statewire'>) {
+      heap[subject].push(node('heap.ts', subject, String(N)));
+    }
+  }
   const sendBare = node('send.ts', 'bare', String(SENDS));
   const sendSw = node('send.ts', 'statewire', String(SENDS));
   const sendSup = node('send.ts', 'supervisor', String(SENDS));
-  const heapRatio = Number(heapSw.bytesPerConnection) / Number(heapBare.bytesPerConnection);
+  const bytes = (s: 'bare' | 'statewire') => spread(heap[s].map((f) => Number(f.bytesPerConnection)));
+  const start = (s: 'bare' | 'statewire') => spread(heap[s].map((f) => Number(f.startMs)));
+  const fmt = (x: { min: number; median: number; max: number }) => `${x.median} (${x.min}–${x.max})`;
+  const heapRatio = bytes('statewire').median / bytes('bare').median;
   const sendRatio = Number(sendSw.perSecond) / Number(sendBare.perSecond);
   const supRatio = Number(sendSup.perSecond) / Number(sendBare.perSecond);
   return `## Core: heap bytes per connected connection (${N} connections, mock transport, after GC)
 
-| subject | bytes per connection | time to start and connect all |
+${ROUNDS} rounds, interleaved; median (min–max). The 1-minute load average at the end was ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores.
+
+| subject | bytes per connection | time to start and connect all, ms |
 |---|---|---|
-| bare XState actor with one invoked callback (a root actor each) | ${heapBare.bytesPerConnection} | ${heapBare.startMs} ms |
-| statewire connection actor under a supervisor | ${heapSw.bytesPerConnection} | ${heapSw.startMs} ms |
+| bare XState actor with one invoked callback (a root actor each) | ${fmt(bytes('bare'))} | ${fmt(start('bare'))} |
+| statewire connection actor under a supervisor | ${fmt(bytes('statewire'))} | ${fmt(start('statewire'))} |
 
-statewire / bare = **${heapRatio.toFixed(2)}×** (target ≤ 1.5×).
-
-Start-up time is not a target, but it is far slower than the bare actors: each
-child the supervisor spawns makes XState copy the parent's \`children\` map
-(\`{ ...snapshot.children }\` in its spawn), so starting n children one by one
-is O(n²). statewire's own registries are updated in place; XState's copy is
-what remains.
+statewire / bare = **${heapRatio.toFixed(2)}×** (target ≤ 1.2×, issue 15). A statewire
+connection is one actor that runs its link inside itself (\`LinkSession\`), and the
+supervisor starts children outside XState's copied \`children\` map, so
+starting n of them is O(n) (the \`scale\` group measures 1k / 10k / 100k).
 
 ## Core: SENDs per second through one connected connection to the mock link
 
@@ -60,58 +70,120 @@ connectionMachine / bare = **${sendRatio.toFixed(2)}×** (target ≥ 0.5×); thr
 `;
 }
 
+/** One run of a figure script that may fail or overrun: `{}` then (shown as a missing figure, never hidden). */
+const tryNode = (timeoutMs: number, script: string, ...args: string[]): Figure => {
+  try {
+    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', `${here}${script}`, ...args], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: timeoutMs, killSignal: 'SIGKILL' });
+    const line = out.trim().split('\n').at(-1)!;
+    console.log(line);
+    return JSON.parse(line) as Figure;
+  } catch (error) {
+    console.error(`${script} ${args.join(' ')}: ${(error as Error).message.split('\n')[0]}`);
+    return {};
+  }
+};
+const medianOf = (xs: number[]) => {
+  const ys = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return ys.length ? ys[Math.floor(ys.length / 2)]! : NaN;
+};
+/** `min / median / max` of a subject's rounds. */
+const spreadOf = (xs: number[], digits = 0) => {
+  const ys = xs.filter((x) => Number.isFinite(x));
+  return ys.length ? `${Math.min(...ys).toFixed(digits)} / **${medianOf(ys).toFixed(digits)}** / ${Math.max(...ys).toFixed(digits)}` : 'no run finished';
+};
+
+/** What the WebSocket section says under its tables: written from the runs recorded in it (see docs/ARCHITECTURE.md, issue 15, "Broadcast data path"). */
+const WS_NOTES = `TODO`;
+
 function ws(): string {
   const N = Number(process.env.BENCH_WS_CLIENTS ?? 1000);
   const B = Number(process.env.BENCH_WS_BROADCASTS ?? 200);
   const H = Number(process.env.BENCH_WS_HEAP_CLIENTS ?? 5000);
-  const subjects = ['ws', 'socketio', 'hub'] as const;
-  const bc = Object.fromEntries(subjects.map((s) => [s, node('ws/server.ts', s, 'broadcast', String(N), String(B))])) as Record<(typeof subjects)[number], Figure>;
-  const heap = Object.fromEntries(subjects.map((s) => [s, node('ws/server.ts', s, 'heap', String(H))])) as Record<(typeof subjects)[number], Figure>;
-  const rate = (s: (typeof subjects)[number]) => Number(bc[s].messagesPerSecond);
-  const faster = Math.max(rate('ws'), rate('socketio'));
-  const bcRatio = rate('hub') / faster;
-  const heapRatio = Number(heap.hub.bytesPerClient) / Number(heap.socketio.bytesPerClient);
-  const label = { ws: 'raw `ws` loop (`for (const c of wss.clients) c.send(msg)`)', socketio: 'socket.io `io.emit` (websocket transport only)', hub: '`TaskLogHub.broadcast` (through the supervisor)' };
+  const ROUNDS = Math.max(3, Number(process.env.BENCH_WS_ROUNDS ?? 5));
+  const HEAP_ROUNDS = Math.max(3, Number(process.env.BENCH_WS_HEAP_ROUNDS ?? 3));
+  const TIMEOUT = Number(process.env.BENCH_RUN_TIMEOUT_MS ?? 600_000);
+  const load = loadavg()[0]!.toFixed(1);
+  const subjects = ['ws-frame', 'ws-buffer', 'socketio', 'hub'] as const;
+  type S = (typeof subjects)[number];
+  const raws = ['ws-frame', 'ws-buffer'] as const;
+  const bc = Object.fromEntries(subjects.map((s) => [s, [] as Figure[]])) as Record<S, Figure[]>;
+  // Interleaved (A B C D, B C D A, ...): every subject sees the same machine, and none is always first.
+  for (let i = 0; i < ROUNDS; i++) {
+    for (let j = 0; j < subjects.length; j++) {
+      const s = subjects[(i + j) % subjects.length]!;
+      bc[s].push(tryNode(TIMEOUT, 'ws/server.ts', s, 'broadcast', String(N), String(B)));
+    }
+  }
+  const heapSubjects = ['ws', 'socketio', 'hub'] as const;
+  type HS = (typeof heapSubjects)[number];
+  const heap = Object.fromEntries(heapSubjects.map((s) => [s, [] as Figure[]])) as Record<HS, Figure[]>;
+  for (let i = 0; i < HEAP_ROUNDS; i++) {
+    for (let j = 0; j < heapSubjects.length; j++) {
+      const s = heapSubjects[(i + j) % heapSubjects.length]!;
+      heap[s].push(tryNode(TIMEOUT, 'ws/server.ts', s, 'heap', String(H)));
+    }
+  }
+  const rate = (f: Figure | undefined) => Number(f?.messagesPerSecond);
+  const rates = (s: S) => bc[s].map(rate);
+  const cpuOf = (s: S) => bc[s].map((f) => Number(f.cpuUsPerMessage));
+  /** Per round: the hub against the stronger raw `ws` of that round. */
+  const strongest = (i: number) => Math.max(...raws.map((r) => rate(bc[r][i])).filter((x) => Number.isFinite(x)));
+  const perRound = (s: S, against: (i: number) => number) => bc[s].map((f, i) => rate(f) / against(i));
+  const hubRounds = perRound('hub', strongest);
+  const hubRatio = medianOf(rates('hub')) / Math.max(...raws.map((r) => medianOf(rates(r))));
+  const cpuRatio = medianOf(cpuOf('hub')) / medianOf(cpuOf('ws-frame'));
+  const fmt = (xs: number[]) => xs.map((x) => (Number.isFinite(x) ? x.toFixed(2) : '–')).join(', ');
+  const label: Record<S, string> = {
+    'ws-frame': 'raw `ws`, framed once: `Sender.frame(buf)` per broadcast, then `ws._sender.sendFrame(frame)` per open client',
+    'ws-buffer': 'raw `ws`, encoded once: `c.send(buf, { binary: false })` per client (`buf = Buffer.from(message)`)',
+    socketio: 'socket.io `io.emit` (websocket transport only, no compression; it encodes once per emit)',
+    hub: '`TaskLogHub.broadcast(message)` (through the supervisor, `BroadcastResult` per viewer)',
+  };
+  const heapLabel: Record<HS, string> = { ws: 'raw `ws` server', socketio: 'socket.io server (as above)', hub: '`TaskLogHub` (a supervised connection per viewer)' };
+  const heapOf = (s: HS) => heap[s].map((f) => Number(f.bytesPerClient));
+  const startOf = (s: HS) => heap[s].map((f) => Number(f.startMs));
+  const heapRatio = medianOf(heapOf('hub')) / medianOf(heapOf('socketio'));
+  const met = hubRatio >= 0.9;
   return `## WebSocket: broadcast of a 1 KB message to ${N} connected clients
 
-Clients run in a separate process and count every message; a run is ${B}
-broadcasts, timed until the clients have all ${N * B} messages. The median of
-3 runs (all runs listed) is shown. The server yields to I/O between broadcasts.
+Clients run in a separate process (\`bench/ws/clients.ts\`) and count every
+message; a run is ${B} broadcasts of the same 1 KB text message, timed until
+the clients have all ${N * B}. Each subject runs in its own process, ${ROUNDS}
+rounds, interleaved with the first subject rotating (A B C D, B C D A, ...);
+a process makes a warm-up run and then 3 timed runs, and its figure is the
+median of those 3. The table gives min / **median** / max over the rounds.
+The server yields to I/O between broadcasts. The last column is the server
+process's CPU time (user + system) per message delivered, over its timed
+runs: on a machine shared with other work it is steadier than the rates.
+The 1-minute load average at the start was ${load} on ${cpus().length} cores.
 
-| subject | messages delivered per second | runs |
+Every baseline is the strongest version of itself. Raw \`ws\` sends a
+pre-encoded Buffer (the public API), and is also run framed once, with the
+frame written to each socket. No \`ws\` server can do less per client. The
+target compares the hub with the faster of the two in each round. socket.io
+runs as its users configure it for this: the websocket transport only,
+without per-message deflate.
+
+| subject | messages delivered per second (min / median / max) | CPU µs per message (min / median / max) |
 |---|---|---|
-${subjects.map((s) => `| ${label[s]} | ${bc[s].messagesPerSecond} | ${String(bc[s].runs).replaceAll(',', ', ')} |`).join('\n')}
+${subjects.map((s) => `| ${label[s]} | ${spreadOf(rates(s))} | ${spreadOf(cpuOf(s), 2)} |`).join('\n')}
 
-hub / faster of the two = **${bcRatio.toFixed(2)}×** (target ≥ 0.9×).
+Per round, hub / the faster raw \`ws\` of that round: ${fmt(hubRounds)}
+(hub / framed-once: ${fmt(perRound('hub', (i) => rate(bc['ws-frame'][i])))}; hub / encoded-once: ${fmt(perRound('hub', (i) => rate(bc['ws-buffer'][i])))}; socket.io / the faster raw: ${fmt(perRound('socketio', strongest))}).
+
+hub / faster raw \`ws\` (medians) = **${hubRatio.toFixed(2)}×** (target ≥ 0.9×: ${met ? '**met**' : '**missed**'}); median of the per-round ratios ${medianOf(hubRounds).toFixed(2)}×. CPU per message, hub / framed-once raw \`ws\`: ${cpuRatio.toFixed(2)}×.
 
 ## WebSocket: heap bytes per connected client (${H} clients, after GC)
 
-| subject | bytes per client | time to connect all |
+${HEAP_ROUNDS} rounds, interleaved as above; min / **median** / max.
+
+| subject | bytes per client | time to connect all, ms |
 |---|---|---|
-${subjects.map((s) => `| ${label[s]} | ${heap[s].bytesPerClient} | ${heap[s].startMs} ms |`).join('\n')}
+${heapSubjects.map((s) => `| ${heapLabel[s]} | ${spreadOf(heapOf(s))} | ${spreadOf(startOf(s))} |`).join('\n')}
 
-hub / socket.io = **${heapRatio.toFixed(2)}×** (target ≤ 1×).
+hub / socket.io (medians) = **${heapRatio.toFixed(2)}×** (target ≤ 1×; the heap is issue 15 §2's, worked on apart from the broadcast).
 
-**Both WebSocket targets are missed**, and this is why:
-
-- Broadcast: the hub's send loop takes about 6.3 ms per 1,000 clients; raw
-  \`ws\` takes about 5.3 ms (see \`syncMsPerBroadcast\` in the JSON lines).
-  The rest of the gap is the write callback and the promise per client. They
-  are how each child's sender learns its message was accepted
-  (\`BroadcastResult.delivered\`). Raw \`ws\` and socket.io skip this.
-  Before the data path (actors/supervisor.ts \`directSend\`) the hub ran at
-  0.26×. The hub is faster than socket.io.
-- Heap: a statewire connection is two XState actors, the connection machine
-  and its transport actor. They take about 11 KB of the hub's 15 KB per
-  client; the core section shows 13 KB per connection with the mock
-  transport. For the whole client, raw \`ws\` takes 2.6 KB and socket.io
-  10.8 KB. Getting to socket.io's figure means halving the cost of each
-  connection's actors. Folding the transport actor into the machine would
-  remove one actor per connection, but a \`fromCallback\` child measured
-  about 1.95 KB each (3,000 children of one parent, after GC). That alone
-  would bring the hub to about 13.4 KB, still above socket.io. Most of the
-  cost is in the connection machine actor itself: its snapshot, its context,
-  and XState's own per-actor objects. That is left for a later issue.
+${WS_NOTES}
 `;
 }
 
@@ -489,7 +561,18 @@ ${(Object.keys(ways) as Array<keyof typeof ways>).map((w) => {
 `;
 }
 
-const groups: Record<string, () => string> = { core, ws, unix, serial, apigateway, tcp, storm, 'scale-ws': scaleWsSection };
+/**
+ * `scale` (issue 15): one section per part, in this order, each a function
+ * returning its markdown (bench/scale/). Parts measured elsewhere (the
+ * WebSocket viewers and the reconnect storm, bench/scale/ws*.ts) are added to
+ * this list.
+ */
+const scaleSections: Array<() => string> = [() => startSection(node), () => cyclesSection(node), () => scaleWsSection()];
+function scale(): string {
+  return scaleSections.map((section) => section()).join('\n');
+}
+
+const groups: Record<string, () => string> = { core, ws, unix, serial, apigateway, tcp, storm, scale };
 /** The file a group's section goes in, and that file's header. */
 const files: Record<string, { name: string; header: string }> = {
   results: {

@@ -5,9 +5,10 @@
  * clock, and escalates to `failed` past the intensity.
  *
  * Exits it sees:
- * - abnormal: a child reaches its final `failed` state (`xstate.done.actor.*`)
- *   or crashes (`xstate.error.actor.*`, always handled here, so a child's error
- *   can neither stop the supervisor nor crash the process);
+ * - abnormal: a child reaches its final `failed` state (`xstate.done.actor.*`,
+ *   read as `CHILD_DONE`) or crashes (`xstate.error.actor.*`, read as
+ *   `CHILD_ERROR`; always handled here, so a child's error can neither stop
+ *   the supervisor nor crash the process);
  * - normal: `CHILD_EXIT` (the child settled in `disconnected` by DISCONNECT or,
  *   with `reconnect: false`, a closed link). The handle reports these.
  *
@@ -22,11 +23,12 @@
  *   restartBackoff)`, n counting the child's restarts since it was last
  *   stable (`CHILD_STABLE`).
  */
-import { emit, enqueueActions, setup, type ActorRefFrom, type AnyActorRef, type AnyStateMachine } from 'xstate';
+import { createActor, emit, enqueueActions, setup, type ActorRefFrom, type AnyActorRef, type AnyStateMachine } from 'xstate';
 import { MessageDroppedError, type DropReason, type SupervisorReport } from './ports/errors.js';
 import type { Transport } from './ports/transport.js';
 import { clockNow } from './ports/clock.js';
 import { backoffDelay } from './backoff.js';
+import { ChildList } from './child-list.js';
 import { connectionMachine } from './connection.machine.js';
 import type { ConnectionOutput, OutboxEntry } from './events.js';
 import type { LinkRegistry } from './link-registry.js';
@@ -68,16 +70,18 @@ export interface SupervisorInput {
 }
 
 /**
- * The child registries (`specs`, `refs`, `restarts`) are mutable and updated
- * in place by this machine's own actions, so starting a child is O(1) rather
- * than a copy of every registry (10,000 children took minutes with copies).
- * Nothing outside this file writes them; snapshots of a supervisor are not
- * meant to be persisted (they hold live actor refs).
+ * The child registries (`specs`, `refs`, `restarts`, ...) are mutable and
+ * updated in place by this machine's own actions, so starting, finding or
+ * stopping a child is O(1) rather than a copy or a scan of every registry
+ * (10,000 children took minutes with copies). Nothing outside this file
+ * writes them; snapshots of a supervisor are not meant to be persisted (they
+ * hold live actor refs).
  */
 export interface SupervisorContext extends SupervisorInput {
-  /** Children in start order. */
-  specs: ResolvedChildSpec[];
+  /** Children in start order (iterable; `get(id)`, `from(id)`, `reversed()`). */
+  specs: ChildList<ResolvedChildSpec>;
   refs: Record<string, AnyActorRef>;
+  /** Restarts per child; a child never restarted has no entry. */
   restarts: Record<string, number>;
   /** Clock times of the restarts inside the window. */
   restartLog: number[];
@@ -88,6 +92,8 @@ export interface SupervisorContext extends SupervisorInput {
   lastDelay: Record<string, number>;
   /** Children spawned by a delayed restart, waiting for their `RESTART_DUE` (child id → its token). */
   waiting: Record<string, number>;
+  /** The same, by token: the children each delayed restart will connect, in start order. */
+  due: Map<number, Set<string>>;
   /** The last token given to a delayed restart. */
   token: number;
 }
@@ -106,7 +112,10 @@ export type SupervisorEvent =
   | { type: 'SHUTDOWN' }
   | { type: 'SHUTDOWN_DONE' }
   | { type: `xstate.done.actor.${string}`; actorId: string; output: unknown }
-  | { type: `xstate.error.actor.${string}`; actorId: string; error: unknown };
+  | { type: `xstate.error.actor.${string}`; actorId: string; error: unknown }
+  /** A child's `xstate.done.actor.<id>` / `xstate.error.actor.<id>` as the machine reads it (see `childExitEvent`). */
+  | { type: 'CHILD_DONE'; actorId: string; output: unknown }
+  | { type: 'CHILD_ERROR'; actorId: string; error: unknown };
 
 export type SupervisorEmitted =
   | { type: 'CHILD_STARTED'; id: string; ref: AnyActorRef; restarted: boolean }
@@ -136,9 +145,21 @@ export function rejectOutboxOf(ref: AnyActorRef | undefined, reason: DropReason)
   return outbox.length;
 }
 
-function dropSpec(context: SupervisorContext, id: string) {
-  const index = context.specs.findIndex((s) => s.id === id);
-  if (index >= 0) context.specs.splice(index, 1);
+/**
+ * Stop the children a stopped supervisor actor left running. XState stops
+ * the actors a machine lists in `snapshot.children` when it stops; ours are
+ * not listed there (see `spawnOne`), so a supervisor stopped from outside
+ * (`actor.stop()`, rather than SHUTDOWN or giving up, which stop them in
+ * reverse start order) leaves them to this. Their queued senders are told.
+ */
+export function stopOrphans(context: SupervisorContext): void {
+  for (const spec of context.specs.reversed()) {
+    const ref = context.refs[spec.id] as (AnyActorRef & { _stop?: () => void }) | undefined;
+    if (!ref || ref.getSnapshot().status !== 'active') continue;
+    rejectOutboxOf(ref, 'stopped');
+    // `stop()` refuses an actor with a parent; `_stop()` is what the parent's own stopChild calls.
+    ref._stop?.();
+  }
 }
 
 /**
@@ -152,6 +173,7 @@ type SupervisorActions = {
   rejectOutbox: { ref: AnyActorRef; reason: DropReason };
   stopOne: { ref: AnyActorRef | undefined; reason: DropReason };
   spawnOne: { spec: ResolvedChildSpec; restarted: boolean; connect: boolean };
+  startOne: { ref: AnyActorRef };
   unwait: { id: string };
   connectDue: undefined;
   childStable: undefined;
@@ -166,7 +188,7 @@ type SupervisorActions = {
 
 export type SupervisorOutput = SupervisorReport | { reason: 'shutdown' };
 
-export const supervisorMachine = setup<
+const machine = setup<
   SupervisorContext,
   SupervisorEvent,
   // No actor is named: each child runs the machine its spec names
@@ -200,50 +222,68 @@ export const supervisorMachine = setup<
       enqueue({ type: 'rejectOutbox', params: { ref: params.ref, reason: params.reason } });
       enqueue.stopChild(params.ref);
     }),
-    /** Spawn the actor for `spec`, announce it, and connect it when `connect` says so. */
-    spawnOne: enqueueActions(({ enqueue }, params) => {
+    /**
+     * Spawn the actor for `spec`, announce it, and connect it when `connect` says so.
+     *
+     * Issue 15: the actor is made with `createActor(machine, { parent: self })`
+     * rather than XState's `spawn`. It is this machine's child in every way
+     * XState uses (its done and error events come here, `stopChild` stops it,
+     * it shares the system: clock, inspection, `systemId`s), but it is not
+     * listed in `snapshot.children`, which XState copies on every spawn and
+     * stop (`{ ...snapshot.children, [id]: ref }`): n children cost O(n²),
+     * 27 s for 10,000. `context.refs` is the list; `stopAll` and `stopOrphans`
+     * do what XState would do with `snapshot.children` when the machine stops.
+     */
+    spawnOne: enqueueActions(({ context, enqueue, self }, params) => {
       const { spec, restarted, connect } = params;
-      // The registries are updated in place (see SupervisorContext): copying them
-      // per start made starting n children O(n²).
-      enqueue.assign(({ context, spawn }) => {
-        context.refs[spec.id] = spawn(spec.machine, {
+      const ref = createActor(spec.machine, {
+        id: spec.id,
+        parent: self,
+        input: {
           id: spec.id,
-          input: {
-            id: spec.id,
-            transport: spec.transport,
-            policy: spec.policy,
-            outbox: spec.outbox,
-            // Connected below, after CHILD_STARTED: XState defers emitted events
-            // until after the spawned child has started, so a child connecting
-            // on its own would emit its first events before anyone listens.
-            autoConnect: false,
-            ...(spec.random ? { random: spec.random } : {}),
-            links: context.links,
-          },
-        });
-        return { refs: context.refs };
+          transport: spec.transport,
+          policy: spec.policy,
+          outbox: spec.outbox,
+          // Connected below, after CHILD_STARTED: XState defers emitted events
+          // until after the transition, so a child connecting on its own would
+          // emit its first events before anyone listens.
+          autoConnect: false,
+          ...(spec.random ? { random: spec.random } : {}),
+          links: context.links,
+        },
       });
-      // A separate action, so it sees the ref the assign above spawned.
-      enqueue.emit(({ context }) => ({ type: 'CHILD_STARTED' as const, id: spec.id, ref: context.refs[spec.id]!, restarted }));
-      if (connect) enqueue.sendTo(({ context }) => context.refs[spec.id]!, { type: 'CONNECT' });
+      // The registries are updated in place (see SupervisorContext), here rather
+      // than in an assign: XState clones the snapshot for every assign, per child.
+      context.refs[spec.id] = ref;
+      enqueue({ type: 'startOne', params: { ref } });
+      enqueue.emit({ type: 'CHILD_STARTED' as const, id: spec.id, ref, restarted });
+      if (connect) enqueue.sendTo(ref, { type: 'CONNECT' });
     }),
+    /** Start an actor `spawnOne` made (an action of its own, so a pure `transition()` starts nothing). */
+    startOne: (_, params) => {
+      params.ref.start();
+    },
     /** The child no longer waits for a delayed restart; a timer nobody waits for any more is canceled. */
     unwait: enqueueActions(({ context, enqueue }, params) => {
       const token = context.waiting[params.id];
       if (token === undefined) return;
       delete context.waiting[params.id];
-      if (!Object.values(context.waiting).includes(token)) enqueue.cancel(restartTimerId(token));
+      const ids = context.due.get(token);
+      ids?.delete(params.id);
+      if (ids?.size) return;
+      context.due.delete(token);
+      enqueue.cancel(restartTimerId(token));
     }),
     startChild: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'START_CHILD' || event.spec.id in context.refs) return;
+      if (event.type !== 'START_CHILD' || event.spec.id in context.refs || context.specs.has(event.spec.id)) return;
+      // `restarts` holds children restarted at least once: no entry is 0.
       context.specs.push(event.spec);
-      context.restarts[event.spec.id] = 0;
       enqueue({ type: 'spawnOne', params: { spec: event.spec, restarted: false, connect: event.spec.autoConnect } });
     }),
     /** A restart by hand: at once, and the child's backoff starts over. The way back from a permanent failure. */
     restartChild: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'RESTART_CHILD') return;
-      const spec = context.specs.find((s) => s.id === event.id);
+      const spec = context.specs.get(event.id);
       if (!spec) return;
       enqueue({ type: 'unwait', params: { id: spec.id } });
       enqueue({ type: 'stopOne', params: { ref: context.refs[event.id], reason: 'stopped' } });
@@ -255,7 +295,7 @@ export const supervisorMachine = setup<
     releaseChild: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'RELEASE_CHILD') return;
       enqueue({ type: 'unwait', params: { id: event.id } });
-      dropSpec(context, event.id);
+      context.specs.delete(event.id);
     }),
     removeChild: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'REMOVE_CHILD') return;
@@ -265,17 +305,20 @@ export const supervisorMachine = setup<
       delete context.restarts[event.id];
       delete context.consecutive[event.id];
       delete context.lastDelay[event.id];
-      dropSpec(context, event.id);
+      context.specs.delete(event.id);
     }),
     /** A delayed restart is due: connect, in start order, the children it spawned that still wait for it. */
     connectDue: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'RESTART_DUE') return;
-      for (const spec of context.specs) {
-        if (context.waiting[spec.id] !== event.token) continue;
-        delete context.waiting[spec.id];
-        const ref = context.refs[spec.id];
+      const ids = context.due.get(event.token) ?? [];
+      context.due.delete(event.token);
+      for (const id of ids) {
+        if (context.waiting[id] !== event.token) continue;
+        delete context.waiting[id];
+        const spec = context.specs.get(id);
+        const ref = context.refs[id];
         // Connected by hand meanwhile: leave it be (CONNECT would cut a `reconnecting` backoff short).
-        if (ref && spec.autoConnect && inState(ref.getSnapshot() as { value?: unknown }, 'disconnected')) enqueue.sendTo(ref, { type: 'CONNECT' });
+        if (spec && ref && spec.autoConnect && inState(ref.getSnapshot() as { value?: unknown }, 'disconnected')) enqueue.sendTo(ref, { type: 'CONNECT' });
       }
     }),
     childStable: enqueueActions(({ context, event }) => {
@@ -287,7 +330,7 @@ export const supervisorMachine = setup<
     handleExit: enqueueActions(({ context, event, enqueue, self }) => {
       const exit = toExit(event, context);
       if (!exit) return;
-      const spec = context.specs.find((s) => s.id === exit.id);
+      const spec = context.specs.get(exit.id);
       if (!spec) return; // released (being stopped) or unknown: not ours to restart
       const base = { type: 'CHILD_EXITED' as const, id: exit.id, exit: exit.exit, error: exit.error, ...(exit.reason ? { reason: exit.reason } : {}) };
       // Restarting cannot fix a permanent failure (credentials rejected): it
@@ -322,9 +365,8 @@ export const supervisorMachine = setup<
       context.lastDelay[exit.id] = delayMs;
       enqueue.emit({ ...base, restart: true, delayMs });
       // Which children go down and come back, in start order.
-      const index = context.specs.indexOf(spec);
       const affected =
-        context.strategy === 'one_for_all' ? context.specs : context.strategy === 'rest_for_one' ? context.specs.slice(index) : [spec];
+        context.strategy === 'one_for_all' ? [...context.specs] : context.strategy === 'rest_for_one' ? context.specs.from(spec.id) : [spec];
       for (const s of affected) enqueue({ type: 'unwait', params: { id: s.id } });
       for (const s of [...affected].reverse()) {
         enqueue({ type: 'stopOne', params: { ref: context.refs[s.id], reason: s.id === exit.id ? 'failed' : 'stopped' } });
@@ -335,16 +377,17 @@ export const supervisorMachine = setup<
       for (const s of affected) enqueue({ type: 'spawnOne', params: { spec: s, restarted: true, connect: delayMs === 0 && s.autoConnect } });
       if (delayMs === 0) return;
       const token = context.token + 1;
-      enqueue.assign({ token });
-      for (const s of affected) {
-        // After the unwaits above have run (they are queued before this assign).
-        enqueue.assign(({ context: c }) => ({ waiting: Object.assign(c.waiting, { [s.id]: token }) }));
-      }
+      // After the unwaits above have run (they are queued before this assign).
+      enqueue.assign(({ context: c }) => {
+        for (const s of affected) c.waiting[s.id] = token;
+        c.due.set(token, new Set(affected.map((s) => s.id)));
+        return { token, waiting: c.waiting, due: c.due };
+      });
       enqueue.raise({ type: 'RESTART_DUE', token }, { id: restartTimerId(token), delay: delayMs });
     }),
     /** Escalation: every child stopped in reverse start order. */
     stopAll: enqueueActions(({ context, enqueue }) => {
-      for (const s of [...context.specs].reverse()) enqueue({ type: 'stopOne', params: { ref: context.refs[s.id], reason: 'stopped' } });
+      for (const s of context.specs.reversed()) enqueue({ type: 'stopOne', params: { ref: context.refs[s.id], reason: 'stopped' } });
       enqueue.assign({ refs: Object.create(null) as Record<string, AnyActorRef> });
     }),
     emitFailed: emit(({ context }) => ({ type: 'SUPERVISOR_FAILED' as const, report: context.report! })),
@@ -353,7 +396,7 @@ export const supervisorMachine = setup<
   id: 'supervisor',
   context: ({ input }) => ({
     ...input,
-    specs: [],
+    specs: new ChildList<ResolvedChildSpec>(),
     // No prototype: a child may be called 'constructor' or '__proto__'.
     refs: Object.create(null) as Record<string, AnyActorRef>,
     restarts: Object.create(null) as Record<string, number>,
@@ -362,6 +405,7 @@ export const supervisorMachine = setup<
     consecutive: Object.create(null) as Record<string, number>,
     lastDelay: Object.create(null) as Record<string, number>,
     waiting: Object.create(null) as Record<string, number>,
+    due: new Map<number, Set<string>>(),
     token: 0,
   }),
   initial: 'running',
@@ -376,6 +420,9 @@ export const supervisorMachine = setup<
         CHILD_EXIT: { actions: 'handleExit' },
         CHILD_STABLE: { actions: 'childStable' },
         RESTART_DUE: { actions: 'connectDue' },
+        CHILD_DONE: { actions: 'handleExit' },
+        CHILD_ERROR: { actions: 'handleExit' },
+        // Only a `.provide()`d copy sees these (see childExitEvent).
         'xstate.done.actor.*': { actions: 'handleExit' },
         'xstate.error.actor.*': { actions: 'handleExit' },
         SHUTDOWN: 'stopping',
@@ -387,6 +434,8 @@ export const supervisorMachine = setup<
       on: {
         RELEASE_CHILD: { actions: 'releaseChild' },
         REMOVE_CHILD: { actions: 'removeChild' },
+        CHILD_DONE: {},
+        CHILD_ERROR: {},
         'xstate.done.actor.*': {},
         'xstate.error.actor.*': {},
         SHUTDOWN_DONE: 'stopped',
@@ -404,6 +453,27 @@ export const supervisorMachine = setup<
   output: ({ context }): SupervisorOutput => context.report ?? { reason: 'shutdown' },
 });
 
+/**
+ * A child's exit as the machine reads it: `xstate.done.actor.<id>` becomes
+ * `CHILD_DONE`, `xstate.error.actor.<id>` `CHILD_ERROR` (issue 15). XState
+ * memoizes each state node's candidate transitions per event type, for good
+ * (`candidates-<type>`), so every child id that ever ended `failed` or crashed
+ * kept about 200 bytes in the cache: a server naming each connection afresh
+ * grew without end. Two types do not grow. `supervisorMachine.transition` reads
+ * events through this (a `.provide()`d copy does not, and handles the
+ * `xstate.*.actor.*` events as before).
+ */
+function childExitEvent(event: SupervisorEvent): SupervisorEvent {
+  if (!('actorId' in event)) return event;
+  if (event.type.startsWith('xstate.done.actor.')) return { type: 'CHILD_DONE', actorId: event.actorId, output: (event as { output?: unknown }).output };
+  if (event.type.startsWith('xstate.error.actor.')) return { type: 'CHILD_ERROR', actorId: event.actorId, error: (event as { error?: unknown }).error };
+  return event;
+}
+const transition = machine.transition.bind(machine);
+machine.transition = (snapshot, event, actorScope) => transition(snapshot, childExitEvent(event), actorScope);
+
+export const supervisorMachine = machine;
+
 const restartTimerId = (token: number) => `restart:${token}`;
 
 function toExit(
@@ -414,7 +484,7 @@ function toExit(
     // A late notice from an actor that was already replaced is ignored.
     return context.refs[event.id] === event.ref ? { id: event.id, exit: event.exit, error: event.error } : undefined;
   }
-  if ('actorId' in event && event.type.startsWith('xstate.done.actor.')) {
+  if ('actorId' in event && (event.type === 'CHILD_DONE' || event.type.startsWith('xstate.done.actor.'))) {
     const ref = context.refs[event.actorId];
     const lastError = (ref?.getSnapshot() as { context?: { lastError?: unknown } } | undefined)?.context?.lastError;
     // The child's output says why (ConnectionOutput); a custom machine may end with anything.
@@ -422,7 +492,7 @@ function toExit(
     const reason = output?.reason === 'permanent_failure' || output?.reason === 'retries_exhausted' ? output.reason : undefined;
     return { id: event.actorId, exit: 'failed', error: reason && output!.error !== undefined ? output!.error : lastError, ...(reason ? { reason } : {}) };
   }
-  if ('actorId' in event && event.type.startsWith('xstate.error.actor.')) {
+  if ('actorId' in event && (event.type === 'CHILD_ERROR' || event.type.startsWith('xstate.error.actor.'))) {
     return { id: event.actorId, exit: 'crashed', error: (event as { error: unknown }).error };
   }
   return undefined;

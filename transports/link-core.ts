@@ -8,7 +8,7 @@
  */
 import { Observable, type Subscriber } from 'rxjs';
 import { LinkClosedError } from '../machines/ports/errors.js';
-import type { CloseInfo, Payload } from '../machines/ports/transport.js';
+import type { CloseInfo, Payload, SharedMessage } from '../machines/ports/transport.js';
 
 export interface LinkCoreOptions {
   /** Hand `data` to the transport; call `done` when it is written (with the error, when it failed). */
@@ -112,6 +112,9 @@ export class LinkCore {
   #pending: Set<(e: Error) => void> | undefined;
   /** Called as methods: a link may pass itself (issue 15: no closures per link). */
   readonly #io: LinkCoreOptions;
+  /** Broadcast writes in flight (`trackShared`), in write order: message, slot, message, slot, ... Made on first use. */
+  #shared: Array<SharedMessage | number> | undefined;
+  #sharedDone: ((err?: Error | null) => void) | undefined;
 
   constructor(options: LinkCoreOptions) {
     this.closed = new Promise<CloseInfo>((r) => (this.#resolveClosed = r));
@@ -129,6 +132,27 @@ export class LinkCore {
         else resolve();
       });
     });
+  }
+
+  /**
+   * A write of a broadcast (`Link.sendShared`) that did not finish on the
+   * spot: `write(done)` starts it with the link's one shared callback, and
+   * `message.settle(slot)` follows when that runs (with the error, if any),
+   * or when the link closes or ends first, as for `write`. No promise and no
+   * closure per write: the callbacks come in write order, so a queue of
+   * (message, slot) pairs says whose each one is. Callers check
+   * `ended`/`closing` first; every write given `done` must call it once.
+   */
+  trackShared(message: SharedMessage, slot: number, write: (done: (err?: Error | null) => void) => void): void {
+    const shared = (this.#shared ??= []);
+    shared.push(message, slot);
+    this.#sharedDone ??= (err) => {
+      if (shared.length === 0) return; // already settled by a close or an end
+      const m = shared.shift() as SharedMessage;
+      const s = shared.shift() as number;
+      m.settle(s, err ? this.#io.writeError(err) : undefined);
+    };
+    write(this.#sharedDone);
   }
 
   /**
@@ -164,8 +188,14 @@ export class LinkCore {
 
   #rejectPending(error: () => Error) {
     const pending = this.#pending;
-    if (!pending) return;
-    for (const reject of pending) reject(error());
-    pending.clear();
+    if (pending) {
+      for (const reject of pending) reject(error());
+      pending.clear();
+    }
+    const shared = this.#shared;
+    if (!shared) return;
+    // Emptied before settling: a settle that writes again must not see these.
+    const settling = shared.splice(0);
+    for (let i = 0; i < settling.length; i += 2) (settling[i] as SharedMessage).settle(settling[i + 1] as number, error());
   }
 }

@@ -4,4 +4,16 @@ export { DEFAULT_POWER_THRESHOLDS, type PowerReading, type PowerThresholds } fro
 export { serveReplay, type ReplayOptions } from './replay-server.js';
 export { loadRecording, ReplayCursor, ReplayIndex, type RecordingFile, type ReplayNews } from './replay.js';
 export { FleetModel, type FleetCounts, type FleetRow } from './fleet.js';
-export { machineConfig, machineGraph, type MachineGraph, type GraphEdge, type GraphState } from './graph.js';
+export {
+  machineConfig,
+  machineGraph,
+  machineChart,
+  transitionLabel,
+  type MachineGraph,
+  type GraphEdge,
+  type GraphState,
+  type MachineChart,
+  type ChartState,
+  type ChartTransition,
+} from './graph.js';
+export { layoutMachine, type MachineLayout, type LaidState, type LaidArrow, type LaidInitial, type Box, type TextBox, type Point } from './layout.js';

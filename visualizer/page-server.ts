@@ -47,7 +47,7 @@ export interface PageServerOptions {
   host: string;
   allowedOrigins: readonly string[];
   maxPayload: number;
-  /** Extra routes answered with JSON (`/graph.json`). */
+  /** Extra routes answered with JSON (`/graph.json`), when the value (or its promise) is there. */
   json?: Record<string, () => unknown>;
   onConnection(ws: WebSocket): void;
 }
@@ -66,8 +66,11 @@ export async function startPageServer(options: PageServerOptions): Promise<PageS
   const http: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (Object.hasOwn(json, path)) {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify(json[path]!()));
+      void Promise.resolve(json[path]!()).then((value) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(value));
+      });
+      return;
     }
     const file = content.get(path);
     if (!file) {

@@ -20,7 +20,7 @@ import { machineGraph } from './graph.js';
 import { startPageServer } from './page-server.js';
 import { DEFAULT_POWER_THRESHOLDS } from './power.js';
 import { ReplayCursor, ReplayIndex, type RecordingFile } from './replay.js';
-import { DEFAULT_EVENTS_MAX_PAYLOAD, LOG_PER_BATCH, parseMessage, type Visualizer, type VisualizerOptions } from './server.js';
+import { DEFAULT_EVENTS_MAX_PAYLOAD, LOG_PER_BATCH, parseMessage, startLayout, type Visualizer, type VisualizerOptions } from './server.js';
 
 export type ReplayOptions = Pick<VisualizerOptions, 'port' | 'host' | 'labels' | 'allowedOrigins' | 'maxPayload' | 'batchMs' | 'machine'>;
 
@@ -35,7 +35,9 @@ export async function serveReplay(recording: RecordingFile, options: ReplayOptio
   const allowedOrigins = checkAllowedOrigins(options.allowedOrigins, 'options.allowedOrigins');
   const maxPayload = check.integer(options.maxPayload ?? DEFAULT_EVENTS_MAX_PAYLOAD, 'options.maxPayload', { min: 1 });
   const batchMs = check.integer(options.batchMs ?? 100, 'options.batchMs', { min: 1 });
+  if (options.machine !== undefined) check.shape(options.machine, 'options.machine', { root: 'object', config: 'object' }, 'an XState machine (createMachine() or setup().createMachine())');
   const graph = machineGraph(options.machine ?? connectionMachine);
+  const chart = startLayout(options.machine ?? connectionMachine);
   const labels = options.labels ?? {};
   const index = new ReplayIndex(recording);
   const sessions = new Set<{ stop(): void }>();
@@ -45,7 +47,7 @@ export async function serveReplay(recording: RecordingFile, options: ReplayOptio
     host,
     allowedOrigins,
     maxPayload,
-    json: { '/graph.json': () => graph },
+    json: { '/graph.json': () => graph, '/layout.json': () => chart.ready.then(() => chart.layout) },
     onConnection(ws) {
       const cursor = new ReplayCursor(index);
       let playing = false;
@@ -61,6 +63,7 @@ export async function serveReplay(recording: RecordingFile, options: ReplayOptio
           type: 'hello',
           mode: 'replay',
           graph,
+          layout: chart.layout,
           labels,
           supervisor: { id: recording.header.supervisor, state: cursor.supervisor },
           thresholds: DEFAULT_POWER_THRESHOLDS,
@@ -101,7 +104,9 @@ export async function serveReplay(recording: RecordingFile, options: ReplayOptio
         pause();
         sessions.delete(session);
       });
-      hello();
+      void chart.ready.then(() => {
+        if (ws.readyState === WebSocket.OPEN) hello();
+      });
 
       ws.on('message', (data, isBinary) => {
         const parsed = parseMessage(data, isBinary);

@@ -7,7 +7,11 @@
  * drop link (RECONNECT), TX drop, disconnect, connect. What a page sends is
  * checked before it reaches an actor (`parseCommand`): anything else is
  * answered with `{ type: 'error', error }` (issue 11).
- * Everything the page uses is served from this package: no CDN.
+ * Everything the page uses is served from this package: no CDN. The
+ * statechart comes laid out (`layoutMachine`, ELK, computed once per machine
+ * while the server starts listening) in the first message, `hello`, and at
+ * `/layout.json`; `/graph.json` is the flat graph of the states a connection
+ * can be in.
  *
  * Fleets of thousands (issue 17 §2): a page gets a `hello` with every row,
  * then at most one `batch` per `batchMs` (default 100: ten a second) with
@@ -36,6 +40,7 @@ import { checkAllowedOrigins } from '../transports/websocket/origin.js';
 import { topState } from '../machines/state.js';
 import { FleetModel } from './fleet.js';
 import { machineGraph } from './graph.js';
+import { layoutMachine, type MachineLayout } from './layout.js';
 import { startPageServer } from './page-server.js';
 import { PowerHistory, asReading, isPowerAlarm, powerReadings, powerThresholds, readingOf, type PowerReading, type PowerThresholds } from './power.js';
 
@@ -44,7 +49,10 @@ export interface VisualizerOptions {
   port?: number;
   /** Default 127.0.0.1 (loopback only). */
   host?: string;
-  /** The machine to draw. Default `connectionMachine`. */
+  /**
+   * The machine to draw, laid out by ELK (once per machine, cached). Default `connectionMachine`.
+   * @example serveVisualizer(supervisor, { machine: supervisorMachine })
+   */
   machine?: AnyStateMachine;
   /**
    * Labels shown next to child ids (e.g. "simulated"). A key ending in `*`
@@ -201,6 +209,26 @@ export function toWire(e: InspectionEvent): Record<string, unknown> | undefined 
   return undefined;
 }
 
+/**
+ * The statechart of `machine` laid out by ELK (issue 17), started now and
+ * not awaited (a cold layout takes a second or two): `ready` resolves when
+ * `layout` is there. A machine ELK cannot lay out still gets its page, with
+ * the reason where the chart would be.
+ */
+export function startLayout(machine: AnyStateMachine): { ready: Promise<void>; readonly layout: MachineLayout | { error: string } | undefined } {
+  let layout: MachineLayout | { error: string } | undefined;
+  const ready = layoutMachine(machine).then(
+    (l) => void (layout = l),
+    (e: unknown) => void (layout = { error: `cannot lay out the statechart: ${(e as Error)?.message ?? String(e)}` }),
+  );
+  return {
+    ready,
+    get layout() {
+      return layout;
+    },
+  };
+}
+
 /** The supervisor's state name: `running`, `failed`, `stopped` (its actor done). */
 function supervisorState(supervisor: Supervisor): string {
   const snap = supervisor.actor.getSnapshot();
@@ -232,13 +260,18 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
   const batchMs = check.integer(options.batchMs ?? 100, 'options.batchMs', { min: 1 });
   const thresholds = powerThresholds(options.powerThresholds, 'options.powerThresholds');
   if (options.power$ !== undefined) check.hasMethods(options.power$, 'options.power$', ['subscribe'], '(an Observable of { connectionId, watts, at })');
+  if (options.machine !== undefined) check.shape(options.machine, 'options.machine', { root: 'object', config: 'object' }, 'an XState machine (createMachine() or setup().createMachine())');
   const graph = machineGraph(options.machine ?? connectionMachine);
+  const chart = startLayout(options.machine ?? connectionMachine);
   const labels = options.labels ?? {};
 
   const model = new FleetModel();
   const power = new PowerHistory();
-  /** Open pages and the child each follows (`select`): its events are never cut from a batch. */
-  const pages = new Map<WebSocket, { selected: string | null }>();
+  /**
+   * Open pages and the child each follows (`select`): its events are never cut
+   * from a batch. Nothing reaches a page before its hello (`greeted`), the picture it starts from.
+   */
+  const pages = new Map<WebSocket, { selected: string | null; greeted: boolean }>();
   const recent = new Recent<ConnectionLogEvent>(RECENT_EVENTS);
   let pendingLog = new Recent<ConnectionLogEvent>(LOG_PER_BATCH);
   let pendingCount = 0;
@@ -291,6 +324,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
     const text = JSON.stringify(batch);
     const inBatch = new Set(log);
     for (const [ws, page] of pages) {
+      if (!page.greeted) continue;
       // A page following a child gets all of its events, even those cut from a busy batch.
       const own = page.selected === null ? [] : extra.filter((e) => e.connectionId === page.selected && !inBatch.has(e));
       send(ws, own.length ? JSON.stringify({ ...batch, log: [...own, ...log].sort((a, b) => a.timestamp - b.timestamp), logDropped: logDropped - own.length }) : text);
@@ -339,7 +373,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
       // A failed user stream ends the readings; it must not become an unhandled error (process crash).
       error: (e: unknown) => {
         const text = JSON.stringify({ type: 'error', error: `power$ failed: ${(e as Error)?.message ?? String(e)}` });
-        for (const ws of pages.keys()) send(ws, text);
+        for (const [ws, page] of pages) if (page.greeted) send(ws, text);
       },
     }),
   ];
@@ -348,6 +382,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
     type: 'hello',
     mode: 'live',
     graph,
+    layout: chart.layout,
     labels,
     supervisor: { id: supervisor.id, state: supervisorState(supervisor) },
     thresholds,
@@ -364,19 +399,24 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
       host,
       allowedOrigins,
       maxPayload,
-      json: { '/graph.json': () => graph },
+      json: { '/graph.json': () => graph, '/layout.json': () => chart.ready.then(() => chart.layout) },
       onConnection(ws) {
-        // The pages already open get what changed first: the new one starts from the same picture.
-        flush();
-        send(ws, JSON.stringify(hello()));
-        pages.set(ws, { selected: null });
+        const page = { selected: null as string | null, greeted: false };
+        pages.set(ws, page);
         ws.on('close', () => pages.delete(ws));
+        void chart.ready.then(() => {
+          if (closed || ws.readyState !== WebSocket.OPEN) return;
+          // The pages already open get what changed first: the new one starts from the same picture.
+          flush();
+          send(ws, JSON.stringify(hello()));
+          page.greeted = true;
+        });
         const answer = (error: string) => send(ws, JSON.stringify({ type: 'error', error }));
         ws.on('message', (data, isBinary) => {
           const command = parseCommand(data, isBinary, (id) => model.rows.has(id));
           if (!command.ok) return answer(command.error);
           if ('select' in command) {
-            pages.set(ws, { selected: command.select });
+            page.selected = command.select;
             if (command.select !== null) {
               const id = command.select;
               send(ws, JSON.stringify({ type: 'history', id, events: recent.items.filter((e) => e.connectionId === id).slice(-SELECTED_EVENTS) }));

@@ -2,7 +2,10 @@
  * The client side of the WebSocket benchmarks, in its own process: opens N
  * clients (raw `ws` or socket.io-client), reports `ready`, counts every
  * message, reports `done` when all N × expected have arrived.
- * IPC: parent sends { expect: number } after `ready`; `{ close: true }` to end.
+ * IPC: parent sends { expect: number } after `ready` and waits for `armed`
+ * before it broadcasts (on a loaded machine the IPC message can arrive after
+ * the first frames, and resetting the count then would lose them: the run
+ * never ended); `{ close: true }` to end.
  */
 import { WebSocket } from 'ws';
 import { io, type Socket } from 'socket.io-client';
@@ -45,6 +48,7 @@ process.on('message', (m: { expect?: number; close?: boolean }) => {
   if (m.expect !== undefined) {
     expected = m.expect;
     received = 0;
+    process.send!({ armed: true });
   }
   if (m.close) {
     for (const c of closers) c();

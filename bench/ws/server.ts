@@ -1,22 +1,36 @@
 /**
  * The server side of the WebSocket benchmarks: one subject per process.
  *
- *   server.ts <ws|socketio|hub> broadcast <clients> <broadcasts>
- *   server.ts <ws|socketio|hub> heap <clients>
+ *   server.ts <subject> broadcast <clients> <broadcasts>
+ *   server.ts <subject> heap <clients>
  *
- * broadcast: B broadcasts of a 1 KB message to N clients (in a separate
- * process), timed until the clients have received all N × B; one JSON line.
- * heap: heap bytes per connected client (after GC), N clients.
+ * Subjects (each sends the same 1 KB text message):
+ * - `ws`: raw `ws`, `c.send(message)` with the string (each socket encodes it; kept for bench:compare);
+ * - `ws-buffer`: raw `ws`, `c.send(buf, { binary: false })` with the message encoded once;
+ * - `ws-frame`: raw `ws`, the message framed once (`Sender.frame`) and that
+ *   frame written to each socket (`ws._sender.sendFrame`): the least work a
+ *   `ws` server can do per client;
+ * - `socketio`: `io.emit`, websocket transport only, no compression (socket.io encodes once per emit);
+ * - `hub`: `TaskLogHub.broadcast`.
+ *
+ * broadcast: a warm-up run, then 3 timed runs of B broadcasts to N clients
+ * (in a separate process), each timed until the clients have received all
+ * N × B; one JSON line with the median run, every run, and the CPU time this
+ * process used per message while timed. heap: heap bytes per connected
+ * client (after GC), N clients.
  */
 import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { WebSocketServer } from 'ws';
+import * as wsModule from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { Server as IoServer } from 'socket.io';
 import { TaskLogHub } from '../../transports/websocket/index.js';
 
-const [kind, mode, nArg, bArg] = process.argv.slice(2) as ['ws' | 'socketio' | 'hub', 'broadcast' | 'heap', string, string];
+type Subject = 'ws' | 'ws-buffer' | 'ws-frame' | 'socketio' | 'hub';
+const [kind, mode, nArg, bArg] = process.argv.slice(2) as [Subject, 'broadcast' | 'heap', string, string];
+if (!['ws', 'ws-buffer', 'ws-frame', 'socketio', 'hub'].includes(kind)) throw new TypeError(`unknown subject ${kind}`);
 const N = Number(nArg);
 const B = Number(bArg ?? 0);
 const message = 'x'.repeat(1024);
@@ -35,11 +49,25 @@ let broadcast: () => unknown;
 let connected: () => number;
 let close: () => Promise<void>;
 let url = `ws://127.0.0.1:${port}`;
-if (kind === 'ws') {
+if (kind.startsWith('ws')) {
   const wss = new WebSocketServer({ server: http });
-  broadcast = () => {
-    for (const c of wss.clients) c.send(message);
-  };
+  const buf = Buffer.from(message);
+  const { Sender } = wsModule as unknown as { Sender: { frame(data: Buffer, o: object): Buffer[] } };
+  const frame = Sender.frame(buf, { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false });
+  type Raw = WebSocket & { _sender: { sendFrame(list: Buffer[]): void } };
+  const text = { binary: false };
+  broadcast =
+    kind === 'ws'
+      ? () => {
+          for (const c of wss.clients) c.send(message);
+        }
+      : kind === 'ws-buffer'
+        ? () => {
+            for (const c of wss.clients) c.send(buf, text);
+          }
+        : () => {
+            for (const c of wss.clients) if (c.readyState === 1) (c as Raw)._sender.sendFrame(frame);
+          };
   connected = () => wss.clients.size;
   close = () => new Promise((r) => wss.close(() => r()));
 } else if (kind === 'socketio') {
@@ -82,13 +110,13 @@ if (mode === 'heap') {
   if (process.env.HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.HEAP_SNAPSHOT);
   result = { figure: 'ws-heap', subject: kind, clients: N, bytesPerClient: Math.round(bytes / N), startMs };
 } else {
-  const runs: number[] = [];
-  let busy = 0;
-  for (let r = 0; r < 3; r++) {
-    const done = next('done');
+  const run = async () => {
+    const armed = next('armed');
     clients.send({ expect: N * B });
-    await tick();
+    await armed;
+    const done = next('done');
     const start = performance.now();
+    let busy = 0;
     for (let i = 0; i < B; i++) {
       const b0 = performance.now();
       broadcast();
@@ -96,10 +124,24 @@ if (mode === 'heap') {
       await tick(); // let I/O run between broadcasts, as a live server would
     }
     await done;
-    runs.push(((N * B) / (performance.now() - start)) * 1000);
-  }
-  runs.sort((a, b) => a - b);
-  result = { figure: 'ws-broadcast', subject: kind, clients: N, broadcasts: B, messagesPerSecond: Math.round(runs[1]!), runs: runs.map(Math.round), syncMsPerBroadcast: +(busy / (3 * B)).toFixed(2), cpuMs: Math.round(process.cpuUsage().user / 1000) };
+    return { rate: ((N * B) / (performance.now() - start)) * 1000, busy };
+  };
+  await run(); // warm-up: JIT, socket buffers
+  const cpu0 = process.cpuUsage();
+  const runs: Array<{ rate: number; busy: number }> = [];
+  for (let r = 0; r < 3; r++) runs.push(await run());
+  const cpu = process.cpuUsage(cpu0);
+  const rates = runs.map((r) => r.rate).sort((a, b) => a - b);
+  result = {
+    figure: 'ws-broadcast',
+    subject: kind,
+    clients: N,
+    broadcasts: B,
+    messagesPerSecond: Math.round(rates[1]!),
+    runs: rates.map(Math.round),
+    syncMsPerBroadcast: +(runs.reduce((t, r) => t + r.busy, 0) / (3 * B)).toFixed(2),
+    cpuUsPerMessage: +((cpu.user + cpu.system) / (3 * N * B)).toFixed(3),
+  };
 }
 clients.send({ close: true });
 await new Promise((r) => clients.once('exit', r));

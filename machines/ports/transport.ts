@@ -88,6 +88,35 @@ export interface Link {
   send(data: Payload): Promise<void>;
 
   /**
+   * Optional: send `message.data` as one of many links getting the same
+   * message (`Supervisor.broadcast`). A link implements it when it can do
+   * better than `send` with a message it shares with other links: encode
+   * once for all of them (`message.memo`) and report its outcome without a
+   * promise of its own (`message.settle`). A link without it gets
+   * `send(message.data)`.
+   *
+   * - The outcome goes to `message.settle(slot, error?)`, exactly once, with
+   *   `send`'s meaning: no error once the transport accepted the data
+   *   (handed it to the OS or the SDK), else the error `send` would have
+   *   rejected with (a canceled `LinkClosedError` when `close()` came
+   *   first). It may be called before `sendShared` returns (the data was
+   *   written on the spot, or the link is closed), or later.
+   * - Order with `send` is kept: a `send` before it is delivered before
+   *   it, a `send` after it after it.
+   * - Never throws; never modifies `message.data`.
+   *
+   * @example
+   * ```ts
+   * // A transport whose encoded form is the same for every link:
+   * sendShared(message, slot) {
+   *   const bytes = message.memo(ENCODED, () => encode(message.data));
+   *   socket.write(bytes, (err) => message.settle(slot, err ? lost(err) : undefined));
+   * }
+   * ```
+   */
+  sendShared?(message: SharedMessage, slot: number): void;
+
+  /**
    * Close the link deliberately. Idempotent: every call returns a promise that
    * resolves once the underlying resource is fully released (socket closed,
    * file descriptor freed), never rejects. In-flight sends reject with a
@@ -113,6 +142,29 @@ export interface Link {
    * does not change the recorded `CloseInfo`.
    */
   readonly closed: Promise<CloseInfo>;
+}
+
+/**
+ * One message on its way to many links (`Link.sendShared`): the same object
+ * is handed to each of them. The supervisor makes one per broadcast.
+ */
+export interface SharedMessage {
+  /** What every link sends. Read-only for links: it is shared. */
+  readonly data: Payload;
+  /**
+   * What `make()` returns, made the first time `key` is asked for in this
+   * message and the same value for every later link: how a transport
+   * encodes the message once for all of its links (a WebSocket frame). The
+   * key is the transport's own (a symbol it does not export), so two kinds
+   * of link in one broadcast keep their own forms.
+   */
+  memo<T>(key: symbol, make: () => T): T;
+  /**
+   * The outcome on the link that was given `slot`: no error when it was
+   * accepted, else why not. The first call for a slot counts; the message
+   * is settled when every link it was given to has called it.
+   */
+  settle(slot: number, error?: Error): void;
 }
 
 /** A link a `Listener` accepted, and who is on the other end. */

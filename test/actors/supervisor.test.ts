@@ -110,6 +110,20 @@ test('supervisor: the data path keeps order across queued, direct and broadcast 
   await s.sup.shutdown();
 });
 
+test('supervisor: broadcast writes to every connected child before it returns, so a send made right after comes after it, whichever child is first (issue 15)', async () => {
+  const s = startSupervisor();
+  s.sup.startChild({ id: 'q', transport: s.transport('q'), autoConnect: false }); // first in start order, and queued
+  s.sup.startChild({ id: 'a', transport: s.transport('a') });
+  await s.flush();
+  const sent = [s.sup.broadcast('1'), s.sup.send('a', '2'), s.sup.send('q', '2')];
+  s.sup.child('q')!.send({ type: 'CONNECT' });
+  const [result] = await Promise.all(sent);
+  assert.equal(s.mocks.a!.written, ['1', '2']);
+  assert.equal(s.mocks.q!.written, ['1', '2']);
+  assert.equal(result, { delivered: ['a'], queued: ['q'], failed: [] });
+  await s.sup.shutdown();
+});
+
 test('supervisor: the data path writes to the current attempt\'s link without a SEND event, also after a restart (issue 10)', async () => {
   const s = startSupervisor();
   const events: string[] = [];
@@ -132,6 +146,10 @@ test('supervisor: the data path writes to the current attempt\'s link without a 
   s.sup.child('a')!.send({ type: 'TX_DROP' });
   const queued = s.sup.send('a', 'four').catch((e: unknown) => e);
   assert.equal(events, ['four']);
+  // A broadcast found 'a' on the data path before ('three'); its state has changed since, so it is asked again.
+  assert.equal(await s.sup.broadcast('five'), { delivered: [], queued: ['a'], failed: [] });
+  assert.equal(events, ['four', 'five']);
+  assert.equal(s.mocks.a!.written, ['one', 'two', 'three']);
   sub.unsubscribe();
   await s.sup.shutdown();
   assert.instance(await queued, MessageDroppedError);

@@ -26,8 +26,8 @@ test('the statechart shows every state; drop link moves the marker to reconnecti
     await page.goto(url);
     await page.waitForSelector('#conn.s-connected');
     const drawn = await page.$$eval('#chart g.state', (gs) => gs.map((g) => (g as unknown as { dataset: { state: string } }).dataset.state));
-    // The six names, not the `active` group that holds three of them.
-    assert.equal([...drawn].sort(), Object.values(ConnectionState).sort(), 'every state is drawn');
+    // The six names among the states drawn (issue 17: the whole statechart, `active` a frame around three of them).
+    for (const state of Object.values(ConnectionState)) assert.ok(drawn.includes(state), `${state} is drawn`);
     assert.ok((await page.$$('#chart g.edge')).length >= 10, 'transitions are drawn as arrows');
     await page.waitForSelector('#chart g.marker[data-child="ws-echo"][data-state="connected"]', { timeout: 15_000 });
     await page.waitForSelector('#children tr[data-child="edge-agent"]');
@@ -44,7 +44,6 @@ test('the statechart shows every state; drop link moves the marker to reconnecti
     await page.waitForSelector('#log li[data-type="EVENT_RECONNECT_OK"]', { state: 'attached' });
     const shot = join(dir, 'visualizer.png');
     await page.screenshot({ path: shot, fullPage: true });
-    if (process.env.STATEWIRE_SCREENSHOT) await page.screenshot({ path: process.env.STATEWIRE_SCREENSHOT, fullPage: true });
     assert.ok(statSync(shot).size > 10_000);
   } finally {
     await browser.close();

@@ -2,7 +2,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connectionMachine } from '../../machines/connection.machine.js';
-import { machineGraph } from '../../visualizer/graph.js';
+import { machineChart, machineGraph, transitionLabel } from '../../visualizer/graph.js';
+import { userMachine } from '../fixtures/user-machine.js';
 
 const test = suite('graph');
 
@@ -41,6 +42,34 @@ test('graph: the `active` group draws as its three states, each with the transit
     'tx_dropped -> disconnected: DISCONNECT',
     'tx_dropped -> reconnecting: LINK_FAILED [isCurrentLink], RECONNECT, after fastPathTimeout',
   ]);
+});
+
+test('chart: every state node nested as in the machine, targetless transitions listed in their state (issue 17)', () => {
+  const c = machineChart(connectionMachine);
+  const tree = (s: { key: string; children: Array<{ key: string; children: never[] }> }): unknown => (s.children.length ? { [s.key]: s.children.map(tree) } : s.key);
+  assert.equal(tree(c.root as never), {
+    connection: [{ disconnected: ['idle', 'closing'] }, { active: ['connecting', { connected: ['checking', 'unwatched', 'watching'] }, 'tx_dropped'] }, 'reconnecting', 'failed'],
+  });
+  const connected = c.root.children[1]!.children[1]!;
+  assert.equal(connected.internal, ['SEND', 'LINK_DATA [isCurrentLink]', 'LINK_LOST [isCurrentLink]', 'LINK_FAILED [isCurrentLink]', 'after stableAfter']);
+  assert.equal(c.root.initial, 'connection.disconnected');
+  // A group's transitions leave the group's frame once (not once per child); self-transitions stay.
+  const arrows = c.transitions.map((t) => `${t.source} -> ${t.target}: ${t.label}`);
+  assert.ok(arrows.includes('connection.active -> connection.disconnected.closing: DISCONNECT'));
+  assert.ok(arrows.includes('connection.active.connected.watching -> connection.active.connected.watching: DATA_RECEIVED'));
+  assert.ok(arrows.includes('connection.reconnecting -> connection.failed: always [retriesExhausted]'));
+  assert.ok(arrows.includes('connection.reconnecting -> connection.failed: always [permanentRepeated]'));
+});
+
+test('chart: labels name delays, eventless transitions and guards as written', () => {
+  assert.is(transitionLabel('xstate.after.1000.door.locked'), 'after 1000 ms');
+  assert.is(transitionLabel('xstate.after.backoff.connection.reconnecting', 'isFastPath'), 'after backoff [isFastPath]');
+  assert.is(transitionLabel('', { type: 'gaveUp' }), 'always [gaveUp]');
+  const labels = machineChart(userMachine).transitions.map((t) => t.label);
+  assert.ok(labels.includes('OPEN [not(isLocked)]'), labels.join(' | '));
+  assert.ok(labels.includes('always [inline]'), 'an inline guard');
+  assert.ok(labels.includes('after 30000 ms'));
+  assert.ok(labels.includes('PUSH_HANDLE_WHILE_NOBODY_IS_LOOKING'), 'a self-transition');
 });
 
 test.run();

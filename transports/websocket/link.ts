@@ -9,12 +9,13 @@
  * link is lost with an `ERR_PONG_TIMEOUT` ConnectionError.
  */
 import type { Observable } from 'rxjs';
+import * as wsModule from 'ws';
 import { WebSocket, type RawData } from 'ws';
 import { realClock, type Clock } from '../../machines/ports/clock.js';
 import { LinkClosedError } from '../../machines/ports/errors.js';
 import { PongTimeoutError } from './errors.js';
 import { LinkCore, type LinkCoreOptions } from '../link-core.js';
-import type { CloseInfo, Link, Payload } from '../../machines/ports/transport.js';
+import type { CloseInfo, Link, Payload, SharedMessage } from '../../machines/ports/transport.js';
 
 /** Liveness defaults shared by the client transport and the hub's viewer sockets. */
 export const DEFAULT_PING_INTERVAL_MS = 25_000;
@@ -58,6 +59,53 @@ function textBytes(text: string): Buffer | string {
   return lastBytes!;
 }
 
+/**
+ * What the broadcast path (`sendShared`) uses of `ws` beyond its typed API
+ * (ws 8: lib/sender.js, lib/websocket.js; the version is pinned in
+ * package.json). Each piece is checked before use: without it the link sends
+ * each message on its own, as `send` does.
+ */
+interface SenderStatic {
+  frame(data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[];
+}
+interface WsInternals {
+  _isServer?: boolean;
+  _extensions?: Record<string, unknown>;
+  _socket?: (NodeJS.WritableStream & { writable: boolean; writableLength: number; errored?: Error | null; encrypted?: boolean }) | null;
+  _sender?: { _state?: number; _queue?: unknown[]; sendFrame?(list: Buffer[], cb?: (err?: Error | null) => void): void } | null;
+}
+const Sender = (wsModule as unknown as { Sender?: Partial<SenderStatic> }).Sender;
+const frameData = typeof Sender?.frame === 'function' ? (Sender as SenderStatic).frame : undefined;
+/** The `Sender` state in which it writes at once (not deflating, not reading a Blob): ws's `DEFAULT`. */
+const SENDER_IDLE = 0;
+const NOTHING = Buffer.alloc(0);
+/** This module's key in a `SharedMessage`: the message as one WebSocket frame. */
+const FRAME = Symbol('websocket frame');
+
+/**
+ * A broadcast message as the frame a server sends (FIN, unmasked, not
+ * compressed): the same bytes for every client, so it is built once per
+ * broadcast. The payload is not copied, as `ws.send` does not copy it.
+ */
+function frameOf(data: Payload): Buffer[] {
+  const text = typeof data === 'string';
+  const bytes = text ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return frameData!(bytes, { fin: true, opcode: text ? 1 : 2, mask: false, readOnly: false, rsv1: false });
+}
+
+/**
+ * Whether this socket can take a frame built for every client: a server's
+ * socket (a client masks each frame with a key of its own) that negotiated
+ * no extension (permessage-deflate compresses per client, with the client's
+ * own context), on a `ws` that has the pieces. Fixed once the socket is open.
+ */
+function canShareFrames(ws: WebSocket): boolean {
+  const w = ws as unknown as WsInternals;
+  if (!frameData || w._isServer !== true || !w._extensions || !w._socket || typeof w._sender?.sendFrame !== 'function') return false;
+  for (const _ in w._extensions) return false;
+  return Array.isArray(w._sender._queue);
+}
+
 export function wrapWebSocket(ws: WebSocket, options: WebSocketLinkOptions): WebSocketLink {
   return new WsLink(ws, options);
 }
@@ -83,9 +131,14 @@ class WsLink implements WebSocketLink, LinkCoreOptions {
   // from tsx's `keepNames`.
   readonly #onMessage: (data: RawData, isBinary: boolean) => void;
   readonly #onPong: (() => void) | undefined;
+  /** A server socket without extensions: a broadcast's one prebuilt frame fits it (`sendShared`). */
+  readonly #sharesFrames: boolean;
+  readonly #tls: boolean;
 
   constructor(ws: WebSocket, options: WebSocketLinkOptions) {
     this.socket = ws;
+    this.#sharesFrames = canShareFrames(ws);
+    this.#tls = (ws as unknown as WsInternals)._socket?.encrypted === true;
     this.#options = options;
     this.#core = new LinkCore(this);
     this.incoming$ = this.#core.incoming.asObservable();
@@ -111,6 +164,55 @@ class WsLink implements WebSocketLink, LinkCoreOptions {
       return Promise.reject(new LinkClosedError('link is closed', { canceled: core.closing !== undefined }));
     }
     return core.write(data);
+  }
+
+  /** One broadcast's frame, shared by every idle server socket (issue 15: the broadcast data path). */
+  sendShared(message: SharedMessage, slot: number): void {
+    const ws = this.socket;
+    const core = this.#core;
+    // OPEN also means the link has neither ended (that is the 'close' event)
+    // nor begun to close (`closeWith` calls `ws.close()`, which leaves OPEN
+    // at once): one object fewer to read per client of a broadcast.
+    if (ws.readyState !== WebSocket.OPEN) {
+      message.settle(slot, new LinkClosedError('link is closed', { canceled: core.closing !== undefined }));
+      return;
+    }
+    const { _sender: sender, _socket: socket } = ws as unknown as Required<WsInternals>;
+    // The sender is idle: nothing of ours waits to be written (a message
+    // being compressed, a Blob being read, a queue behind them), so writing
+    // the frame straight to the socket keeps the order of sends. Otherwise
+    // `ws.send` queues it.
+    if (!this.#sharesFrames || sender!._state !== SENDER_IDLE || sender!._queue!.length > 0) {
+      core.write(message.data).then(
+        () => message.settle(slot),
+        (e: Error) => message.settle(slot, e),
+      );
+      return;
+    }
+    const frame = message.memo(FRAME, () => frameOf(message.data));
+    if (!socket!.writable) {
+      // Destroyed, failed or ending, and 'close' has not come yet: the write would fail.
+      message.settle(slot, new LinkClosedError('link lost while sending', { canceled: false, cause: socket!.errored ?? undefined }));
+      return;
+    }
+    if (this.#tls || socket!.writableLength > 0) {
+      // TLS finishes every write later, and writes already waiting (a slow
+      // reader) finish before this one: settled when it is written.
+      core.trackShared(message, slot, (done) => sender!.sendFrame!(frame, done));
+      return;
+    }
+    // No callback: the common case (the OS takes the frame at once) then
+    // costs no tick and no allocation.
+    sender!.sendFrame!(frame);
+    const error = socket!.errored;
+    if (error) {
+      message.settle(slot, new LinkClosedError('link lost while sending', { canceled: false, cause: error }));
+    } else if (socket!.writableLength === 0) {
+      message.settle(slot); // all of it is with the OS: where `send` resolves
+    } else {
+      // The OS took part of it: an empty write after it says when the rest is written.
+      core.trackShared(message, slot, (done) => socket!.write(NOTHING, done));
+    }
   }
 
   close(): Promise<void> {

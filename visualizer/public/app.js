@@ -1,26 +1,21 @@
 // The visualizer page: one WebSocket to /events, a reducer (reducer.js), and plain DOM/SVG drawing:
-// the statechart (below), the fleet (fleet-panel.js), the power chart (power-chart.js), the replay timeline (timeline.js).
+// the statechart (statechart.js), the fleet (fleet-panel.js), the power chart (power-chart.js), the replay timeline (timeline.js).
 import { initialView, reduce, filterLog } from '/reducer.js';
 import { createFleetPanel, sparkline } from '/fleet-panel.js';
 import { createPowerChart } from '/power-chart.js';
 import { createTimeline } from '/timeline.js';
+import { drawStatechart, drawStatechartMarkers, selectConnection } from '/statechart.js'; // issue 17: the ELK-laid-out statechart
 
 const SVG = 'http://www.w3.org/2000/svg';
 const COLORS = ['#2b6cb0', '#c05621', '#2f855a', '#b83280', '#6b46c1', '#975a16', '#00838f', '#c53030'];
-// Where the known states sit; any other state gets a slot in a row below.
-const SPOTS = {
-  disconnected: [110, 215], connecting: [330, 75], connected: [620, 75],
-  reconnecting: [470, 330], tx_dropped: [800, 330], failed: [170, 360],
-};
-const W = 150, H = 56;
-/** Up to this many children, each has its marker on the statechart; above, only the selected one (and counts). */
+/** Up to this many children, each has its marker on the statechart; above, only the selected one (and the counts). */
 export const MARKERS_MAX = 64;
 
 let view = initialView();
 let ws;
 const $ = (id) => document.getElementById(id);
 const el = (tag, attrs = {}, text) => {
-  const e = tag === 'svg' || ['g', 'rect', 'text', 'path', 'circle', 'defs', 'marker', 'polyline', 'title', 'line'].includes(tag) ? document.createElementNS(SVG, tag) : document.createElement(tag);
+  const e = ['svg', 'g', 'text', 'title'].includes(tag) ? document.createElementNS(SVG, tag) : document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
   if (text !== undefined) e.textContent = text;
   return e;
@@ -33,50 +28,8 @@ const color = (id) => {
   return COLORS[colorIndex.get(id) % COLORS.length];
 };
 
-function spots() {
-  const out = {};
-  let extra = 0;
-  for (const s of view.graph.states) out[s.key] = SPOTS[s.key] ?? [110 + 180 * extra++, 400];
-  return out;
-}
-
-function drawChart() {
-  const svg = $('chart');
-  svg.replaceChildren();
-  if (!view.graph) return;
-  const pos = spots();
-  const defs = el('defs');
-  const m = el('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: '10', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse' });
-  m.append(el('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#8a94a6' }));
-  defs.append(m);
-  svg.append(defs);
-  // Edges: a curve per direction, so A→B and B→A do not overlap; label at the middle.
-  for (const e of view.graph.edges) {
-    const [x1, y1] = pos[e.source], [x2, y2] = pos[e.target];
-    const dx = x2 - x1, dy = y2 - y1, len = Math.hypot(dx, dy) || 1;
-    const nx = -dy / len, ny = dx / len, bend = 28;
-    const cx = (x1 + x2) / 2 + nx * bend, cy = (y1 + y2) / 2 + ny * bend;
-    const clip = (x, y, tx, ty) => { const ddx = tx - x, ddy = ty - y; const t = Math.min(W / 2 / Math.abs(ddx || 1e-9), H / 2 / Math.abs(ddy || 1e-9), 1); return [x + ddx * t, y + ddy * t]; };
-    const [sx, sy] = clip(x1, y1, cx, cy), [ex, ey] = clip(x2, y2, cx, cy);
-    const g = el('g', { class: 'edge', 'data-source': e.source, 'data-target': e.target });
-    g.append(el('path', { d: `M ${sx} ${sy} Q ${cx} ${cy} ${ex} ${ey}` }));
-    const label = e.labels.map((l) => l.replace(/ \[isCurrentLink\]/, '')).join(', ');
-    const mx = (sx + 2 * cx + ex) / 4, my = (sy + 2 * cy + ey) / 4; // the curve's midpoint
-    const t = el('text', { x: String(mx), y: String(my + 3), 'text-anchor': 'middle' }, label.length > 46 ? `${label.slice(0, 44)}…` : label);
-    t.append(el('title', {}, e.labels.join('\n')));
-    g.append(t);
-    svg.append(g);
-  }
-  for (const s of view.graph.states) {
-    const [x, y] = pos[s.key];
-    const g = el('g', { class: `state ${s.type}`, 'data-state': s.key, transform: `translate(${x - W / 2} ${y - H / 2})` });
-    g.append(el('rect', { width: String(W), height: String(H) }));
-    g.append(el('text', { x: String(W / 2), y: '22' }, s.key));
-    if (s.children.length) g.append(el('text', { class: 'sub', x: String(W / 2), y: '40' }, s.children.join(' · ')));
-    svg.append(g);
-  }
-  drawMarkers();
-}
+// The statechart (statechart.js): drawn from the server's layout on hello; its markers and counts on every update.
+const drawChart = () => drawStatechart($('chart'), view.layout);
 
 /** The children drawn as markers: all of a small fleet; of a large one, the selected child only. */
 function markerIds() {
@@ -85,28 +38,23 @@ function markerIds() {
   return fleet.selected !== null && view.fleet.rows.has(fleet.selected) ? [fleet.selected] : [];
 }
 
-/** Each state's count (top right of its box) and the markers of `markerIds()`. */
+/** The markers of `markerIds()`, and how many children each top-level state holds (top right of its box). */
 function drawMarkers() {
   const svg = $('chart');
-  svg.querySelectorAll('.marker, .count').forEach((m) => m.remove());
-  if (!view.graph) return;
-  const pos = spots();
-  for (const s of view.graph.states) {
-    const n = view.fleet.byState[s.key] ?? 0;
-    const [x, y] = pos[s.key];
-    svg.append(el('text', { class: 'count', 'data-state': s.key, 'data-count': String(n), x: String(x + W / 2 - 6), y: String(y - H / 2 + 14), 'text-anchor': 'end' }, n ? n.toLocaleString('en-US') : ''));
+  const ids = markerIds();
+  const children = {};
+  for (const id of ids) children[id] = view.fleet.rows.get(id);
+  drawStatechartMarkers(svg, { order: ids, children, color });
+  svg.querySelector('g.counts')?.remove();
+  const layout = view.layout;
+  if (!layout || layout.error) return;
+  const counts = el('g', { class: 'counts' });
+  for (const s of layout.states) {
+    if (!s.markers || !Object.hasOwn(view.fleet.byState, s.key)) continue;
+    const n = view.fleet.byState[s.key];
+    counts.append(el('text', { class: 'count', 'data-state': s.key, 'data-count': String(n), x: String(s.x + s.width - 6), y: String(s.y + 14), 'text-anchor': 'end' }, n.toLocaleString('en-US')));
   }
-  const per = {};
-  for (const id of markerIds()) {
-    const c = view.fleet.rows.get(id);
-    if (!c || !pos[c.state]) continue;
-    const i = (per[c.state] = (per[c.state] ?? 0) + 1) - 1;
-    const [x, y] = pos[c.state];
-    const g = el('g', { class: `marker${id === fleet.selected ? ' selected' : ''}`, 'data-child': id, 'data-state': c.state, transform: `translate(${x - W / 2 + 12 + (i % 8) * 17} ${y + H / 2 + 9 + Math.floor(i / 8) * 17})` });
-    g.append(el('circle', { r: id === fleet.selected ? '9' : '7', fill: color(id) }));
-    g.append(el('title', {}, `${id}: ${c.state}`));
-    svg.append(g);
-  }
+  svg.append(counts);
 }
 
 function drawHeader() {
@@ -155,7 +103,21 @@ function drawDetail() {
   box.replaceChildren(dl, spark, ol);
 }
 
-const fleet = createFleetPanel({ send, color, onSelect: () => render() });
+const fleet = createFleetPanel({
+  send,
+  color,
+  // A row selected in the list is the statechart's selected connection too (its active states highlighted).
+  onSelect: (id) => {
+    selectConnection($('chart'), id ?? undefined);
+    render();
+  },
+});
+// And a marker clicked on the statechart selects its row (statechart.js toggles the chart's own selection first).
+$('chart').addEventListener('click', (e) => {
+  if (!e.target.closest('g.marker')) return;
+  const id = $('chart').dataset.selected ?? null;
+  if (id !== fleet.selected) fleet.select(id);
+});
 const power = createPowerChart({
   // Children keep their colour; any other id (a power$ of the user's) gets the next one.
   colorOf: (id) => color(id),
@@ -170,10 +132,11 @@ function render() {
   scheduled = true;
   requestAnimationFrame(() => {
     scheduled = false;
-    if (chartDrawnFor !== view.graph) {
-      chartDrawnFor = view.graph;
+    if (chartDrawnFor !== view.layout) {
+      chartDrawnFor = view.layout;
       drawChart();
-    } else drawMarkers();
+    }
+    drawMarkers();
     drawHeader();
     fleet.render(view);
     drawDetail();

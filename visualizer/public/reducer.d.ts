@@ -1,4 +1,5 @@
 import type { MachineGraph } from '../graph.js';
+import type { MachineLayout } from '../layout.js';
 
 export interface ChildView {
   id: string;
@@ -9,6 +10,8 @@ export interface ChildView {
   reconnectCount: number;
   outbox: number;
   lastError?: { name: string; message: string; code?: string };
+  /** Its snapshot's value as of the server's last look (the statechart highlights the states it names). */
+  value?: unknown;
   /** When it last entered `reconnecting` (the supervisor's clock), newest last. */
   reconnects?: number[];
 }
@@ -44,6 +47,8 @@ export interface Timeline {
 export interface View {
   mode: 'live' | 'replay';
   graph: MachineGraph | undefined;
+  /** The statechart laid out by the server (issue 17), or why it could not be. */
+  layout: MachineLayout | { error: string } | undefined;
   labels: Record<string, string>;
   supervisor: { id: string; state: string };
   thresholds: { zeroW: number; warningAfter: number; criticalAfter: number };

@@ -23,6 +23,7 @@ export function initialView() {
   return {
     mode: 'live',
     graph: undefined,
+    layout: undefined,
     labels: {},
     supervisor: { id: '', state: 'unknown' },
     thresholds: { zeroW: 0.1, warningAfter: 1, criticalAfter: 3 },
@@ -87,6 +88,7 @@ export function reduce(view, msg) {
         ...initialView(),
         mode: msg.mode === 'replay' ? 'replay' : 'live',
         graph: msg.graph,
+        layout: msg.layout,
         labels: msg.labels || {},
         supervisor: { id: msg.supervisor?.id ?? '', state: msg.supervisor?.state ?? 'unknown' },
         thresholds: msg.thresholds ?? initialView().thresholds,
