@@ -52,7 +52,7 @@ function drawMarkers() {
   for (const s of layout.states) {
     if (!s.markers || !Object.hasOwn(view.fleet.byState, s.key)) continue;
     const n = view.fleet.byState[s.key];
-    counts.append(el('text', { class: 'count', 'data-state': s.key, 'data-count': String(n), x: String(s.x + s.width - 6), y: String(s.y + 14), 'text-anchor': 'end' }, n.toLocaleString('en-US')));
+    counts.append(el('text', { class: 'count', 'data-state': s.key, 'data-count': String(n), x: String(s.x + s.width), y: String(s.y - 4), 'text-anchor': 'end' }, n.toLocaleString('en-US')));
   }
   svg.append(counts);
 }
