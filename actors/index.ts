@@ -69,6 +69,8 @@ export { handleLink, type HandleLinkOptions } from './handle-link.js';
 export { AckedDelivery, type AckedDeliveryOptions, type DeliveryErrors } from './delivery.js';
 export { acceptedTransport } from './accepted-transport.js';
 export { accept, type AcceptOptions, type AcceptedConnection, type Acceptor } from './acceptor.js';
+export { RECORDING_FORMAT, RECORDING_VERSION, RecordingError, record, type RecordOptions, type Recording, type RecordingHeader } from './recorder.js';
+export { applyFleetRecord, watchFleet, type ChildRecord, type FleetRecord, type FleetSource, type FleetWatch, type WatchFleetOptions } from './fleet-records.js';
 
 // Transport contract
 export type { Accepted, CloseInfo, ConnectOptions, Link, Listener, Payload, Transport } from '../machines/ports/transport.js';

@@ -35,6 +35,7 @@ import { checkLink, checkPayload, checkTransport, type Link, type Payload, type 
 import { acceptedTransport } from './accepted-transport.js';
 import { BroadcastMessage } from './broadcast-message.js';
 import { HandleFeed, type ConnectionExitReason, type ConnectionHandle, type HandleHost } from './connection-handle.js';
+import { record, type RecordOptions, type Recording } from './recorder.js';
 import { timerIndex } from './timer-index.js';
 
 /**
@@ -224,6 +225,8 @@ export interface Supervisor {
   readonly state$: Observable<Record<string, ConnectionState>>;
   /** Why the supervisor failed, once it has. */
   readonly report: SupervisorReport | undefined;
+  /** The flight recorder: this supervisor's events and children, as NDJSON in `file`, until `stop()` (see ./recorder.ts). */
+  record(file: string, options?: RecordOptions): Recording;
   /** Stop every child in reverse start order, each within its `shutdownMs`; resolves when all links are closed. */
   shutdown(options?: { timeoutMs?: number }): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -797,6 +800,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       })();
       return shuttingDown;
     },
+
+    record: (file, recordOptions) => record(supervisor, file, recordOptions),
 
     [Symbol.asyncDispose]() {
       return supervisor.shutdown();

@@ -25,7 +25,9 @@
  *   it fails and is removed, a new browser becomes a new child), a burst of
  *   sends meets the emulator's 429 (retried with backoff). Every state is
  *   visited within a minute;
- * - the visualizer at http://127.0.0.1:4400 (`--port` or PORT).
+ * - the visualizer at http://127.0.0.1:4400 (`--port` or PORT);
+ * - with `--record <file>`, the flight recorder (`supervisor.record`): the
+ *   run as NDJSON, stopped at shutdown; `npx statewire replay <file>` plays it.
  * Ctrl-C or SIGTERM shuts everything down (the radio unkeyed and stopped, then
  * the supervisor's `shutdown`), closes the browsers, the API Gateway emulator
  * and the SDK client, kills socat, removes the agent's socket, the pty links
@@ -68,6 +70,8 @@ SIGTERM) stops it.
                        bridge on 127.0.0.1 (http://127.0.0.1:<inspect-port>);
                        needs the optional package @statelyai/inspect
   --inspect-port <n>   port of that local inspector server (default 4401)
+  --record <file>      also record the run (supervisor.record): replay it with
+                       npx statewire replay <file>
   --quiet              do not print state changes, faults and power alarms
   -h, --help           this text`;
 
@@ -78,6 +82,7 @@ const { values } = parseArgs({
     inspect: { type: 'boolean', default: false },
     'inspect-port': { type: 'string', default: '4401' },
     quiet: { type: 'boolean', default: false },
+    record: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -187,6 +192,9 @@ async function startInspectorBridge(port: number): Promise<{ close(): Promise<vo
 }
 
 const supervisor = createSupervisor({ id: 'demo', maxRestarts: 50, periodMs: 60_000, ...inspectOption });
+// The flight recorder (issue 17): every event and child, until shutdown; `npx statewire replay <file>` plays it back.
+const recording = values.record === undefined ? undefined : supervisor.record(values.record);
+if (recording) console.log(`recording to ${recording.file}`);
 const policy = { initialBackoffMs: 300, maxBackoffMs: 3000, stableAfterMs: 3000, connectTimeoutMs: 2000 };
 
 // A real WebSocket echo peer, in process.
@@ -365,6 +373,10 @@ const shutdown = () => {
     await tcpManager.gracefulShutdown();
     await tlsServer.close();
     await supervisor.shutdown({ timeoutMs: 5000 }); // the apigw children DELETE their connections
+    if (recording) {
+      await recording.stop().catch((e: Error) => console.error(e.message));
+      console.log(`recorded ${recording.lines} lines to ${recording.file}: npx statewire replay ${recording.file}`);
+    }
     await apigw.close(); // the browsers, the emulator, the SDK client
     console.log(`apigw: the browsers received ${apigw.received} messages`);
     await agent.close();

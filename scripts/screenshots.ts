@@ -137,7 +137,7 @@ export const SHOTS: Shot[] = [
     viewport: { width: 1400, height: 1000 },
     prepare: async (page) => {
       await chartReady(page, true);
-      await page.waitForSelector('#power polyline.power-line[data-connection="radio"]', { state: 'attached' });
+      await page.waitForSelector('#power-legend li[data-connection="radio"]', { state: 'attached' });
     },
   },
   {

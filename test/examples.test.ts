@@ -6,6 +6,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
+import { loadRecording } from '../visualizer/replay.js';
 import { freePort, until } from './helpers/net.js';
 import { spawnLines, tsxArgs, type Spawned } from './helpers/spawn.js';
 import { tempDir } from './helpers/unix.js';
@@ -66,14 +67,16 @@ function leftRunning(dir: string): number[] {
   return pids;
 }
 
-/** The first `power` message of `connectionId` from the visualizer at `url` (its /events WebSocket), and how many came. */
+/** The first power reading of `connectionId` from the visualizer at `url` (its /events WebSocket: `hello` and `batch` messages). */
 async function powerReading(url: string, connectionId: string, ms = 20_000): Promise<{ watts: number } | undefined> {
   const ws = new WebSocket(`${url.replace(/^http/, 'ws')}events`);
   ws.on('error', () => {});
   let found: { watts: number } | undefined;
   ws.on('message', (data) => {
-    const msg = JSON.parse(String(data)) as { type: string; reading?: { connectionId: string; watts: number } };
-    if (msg.type === 'power' && msg.reading?.connectionId === connectionId && msg.reading.watts > 0) found ??= msg.reading;
+    type Reading = { connectionId: string; watts: number };
+    const msg = JSON.parse(String(data)) as { type: string; power?: Reading[]; messages?: Array<{ type: string; reading?: Reading }> };
+    const readings = msg.type === 'batch' ? (msg.power ?? []) : msg.type === 'hello' ? (msg.messages ?? []).flatMap((m) => (m.type === 'power' && m.reading ? [m.reading] : [])) : [];
+    found ??= readings.find((r) => r.connectionId === connectionId && r.watts > 0);
   });
   await until(() => found !== undefined, `a power reading of ${connectionId}`, ms).catch(() => {});
   ws.terminate();
@@ -86,17 +89,14 @@ async function watchEvents(url: string, done: (labels: Record<string, string>, s
   ws.on('error', () => {});
   let labels: Record<string, string> = {};
   const seen = new Map<string, Set<string>>();
-  const snapshot = (m: { type: string; machine?: string; actorId?: string; state?: string }) => {
-    if (m.type !== '@xstate.snapshot' || m.machine !== 'connection' || !m.actorId || !m.state) return;
-    if (!seen.has(m.actorId)) seen.set(m.actorId, new Set());
-    seen.get(m.actorId)!.add(m.state);
+  const row = (r: { id: string; state: string }) => {
+    if (!seen.has(r.id)) seen.set(r.id, new Set());
+    seen.get(r.id)!.add(r.state);
   };
   ws.on('message', (data) => {
-    const msg = JSON.parse(String(data)) as { type: string; labels?: Record<string, string>; messages?: Array<{ type: string }> };
-    if (msg.type === 'hello') {
-      labels = msg.labels ?? {};
-      for (const m of msg.messages ?? []) snapshot(m);
-    } else snapshot(msg);
+    const msg = JSON.parse(String(data)) as { type: string; labels?: Record<string, string>; rows?: Array<{ id: string; state: string }> };
+    if (msg.type === 'hello') labels = msg.labels ?? {};
+    for (const r of msg.rows ?? []) row(r);
   });
   await until(() => done(labels, seen), 'the visualizer to show it', ms).catch(() => {});
   ws.terminate();
@@ -184,9 +184,10 @@ test('examples: cluster.ts without redis-server on PATH and without REDIS_URL sa
   }
 });
 
-test('npm start: SIGTERM (a service manager stopping it) shuts down like Ctrl-C: exit code 0, the agent socket file and the temp dir removed (issue 11, defect 11)', async () => {
+test('npm start: SIGTERM (a service manager stopping it) shuts down like Ctrl-C: exit code 0, the agent socket file and the temp dir removed (issue 11, defect 11); --record leaves a recording that replays (issue 17)', async () => {
   const tmp = tempDir();
-  const child = exampleIn(tmp.dir, 'demo.ts', ['--port', '0', '--quiet']);
+  const recorded = join(tmp.dir, 'demo.ndjson');
+  const child = exampleIn(tmp.dir, 'demo.ts', ['--port', '0', '--quiet', '--record', recorded]);
   await child.waitFor(/visualizer at http/, 30_000);
   // The demo's agent listens in $TMPDIR/statewire-demo-*/edge.sock.
   const made = readdirSync(tmp.dir).filter((name) => name.startsWith('statewire-demo-'));
@@ -197,6 +198,12 @@ test('npm start: SIGTERM (a service manager stopping it) shuts down like Ctrl-C:
   assert.match(child.stdout(), /shut down cleanly\n$/);
   assert.not.ok(existsSync(socket), 'socket file removed');
   assert.equal(readdirSync(tmp.dir).filter((name) => name.startsWith('statewire-demo-')), [], 'temp dir removed');
+  assert.match(child.stdout(), new RegExp(`^recorded \\d+ lines to ${recorded}: npx statewire replay `, 'm'));
+  const recording = await loadRecording(recorded);
+  assert.is(recording.header.supervisor, 'demo');
+  assert.equal(recording.records.at(-1)!.type, 'end');
+  assert.ok(recording.records[0]!.type === 'children' && recording.records[0]!.children.length === 0, 'recorded from the start: no child yet');
+  assert.ok(recording.records.some((r) => r.type === 'event' && r.event.connectionId === 'ws-echo' && r.event.type === 'EVENT_STATE_CHANGE'), 'ws-echo is in it');
   tmp.remove();
 });
 

@@ -8,6 +8,8 @@
  *   certs --out <dir> [--host h]... [--days N] [--force]
  *                                            a development CA, server and client certificate (PEM) in <dir>: prints
  *                                            each path written; keys get mode 0600
+ *   replay <file> [--port N] [--host h]     the visualizer over a flight recording (`supervisor.record(file)`):
+ *                                            prints the URL; a timeline to scrub, play, pause; Ctrl-C or SIGTERM stops it
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +25,7 @@ const USAGE = [
   '       statewire rig-emulator --pty [--baud 9600]',
   '       statewire apigw-emulator [--port 0]',
   '       statewire certs --out <dir> [--host localhost --host 127.0.0.1] [--days 30] [--force]',
+  '       statewire replay <recording.ndjson> [--port 4400] [--host 127.0.0.1]',
 ].join('\n');
 
 /** Runs one command; a long-running one (rig-emulator) resolves its exit code when it stops. */
@@ -35,6 +38,7 @@ export function main(argv: string[]): number | Promise<number> {
   if (command === 'rig-emulator') return rigEmulator(argv.slice(1));
   if (command === 'apigw-emulator') return apigwEmulator(argv.slice(1));
   if (command === 'certs') return certs(argv.slice(1));
+  if (command === 'replay') return replay(argv.slice(1));
   if (command !== 'export-machine') {
     console.error(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
     return 2;
@@ -227,4 +231,68 @@ async function certs(args: string[]): Promise<number> {
     console.error(`certs: ${message}${usage ? `\n${USAGE}` : ''}`);
     return usage ? 2 : 1;
   }
+}
+
+/**
+ * `replay <file>`: `loadRecording` then `serveReplay`. The URL is printed on
+ * stdout, alone on its line; warnings (a last line cut short) on stderr. A
+ * file that cannot be read, is not NDJSON or has no recording header exits
+ * 1 with one line saying which; a usage error exits 2. SIGINT/SIGTERM stops it.
+ */
+async function replay(args: string[]): Promise<number> {
+  let file: string | undefined;
+  let port = 4400;
+  let host = '127.0.0.1';
+  const wrong: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const value = args[i + 1];
+    if (arg === '--port' || arg === '--host') {
+      if (value === undefined || value.startsWith('--')) {
+        wrong.push(`${arg} needs a value`);
+        continue;
+      }
+      i++;
+      if (arg === '--host') host = value;
+      else if (/^\d+$/.test(value) && Number(value) <= 65535) port = Number(value);
+      else wrong.push(`--port must be an integer within 0..65535, got ${JSON.stringify(value)}`);
+    } else if (arg.startsWith('--') || file !== undefined) wrong.push(`unknown: ${arg}`);
+    else file = arg;
+  }
+  if (file === undefined) wrong.push('the recording file is required');
+  if (wrong.length) {
+    console.error(`replay: ${wrong.join('; ')}\n${USAGE}`);
+    return 2;
+  }
+  const [{ loadRecording }, { serveReplay }] = await Promise.all([import('./replay.js'), import('./replay-server.js')]);
+  let recording: Awaited<ReturnType<typeof loadRecording>>;
+  try {
+    recording = await loadRecording(file!);
+  } catch (err) {
+    console.error(`replay: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  for (const w of recording.warnings) console.error(`replay: ${file}: ${w}`);
+  let viz: Awaited<ReturnType<typeof serveReplay>>;
+  try {
+    viz = await serveReplay(recording, { port, host });
+  } catch (err) {
+    const cause = (err as { cause?: { message?: string } }).cause;
+    console.error(`replay: ${err instanceof Error ? err.message : String(err)}${cause?.message ? ` (${cause.message})` : ''}`);
+    return 1;
+  }
+  const span = ((recording.end - recording.start) / 1000).toFixed(1);
+  console.log(viz.url);
+  console.error(`replaying ${file}: supervisor "${recording.header.supervisor}", ${recording.records.length} records over ${span} s, recorded on ${recording.header.machine?.hostname ?? '?'} at ${recording.header.startedAtIso ?? new Date(recording.header.startedAt).toISOString()}; open ${viz.url}`);
+  let onSignal: (signal: NodeJS.Signals) => void = () => {};
+  const why = await new Promise<NodeJS.Signals>((resolve) => {
+    onSignal = resolve;
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+  await viz.close();
+  console.error(`replay stopped (${why})`);
+  return 0;
 }

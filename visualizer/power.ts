@@ -10,6 +10,7 @@
  * transport, so any kind may publish them.
  */
 import { filter, map, type Observable } from 'rxjs';
+import * as check from '../machines/ports/check.js';
 import type { ConnectionLogEvent } from '../machines/ports/events.js';
 
 /** One output-power reading: which connection, how many watts, when (ms, the supervisor's clock). */
@@ -22,6 +23,29 @@ export interface PowerReading {
 export const POWER_READING = 'EVENT_POWER_READING';
 /** Alarms drawn on the chart as marks (they also stay in the page's log). */
 export const POWER_ALARMS: ReadonlySet<string> = new Set(['EVENT_POWER_WARNING', 'EVENT_POWER_CRITICAL', 'EVENT_POWER_TREND_WARNING']);
+/**
+ * What the chart draws: the zero line (a reading under `zeroW` is a zero) and,
+ * in its legend, how many zeros in a row make a warning and a critical alarm.
+ * The defaults are the radio link's PowerMonitor's (transports/serial/cat/
+ * power-monitor.ts; test/visualizer/power.test.ts checks they agree).
+ */
+export interface PowerThresholds {
+  zeroW: number;
+  warningAfter: number;
+  criticalAfter: number;
+}
+export const DEFAULT_POWER_THRESHOLDS: Readonly<PowerThresholds> = { zeroW: 0.1, warningAfter: 1, criticalAfter: 3 };
+
+/** `value` (a partial `PowerThresholds`) checked and completed with the defaults. */
+export function powerThresholds(value: Partial<PowerThresholds> | undefined, name: string): PowerThresholds {
+  if (value === undefined) return { ...DEFAULT_POWER_THRESHOLDS };
+  check.object(value, name);
+  const zeroW = check.finiteNumber(value.zeroW ?? DEFAULT_POWER_THRESHOLDS.zeroW, `${name}.zeroW`, { min: 0 });
+  const warningAfter = check.integer(value.warningAfter ?? DEFAULT_POWER_THRESHOLDS.warningAfter, `${name}.warningAfter`, { min: 1 });
+  const criticalAfter = check.integer(value.criticalAfter ?? DEFAULT_POWER_THRESHOLDS.criticalAfter, `${name}.criticalAfter`, { min: warningAfter });
+  return { zeroW, warningAfter, criticalAfter };
+}
+
 /** Readings (and alarms) kept per connection: the page keeps as many. */
 export const POWER_HISTORY = 300;
 /** Connections with a history; the one heard from longest ago is forgotten first. */

@@ -1,17 +1,24 @@
 /**
  * `serveVisualizer(supervisor, { port })`: a small HTTP server with the
- * visualizer page and a WebSocket stream (`/events`) of the supervisor
- * system's XState inspection events (from `supervisor.inspection$`, the same
- * events the `inspect` option and `@statelyai/inspect` see), made plain JSON,
- * plus the structured log events and the power readings of radio links
- * (`{ type: 'power', reading }`, see `./power.ts`). The statechart comes laid
- * out (`layoutMachine`, ELK, computed once per machine while the server
- * starts listening) in the first message, `hello`, and at `/layout.json`; `/graph.json`
- * is the flat graph of the states a connection can be in. The page sends real events back to a
- * connection's actor: drop link (RECONNECT), TX drop, disconnect, connect.
- * What a page sends is checked before it reaches an actor (`parseCommand`):
- * anything else is answered with `{ type: 'error', error }` (issue 11).
- * Everything the page uses is served from this package: no CDN.
+ * visualizer page and a WebSocket stream (`/events`) of the fleet: its
+ * children (the records of actors/fleet-records.ts folded into rows), the
+ * structured log events, and the power readings of radio links (see
+ * `./power.ts`). The page sends real events back to a connection's actor:
+ * drop link (RECONNECT), TX drop, disconnect, connect. What a page sends is
+ * checked before it reaches an actor (`parseCommand`): anything else is
+ * answered with `{ type: 'error', error }` (issue 11).
+ * Everything the page uses is served from this package: no CDN. The
+ * statechart comes laid out (`layoutMachine`, ELK, computed once per machine
+ * while the server starts listening) in the first message, `hello`, and at
+ * `/layout.json`; `/graph.json` is the flat graph of the states a connection
+ * can be in.
+ *
+ * Fleets of thousands (issue 17 §2): a page gets a `hello` with every row,
+ * then at most one `batch` per `batchMs` (default 100: ten a second) with
+ * the rows that changed since the last one (each once, however often it
+ * changed), the ids removed, the log events (the newest 200; `logDropped`
+ * says how many more), the power readings and alarms. A burst of 10,000 state
+ * changes is one batch.
  *
  * @example
  * ```ts
@@ -20,21 +27,22 @@
  * await viz.close();
  * ```
  */
-import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Observable } from 'rxjs';
-import { WebSocketServer, WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import type { AnyStateMachine, InspectionEvent } from 'xstate';
 import type { Supervisor } from '../actors/supervisor.js';
+import { watchFleet } from '../actors/fleet-records.js';
 import * as check from '../machines/ports/check.js';
-import { ListenError, describeError } from '../machines/ports/errors.js';
+import { describeError } from '../machines/ports/errors.js';
 import { connectionMachine } from '../machines/connection.machine.js';
-import { checkAllowedOrigins, originAllowed } from '../transports/websocket/origin.js';
+import type { ConnectionLogEvent } from '../machines/events.js';
+import { checkAllowedOrigins } from '../transports/websocket/origin.js';
 import { topState } from '../machines/state.js';
+import { FleetModel } from './fleet.js';
 import { machineGraph } from './graph.js';
 import { layoutMachine, type MachineLayout } from './layout.js';
-import { PowerHistory, asReading, isPowerAlarm, powerReadings, readingOf, type PowerReading } from './power.js';
+import { startPageServer } from './page-server.js';
+import { PowerHistory, asReading, isPowerAlarm, powerReadings, powerThresholds, readingOf, type PowerReading, type PowerThresholds } from './power.js';
 
 export interface VisualizerOptions {
   /** Default 4400; 0 picks a free port. */
@@ -64,6 +72,21 @@ export interface VisualizerOptions {
    */
   power$?: Observable<PowerReading>;
   /**
+   * What the power chart draws as its alarm line and says in its legend:
+   * a reading under `zeroW` watts is a zero; `warningAfter` zeros in a row
+   * are a warning, `criticalAfter` critical. Default the radio link's
+   * PowerMonitor: `{ zeroW: 0.1, warningAfter: 1, criticalAfter: 3 }`. The
+   * alarms themselves are the ones the links publish.
+   * @example serveVisualizer(supervisor, { powerThresholds: { zeroW: 0.5 } })
+   */
+  powerThresholds?: Partial<PowerThresholds>;
+  /**
+   * The shortest time between two updates of a page, ms: changes in between
+   * are sent together, each child's once. Default 100 (ten a second).
+   * @example serveVisualizer(supervisor, { batchMs: 250 })
+   */
+  batchMs?: number;
+  /**
    * The largest frame a page may send on `/events`, in bytes; a bigger one
    * closes that page's socket with 1009 ("message too big") before it is
    * buffered. The page only sends `{ action, id }`. Default 16384 (`ws` alone
@@ -90,18 +113,15 @@ export interface Visualizer {
 }
 
 /** Default `maxPayload` of `/events`: room for any `{ action, id }`, far from `ws`'s 100 MiB. */
-const DEFAULT_EVENTS_MAX_PAYLOAD = 16 * 1024;
-
-const here = new URL('./public/', import.meta.url);
-const files: Record<string, [string, string]> = {
-  '/': ['index.html', 'text/html; charset=utf-8'],
-  '/index.html': ['index.html', 'text/html; charset=utf-8'],
-  '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
-  '/reducer.js': ['reducer.js', 'text/javascript; charset=utf-8'],
-  '/style.css': ['style.css', 'text/css; charset=utf-8'],
-  '/statechart.js': ['statechart.js', 'text/javascript; charset=utf-8'],
-  '/statechart.css': ['statechart.css', 'text/css; charset=utf-8'],
-};
+export const DEFAULT_EVENTS_MAX_PAYLOAD = 16 * 1024;
+/** Log events in one batch (the newest); the rest are counted in `logDropped`. */
+export const LOG_PER_BATCH = 200;
+/** Recent log events kept for a new page and for a selected connection's history. */
+const RECENT_EVENTS = 2000;
+/** Events of one selected connection sent with its history, and kept per batch beyond LOG_PER_BATCH. */
+const SELECTED_EVENTS = 100;
+/** Power readings in one batch (the newest). */
+const POWER_PER_BATCH = 1000;
 
 /**
  * What the page may ask for: `{ action, id }`, the action one of these, the id
@@ -115,14 +135,11 @@ const ACTIONS: ReadonlyMap<string, { type: string }> = new Map([
   ['connect', { type: 'CONNECT' }],
 ]);
 
-/** A page's request, validated: the event to send and the child to send it to. */
-type Command = { ok: true; id: string; event: { type: string } } | { ok: false; error: string };
+/** A page's request, validated: an event for a child, a child to follow (`select`, null: none), or what was wrong. */
+type Command = { ok: true; id: string; event: { type: string } } | { ok: true; select: string | null } | { ok: false; error: string };
 
-/**
- * Read one message from a page. Anything may arrive (any peer can open the
- * socket); nothing here throws, and only own properties are read.
- */
-function parseCommand(data: unknown, isBinary: boolean, childIds: () => Iterable<string>): Command {
+/** A message from a page as an object with its own `action` and `id`, or what was wrong with it. Nothing here throws. */
+export function parseMessage(data: unknown, isBinary: boolean): { ok: true; action: unknown; id: unknown; msg: Record<string, unknown> } | { ok: false; error: string } {
   if (isBinary) return { ok: false, error: 'expected a text frame with JSON { action, id }' };
   let msg: unknown;
   try {
@@ -131,15 +148,27 @@ function parseCommand(data: unknown, isBinary: boolean, childIds: () => Iterable
     return { ok: false, error: 'not JSON: expected { action, id }' };
   }
   if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return { ok: false, error: `expected a JSON object { action, id }, got ${check.describe(msg)}` };
-  const action = Object.hasOwn(msg, 'action') ? (msg as { action: unknown }).action : undefined;
-  const id = Object.hasOwn(msg, 'id') ? (msg as { id: unknown }).id : undefined;
+  const own = (key: string) => (Object.hasOwn(msg as object, key) ? (msg as Record<string, unknown>)[key] : undefined);
+  return { ok: true, action: own('action'), id: own('id'), msg: msg as Record<string, unknown> };
+}
+
+/** Read one message from a page (any peer can open the socket): only own properties are read. */
+function parseCommand(data: unknown, isBinary: boolean, isChild: (id: string) => boolean): Command {
+  const parsed = parseMessage(data, isBinary);
+  if (!parsed.ok) return parsed;
+  const { action, id } = parsed;
+  if (action === 'select') {
+    if (id === null || id === '') return { ok: true, select: null };
+    if (typeof id !== 'string' || !isChild(id)) return { ok: false, error: `id must be the id of a child or null, got ${check.describe(id)}` };
+    return { ok: true, select: id };
+  }
   const event = typeof action === 'string' ? ACTIONS.get(action) : undefined;
-  if (!event) return { ok: false, error: `action must be one of ${[...ACTIONS.keys()].join(', ')}, got ${check.describe(action)}` };
-  if (typeof id !== 'string' || ![...childIds()].includes(id)) return { ok: false, error: `id must be the id of a child, got ${check.describe(id)}` };
+  if (!event) return { ok: false, error: `action must be one of ${[...ACTIONS.keys(), 'select'].join(', ')}, got ${check.describe(action)}` };
+  if (typeof id !== 'string' || !isChild(id)) return { ok: false, error: `id must be the id of a child, got ${check.describe(id)}` };
   return { ok: true, id, event };
 }
 
-/** One inspection event as plain JSON, or undefined for events the page does not use. */
+/** One inspection event as plain JSON, or undefined for events the page does not use. (The page now reads fleet records; kept for users who stream inspection events themselves.) */
 export function toWire(e: InspectionEvent): Record<string, unknown> | undefined {
   const ref = e.actorRef as unknown as { id: string; sessionId: string; logic?: { id?: string; config?: { id?: string } } };
   const machineId = ref.logic?.config?.id ?? ref.logic?.id;
@@ -147,8 +176,7 @@ export function toWire(e: InspectionEvent): Record<string, unknown> | undefined 
     const snap = e.snapshot as unknown as { value?: unknown; status: string; context?: Record<string, unknown> };
     if (machineId === 'supervisor') {
       const c = snap.context ?? {};
-      // In start order (a ChildList: iterable, not an array).
-      const specs = Array.from((c.specs as Iterable<{ id: string; transport: { kind: string }; restart: string }> | undefined) ?? []);
+      const specs = [...((c.specs as Iterable<{ id: string; transport: { kind: string }; restart: string }> | undefined) ?? [])];
       return {
         type: '@xstate.snapshot',
         machine: 'supervisor',
@@ -181,6 +209,46 @@ export function toWire(e: InspectionEvent): Record<string, unknown> | undefined 
   return undefined;
 }
 
+/**
+ * The statechart of `machine` laid out by ELK (issue 17), started now and
+ * not awaited (a cold layout takes a second or two): `ready` resolves when
+ * `layout` is there. A machine ELK cannot lay out still gets its page, with
+ * the reason where the chart would be.
+ */
+export function startLayout(machine: AnyStateMachine): { ready: Promise<void>; readonly layout: MachineLayout | { error: string } | undefined } {
+  let layout: MachineLayout | { error: string } | undefined;
+  const ready = layoutMachine(machine).then(
+    (l) => void (layout = l),
+    (e: unknown) => void (layout = { error: `cannot lay out the statechart: ${(e as Error)?.message ?? String(e)}` }),
+  );
+  return {
+    ready,
+    get layout() {
+      return layout;
+    },
+  };
+}
+
+/** The supervisor's state name: `running`, `failed`, `stopped` (its actor done). */
+function supervisorState(supervisor: Supervisor): string {
+  const snap = supervisor.actor.getSnapshot();
+  if (snap.status !== 'active') return snap.value === 'failed' ? 'failed' : 'stopped';
+  return typeof snap.value === 'string' ? snap.value : Object.keys(snap.value as object)[0] ?? 'unknown';
+}
+
+/** Keeps the newest `max` of what is pushed (amortized: trimmed once it holds twice as many). */
+class Recent<T> {
+  items: T[] = [];
+  constructor(readonly max: number) {}
+  push(item: T) {
+    this.items.push(item);
+    if (this.items.length >= 2 * this.max) this.items = this.items.slice(-this.max);
+  }
+  newest(n = this.max): T[] {
+    return this.items.slice(-Math.min(n, this.max));
+  }
+}
+
 export async function serveVisualizer(supervisor: Supervisor, options: VisualizerOptions = {}): Promise<Visualizer> {
   check.shape(supervisor, 'supervisor', { startChild: 'function' }, 'a Supervisor (createSupervisor())');
   check.object(options, 'options');
@@ -189,145 +257,200 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
   const host = check.nonEmptyString(options.host ?? '127.0.0.1', 'options.host');
   const allowedOrigins = checkAllowedOrigins(options.allowedOrigins, 'options.allowedOrigins');
   const maxPayload = check.integer(options.maxPayload ?? DEFAULT_EVENTS_MAX_PAYLOAD, 'options.maxPayload', { min: 1 });
+  const batchMs = check.integer(options.batchMs ?? 100, 'options.batchMs', { min: 1 });
+  const thresholds = powerThresholds(options.powerThresholds, 'options.powerThresholds');
   if (options.power$ !== undefined) check.hasMethods(options.power$, 'options.power$', ['subscribe'], '(an Observable of { connectionId, watts, at })');
   if (options.machine !== undefined) check.shape(options.machine, 'options.machine', { root: 'object', config: 'object' }, 'an XState machine (createMachine() or setup().createMachine())');
   const graph = machineGraph(options.machine ?? connectionMachine);
-  // The statechart laid out by ELK (issue 17), once per machine: the page draws it from these positions.
-  // Not awaited here (a cold layout takes a second or two): a page gets its hello when it is ready.
-  // A machine ELK cannot lay out still gets its page, with the reason where the chart would be.
-  let layout: MachineLayout | { error: string } | undefined;
-  const laidOut = layoutMachine(options.machine ?? connectionMachine).then(
-    (l) => (layout = l),
-    (e: unknown) => (layout = { error: `cannot lay out the statechart: ${(e as Error)?.message ?? String(e)}` }),
-  );
+  const chart = startLayout(options.machine ?? connectionMachine);
   const labels = options.labels ?? {};
-  const content = new Map(Object.entries(files).map(([route, [file, type]]) => [route, { body: readFileSync(new URL(file, here)), type }]));
 
-  const http: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const file = content.get(path);
-    if (path === '/graph.json') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify(graph));
-    }
-    if (path === '/layout.json') {
-      void laidOut.then(() => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(layout));
-      });
-      return;
-    }
-    if (!file) {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      return res.end('not found');
-    }
-    res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' });
-    res.end(file.body);
-  });
-  const wss = new WebSocketServer({
-    server: http,
-    path: '/events',
-    maxPayload,
-    // Another site's page must not read the events or press the buttons (issue 11, defect 6).
-    verifyClient: ({ req }: { req: IncomingMessage }, done: (ok: boolean, status?: number, reason?: string) => void) =>
-      done(originAllowed(req, allowedOrigins), 403, 'origin not allowed'),
-  });
-
+  const model = new FleetModel();
   const power = new PowerHistory();
-  // The current picture for a page that just connected: the supervisor and every child's snapshot.
-  const hello = () => {
-    const messages: Array<Record<string, unknown>> = [];
-    const sup = supervisor.actor.getSnapshot();
-    const supWire = toWire({ type: '@xstate.snapshot', actorRef: supervisor.actor, snapshot: sup, event: { type: 'hello' }, rootId: supervisor.actor.sessionId } as unknown as InspectionEvent);
-    if (supWire) messages.push(supWire);
-    for (const child of supervisor.whichChildren()) {
-      const ref = supervisor.child(child.id);
-      if (!ref) continue;
-      const wire = toWire({ type: '@xstate.snapshot', actorRef: ref, snapshot: ref.getSnapshot(), event: { type: 'hello' }, rootId: '' } as unknown as InspectionEvent);
-      if (wire) messages.push(wire);
-    }
-    messages.push(...power.messages());
-    return { type: 'hello', graph, layout, labels, supervisor: supervisor.id, messages };
+  /**
+   * Open pages and the child each follows (`select`): its events are never cut
+   * from a batch. Nothing reaches a page before its hello (`greeted`), the picture it starts from.
+   */
+  const pages = new Map<WebSocket, { selected: string | null; greeted: boolean }>();
+  const recent = new Recent<ConnectionLogEvent>(RECENT_EVENTS);
+  let pendingLog = new Recent<ConnectionLogEvent>(LOG_PER_BATCH);
+  let pendingCount = 0;
+  let pendingSelected: ConnectionLogEvent[] = [];
+  let pendingAlarms: ConnectionLogEvent[] = [];
+  let pendingPower = new Recent<PowerReading>(POWER_PER_BATCH);
+  let sentState = supervisorState(supervisor);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let lastFlush = 0;
+  let closed = false;
+
+  const send = (ws: WebSocket, text: string) => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(text);
+  };
+  const selectedBy = (id: string) => {
+    for (const p of pages.values()) if (p.selected === id) return true;
+    return false;
   };
 
-  // Pages that got their hello: nothing reaches a page before it (its hello is the picture it starts from).
-  const greeted = new Set<WebSocket>();
-  const broadcast = (msg: unknown) => {
-    if (greeted.size === 0) return;
-    const text = JSON.stringify(msg);
-    for (const c of greeted) if (c.readyState === WebSocket.OPEN) c.send(text);
-  };
+  /** Everything changed since the last batch, to every page; nothing to send, nothing sent. */
+  function flush() {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    lastFlush = Date.now();
+    watch.reconcile();
+    const { rows, removed } = model.take();
+    const state = supervisorState(supervisor);
+    const log = pendingLog.newest();
+    const logDropped = pendingCount - log.length;
+    const extra = pendingSelected;
+    const batch = {
+      type: 'batch',
+      now: model.now,
+      rows,
+      removed,
+      ...(state !== sentState ? { supervisor: { state } } : {}),
+      log,
+      logDropped,
+      alarms: pendingAlarms,
+      power: pendingPower.newest(),
+    };
+    sentState = state;
+    pendingLog = new Recent(LOG_PER_BATCH);
+    pendingCount = 0;
+    pendingSelected = [];
+    pendingAlarms = [];
+    pendingPower = new Recent(POWER_PER_BATCH);
+    const empty = !rows.length && !removed.length && !batch.supervisor && !log.length && !batch.alarms.length && !batch.power.length;
+    if (empty || !pages.size) return;
+    const text = JSON.stringify(batch);
+    const inBatch = new Set(log);
+    for (const [ws, page] of pages) {
+      if (!page.greeted) continue;
+      // A page following a child gets all of its events, even those cut from a busy batch.
+      const own = page.selected === null ? [] : extra.filter((e) => e.connectionId === page.selected && !inBatch.has(e));
+      send(ws, own.length ? JSON.stringify({ ...batch, log: [...own, ...log].sort((a, b) => a.timestamp - b.timestamp), logDropped: logDropped - own.length }) : text);
+    }
+  }
+  function schedule() {
+    if (timer !== undefined || closed) return;
+    timer = setTimeout(flush, Math.max(0, lastFlush + batchMs - Date.now()));
+  }
+
+  const watch = watchFleet(supervisor, {
+    onRecord: (record) => {
+      model.apply(record);
+      if (record.type === 'end') schedule(); // the supervisor stopped: its last diff still goes out
+      if (record.type !== 'event') return;
+      const e = record.event;
+      if (readingOf(e)) return; // readings are drawn, not logged (below, or power$)
+      if (isPowerAlarm(e)) {
+        power.alarm(e);
+        pendingAlarms.push(e);
+      }
+      recent.push(e);
+      if (!pages.size) return;
+      pendingLog.push(e);
+      pendingCount++;
+      if (pendingSelected.length < SELECTED_EVENTS * pages.size && selectedBy(e.connectionId)) pendingSelected.push(e);
+    },
+    onDirty: schedule,
+  });
+
   const subs = [
+    // An outbox that grows while disconnected tells no event: the child's snapshot does.
     supervisor.inspection$.subscribe((e) => {
-      if (greeted.size === 0) return;
-      const wire = toWire(e);
-      if (wire) broadcast(wire);
-    }),
-    supervisor.events$.subscribe((e) => {
-      // A reading a second per radio would drown the log: readings go to the chart only.
-      if (readingOf(e)) return;
-      if (isPowerAlarm(e)) power.alarm(e);
-      broadcast({ type: 'log', event: e });
+      if (e.type !== '@xstate.snapshot') return;
+      const context = (e.snapshot as { context?: { outbox?: unknown } }).context;
+      if (context && Array.isArray(context.outbox)) watch.touch((e.actorRef as unknown as { id: string }).id);
     }),
     (options.power$ ?? powerReadings(supervisor.events$)).subscribe({
       next: (value) => {
         const reading = asReading(value);
         if (!reading) return;
         power.add(reading);
-        broadcast({ type: 'power', reading });
+        if (pages.size) pendingPower.push(reading);
+        schedule();
       },
       // A failed user stream ends the readings; it must not become an unhandled error (process crash).
-      error: (e: unknown) => broadcast({ type: 'error', error: `power$ failed: ${(e as Error)?.message ?? String(e)}` }),
+      error: (e: unknown) => {
+        const text = JSON.stringify({ type: 'error', error: `power$ failed: ${(e as Error)?.message ?? String(e)}` });
+        for (const [ws, page] of pages) if (page.greeted) send(ws, text);
+      },
     }),
   ];
 
-  wss.on('connection', (ws) => {
-    ws.on('error', () => {});
-    void laidOut.then(() => {
-      if (ws.readyState !== WebSocket.OPEN) return;
-      ws.send(JSON.stringify(hello()));
-      greeted.add(ws);
-    });
-    ws.on('close', () => greeted.delete(ws));
-    const answer = (error: string) => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'error', error }));
-    };
-    ws.on('message', (data, isBinary) => {
-      const command = parseCommand(data, isBinary, () => supervisor.whichChildren().map((c) => c.id));
-      if (!command.ok) return answer(command.error);
-      // The child may have gone between the check and here, or its actor may refuse: tell the page, never throw.
-      try {
-        const ref = supervisor.child(command.id);
-        if (!ref) return answer(`id must be the id of a child, got ${check.describe(command.id)}`);
-        ref.send(command.event as never);
-      } catch (e) {
-        answer(`cannot send ${command.event.type} to ${check.describe(command.id)}: ${(e as Error)?.message ?? String(e)}`);
-      }
-    });
+  const hello = () => ({
+    type: 'hello',
+    mode: 'live',
+    graph,
+    layout: chart.layout,
+    labels,
+    supervisor: { id: supervisor.id, state: supervisorState(supervisor) },
+    thresholds,
+    now: model.now,
+    rows: model.all(),
+    log: recent.newest(LOG_PER_BATCH),
+    messages: power.messages(),
   });
 
-  // ws re-emits the http server's errors: without this, a failed listen would also be an uncaught 'error'.
-  wss.on('error', () => {});
+  let server;
   try {
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(port, host, () => resolve());
+    server = await startPageServer({
+      port,
+      host,
+      allowedOrigins,
+      maxPayload,
+      json: { '/graph.json': () => graph, '/layout.json': () => chart.ready.then(() => chart.layout) },
+      onConnection(ws) {
+        const page = { selected: null as string | null, greeted: false };
+        pages.set(ws, page);
+        ws.on('close', () => pages.delete(ws));
+        void chart.ready.then(() => {
+          if (closed || ws.readyState !== WebSocket.OPEN) return;
+          // The pages already open get what changed first: the new one starts from the same picture.
+          flush();
+          send(ws, JSON.stringify(hello()));
+          page.greeted = true;
+        });
+        const answer = (error: string) => send(ws, JSON.stringify({ type: 'error', error }));
+        ws.on('message', (data, isBinary) => {
+          const command = parseCommand(data, isBinary, (id) => model.rows.has(id));
+          if (!command.ok) return answer(command.error);
+          if ('select' in command) {
+            page.selected = command.select;
+            if (command.select !== null) {
+              const id = command.select;
+              send(ws, JSON.stringify({ type: 'history', id, events: recent.items.filter((e) => e.connectionId === id).slice(-SELECTED_EVENTS) }));
+            }
+            return;
+          }
+          // The child may have gone between the check and here, or its actor may refuse: tell the page, never throw.
+          try {
+            const ref = supervisor.child(command.id);
+            if (!ref) return answer(`id must be the id of a child, got ${check.describe(command.id)}`);
+            ref.send(command.event as never);
+          } catch (e) {
+            answer(`cannot send ${command.event.type} to ${check.describe(command.id)}: ${(e as Error)?.message ?? String(e)}`);
+          }
+        });
+      },
     });
   } catch (error) {
     for (const s of subs) s.unsubscribe();
-    wss.close();
-    throw new ListenError(`${host}:${port}`, { cause: error });
+    watch.stop();
+    throw error;
   }
-  const actual = (http.address() as AddressInfo).port;
+  const page = server;
   return {
-    url: `http://${host}:${actual}/`,
-    port: actual,
+    url: page.url,
+    port: page.port,
     async close() {
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
       for (const s of subs) s.unsubscribe();
-      for (const c of wss.clients) c.terminate();
-      await new Promise<void>((r) => wss.close(() => r()));
-      http.closeAllConnections();
-      await new Promise<void>((r) => http.close(() => r()));
+      watch.stop();
+      pages.clear();
+      await page.close();
     },
   };
 }

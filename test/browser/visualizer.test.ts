@@ -37,7 +37,7 @@ test('the statechart shows every state; drop link moves the marker to reconnecti
     // API Gateway connections come and go (apigw-<n>): one `apigw-*` label covers them all.
     await page.waitForSelector('#children tr[data-child^="apigw-"] td:nth-child(2):has-text("API Gateway (emulator)")', { timeout: 15_000 });
     // The radio link is keyed every few seconds: its power readings draw a line in the power chart.
-    await page.waitForSelector('#power polyline.power-line[data-connection="radio"]', { state: 'attached', timeout: 20_000 });
+    await page.waitForSelector('#power-legend li[data-connection="radio"]', { state: 'attached', timeout: 20_000 });
     await page.click('button[data-action="drop-link"][data-child="ws-echo"]');
     await page.waitForSelector('#chart g.marker[data-child="ws-echo"][data-state="reconnecting"]', { timeout: 5000 });
     await page.waitForSelector('#chart g.marker[data-child="ws-echo"][data-state="connected"]', { timeout: 15_000 });

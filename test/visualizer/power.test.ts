@@ -1,8 +1,9 @@
 /**
  * The visualizer's power panel, server side (issue 12 §6): the
  * `EVENT_POWER_READING`s a radio link publishes through its handle reach the
- * page as `{ type: 'power', reading }` and never as log entries; alarms stay
- * in the log; a page that opens later gets the recent readings in `hello`.
+ * page in its batches' `power` and never as log entries; alarms stay in the
+ * log (and in `alarms`, for the chart's marks); a page that opens later gets
+ * the recent readings in `hello`. The thresholds drawn are PowerMonitor's.
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -14,7 +15,8 @@ import { createSupervisor } from '../../actors/supervisor.js';
 import { ListenError } from '../../machines/ports/errors.js';
 import { mockTransport } from '../../transports/mock/mock.transport.js';
 import { flush } from '../../transports/mock/flush.js';
-import { PowerHistory, type PowerReading } from '../../visualizer/power.js';
+import { DEFAULT_POWER_THRESHOLDS, PowerHistory, type PowerReading } from '../../visualizer/power.js';
+import { POWER_CRITICAL_COUNT, POWER_WARNING_COUNT, POWER_ZERO_THRESHOLD } from '../../transports/serial/cat/power-monitor.js';
 import { serveVisualizer, type VisualizerOptions } from '../../visualizer/server.js';
 import { until } from '../helpers/net.js';
 
@@ -25,6 +27,9 @@ type Message = Record<string, any>;
 interface Page {
   messages: Message[];
   of(type: string): Message[];
+  /** Readings and log events of every batch, in order. */
+  power(): PowerReading[];
+  log(): Message[];
   close(): Promise<void>;
 }
 
@@ -41,6 +46,8 @@ async function openPage(url: string): Promise<Page> {
   return {
     messages,
     of: (type) => messages.filter((m) => m.type === type),
+    power: () => messages.filter((m) => m.type === 'batch').flatMap((m) => m.power as PowerReading[]),
+    log: () => messages.filter((m) => m.type === 'batch').flatMap((m) => m.log as Message[]),
     async close() {
       ws.close();
       await closed;
@@ -78,12 +85,14 @@ test('power: readings reach pages as power messages, never as log entries; alarm
       s.clock.increment(1000);
     }
     s.rig.publish('EVENT_POWER_WARNING', { watts: 0, consecutiveZeros: 1 });
-    await until(() => live.of('log').some((m) => m.event.type === 'EVENT_POWER_WARNING'), 'the warning in the log');
-    const readings = live.of('power').map((m) => m.reading as PowerReading);
+    await until(() => live.log().some((e) => e.type === 'EVENT_POWER_WARNING'), 'the warning in the log');
+    const readings = live.power();
     assert.is(readings.length, 310);
     assert.equal(readings[0], { connectionId: 'rig', watts: 40, at: start });
     assert.equal(readings[309], { connectionId: 'rig', watts: 49, at: start + 309_000 }, 'at: the event timestamp (the supervisor clock)');
-    assert.equal(live.of('log').filter((m) => m.event.type === 'EVENT_POWER_READING'), [], 'no reading in the log');
+    assert.equal(live.log().filter((e) => e.type === 'EVENT_POWER_READING'), [], 'no reading in the log');
+    assert.equal(live.of('batch').flatMap((m) => m.alarms).map((e) => e.type), ['EVENT_POWER_WARNING'], 'the alarm marks the chart');
+    assert.ok(live.of('batch').length < 20, `batched: ${live.of('batch').length} batches for 311 events`);
 
     const later = await openPage(s.events);
     const hello = later.of('hello')[0]!.messages as Message[];
@@ -107,9 +116,10 @@ test('power: options.power$ is used instead of events$; non-readings are skipped
     power$.next(null as never);
     power$.error(new Error('meter unplugged'));
     await until(() => page.of('error').length === 1, 'the error');
-    assert.equal(page.of('power').map((m) => m.reading), [{ connectionId: 'meter', watts: 12.5, at: 7 }]);
+    await until(() => page.power().length === 1, 'the reading');
+    assert.equal(page.power(), [{ connectionId: 'meter', watts: 12.5, at: 7 }]);
     assert.is(page.of('error')[0]!.error, 'power$ failed: meter unplugged');
-    assert.equal(page.of('log').filter((m) => m.event.type === 'EVENT_POWER_READING'), []);
+    assert.equal(page.log().filter((e) => e.type === 'EVENT_POWER_READING'), []);
     await page.close();
   } finally {
     await s.close();
@@ -144,6 +154,27 @@ test('power: a failed listen unsubscribes the streams it subscribed to', async (
   } finally {
     await supervisor.shutdown();
     await new Promise((r) => taken.close(r));
+  }
+});
+
+test('power: the thresholds drawn are the radio link PowerMonitor\'s; powerThresholds overrides them and is checked', async () => {
+  assert.equal(DEFAULT_POWER_THRESHOLDS, { zeroW: POWER_ZERO_THRESHOLD, warningAfter: POWER_WARNING_COUNT, criticalAfter: POWER_CRITICAL_COUNT });
+  const s = await serveRig({ powerThresholds: { zeroW: 0.5 } });
+  try {
+    const page = await openPage(s.events);
+    assert.equal(page.of('hello')[0]!.thresholds, { zeroW: 0.5, warningAfter: 1, criticalAfter: 3 });
+    await page.close();
+  } finally {
+    await s.close();
+  }
+  const supervisor = createSupervisor({ id: 'bad-thresholds' });
+  try {
+    await serveVisualizer(supervisor, { port: 0, powerThresholds: { warningAfter: 3, criticalAfter: 2 } }).then(
+      () => assert.unreachable('accepted critical before warning'),
+      (e: Error) => assert.ok(e instanceof RangeError && e.message.startsWith('options.powerThresholds.criticalAfter must be an integer >= 3'), e.message),
+    );
+  } finally {
+    await supervisor.shutdown();
   }
 });
 

@@ -1,52 +1,107 @@
-/** The visualizer's reducer: inspection events of a real supervisor in, the view model (children, states, log) out. */
+/**
+ * The visualizer's view model: the fleet records of a real supervisor
+ * (actors/fleet-records.ts), folded by the server's model (FleetModel) and
+ * sent as `hello` and `batch`, give the page the supervisor's children,
+ * states and counts; the log; power readings and marks; filters.
+ */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { SimulatedClock } from 'xstate';
 import { createSupervisor } from '../../actors/supervisor.js';
+import { watchFleet } from '../../actors/fleet-records.js';
 import { connectionMachine } from '../../machines/connection.machine.js';
 import { mockTransport } from '../../transports/mock/mock.transport.js';
 import { flush } from '../../transports/mock/flush.js';
+import { FleetModel } from '../../visualizer/fleet.js';
 import { machineGraph } from '../../visualizer/graph.js';
-import { toWire } from '../../visualizer/server.js';
-import { filterLog, initialView, labelOf, reduce, type View } from '../../visualizer/public/reducer.js';
+import { applyRows, emptyFleet, filterFleet, filterLog, initialView, labelOf, reconnectBuckets, reduce, type View } from '../../visualizer/public/reducer.js';
 
 const test = suite('visualizer reducer');
 
-test('inspection events in: children with kind, state, retries, outbox, last error and restarts; the log; filters', async () => {
-  const sup = createSupervisor({ id: 'viz', maxRestarts: 10 });
-  let view: View = reduce(initialView(), { type: 'hello', graph: machineGraph(connectionMachine), labels: { b: 'simulated' }, supervisor: 'viz', messages: [] });
-  sup.inspection$.subscribe((e) => {
-    const wire = toWire(e);
-    if (wire) view = reduce(view, JSON.parse(JSON.stringify(wire)));
-  });
-  sup.events$.subscribe((e) => (view = reduce(view, { type: 'log', event: JSON.parse(JSON.stringify(e)) })));
+/** Per state, as `whichChildren()` says. */
+const countsOf = (children: Array<{ state: string }>) => {
+  const out: Record<string, number> = {};
+  for (const c of children) out[c.state] = (out[c.state] ?? 0) + 1;
+  return out;
+};
+
+test('fleet: the records of a supervisor, batched by the server model, give the page its children, states, counts, restarts and outbox', async () => {
+  const clock = new SimulatedClock();
+  const sup = createSupervisor({ id: 'viz', maxRestarts: 10, clock });
   const a = mockTransport({ kind: 'serial (simulated)' });
-  const b = mockTransport();
   sup.startChild({ id: 'a', transport: a, policy: { maxRetries: 0 } });
-  sup.startChild({ id: 'b', transport: b, autoConnect: false, restart: 'temporary' });
   await flush();
-  assert.equal(view.order, ['a', 'b']);
-  assert.is(view.children.a!.state, 'connected');
-  assert.is(view.children.a!.kind, 'serial (simulated)');
-  assert.is(view.children.b!.state, 'disconnected');
-  assert.is(view.supervisor.state, 'running');
+  const model = new FleetModel();
+  const wire = <T>(v: T): T => JSON.parse(JSON.stringify(v));
+  const log: unknown[] = [];
+  const watch = watchFleet(sup, { onRecord: (r) => (model.apply(r), r.type === 'event' && log.push(r.event)) });
+  let view: View = reduce(initialView(), wire({ type: 'hello', graph: machineGraph(connectionMachine), labels: { b: 'simulated' }, supervisor: { id: 'viz', state: 'running' }, rows: model.all(), log: [] }));
+  model.take();
+  /** What the server does every batchMs: reconcile, then send what changed. */
+  const batch = () => {
+    watch.reconcile();
+    const { rows, removed } = model.take();
+    view = reduce(view, wire({ type: 'batch', now: model.now, rows, removed, log: log.splice(0), logDropped: 0, alarms: [], power: [] }));
+  };
+  sup.startChild({ id: 'b', transport: mockTransport(), autoConnect: false, restart: 'temporary' });
+  await flush();
+  batch();
+  assert.equal(view.fleet.order, ['a', 'b']);
+  assert.is(view.fleet.rows.get('a')!.state, 'connected');
+  assert.is(view.fleet.rows.get('a')!.kind, 'serial (simulated)');
+  assert.is(view.fleet.rows.get('b')!.state, 'disconnected');
+  assert.is(view.fleet.rows.get('b')!.restart, 'temporary');
+  assert.equal({ ...view.fleet.byState }, countsOf(sup.whichChildren()));
+  assert.equal({ ...view.fleet.byKind }, { 'serial (simulated)': 1, mock: 1 });
   sup.send('b', 'queued one').catch(() => {}); // dropped (stopped) at shutdown
   sup.send('b', 'queued two').catch(() => {});
   await flush();
-  assert.is(view.children.b!.outbox, 2);
+  watch.touch('b'); // what the server's inspection$ does when a snapshot changes without an event
+  batch();
+  assert.is(view.fleet.rows.get('b')!.outbox, 2);
   a.drop('cable pulled');
   await flush();
-  await new Promise((r) => setTimeout(r, 20));
+  clock.increment(60_000); // the supervisor's restart backoff
   await flush();
-  assert.is(view.children.a!.restarts, 1, 'failed, then restarted by the supervisor');
-  assert.ok(view.children.a!.lastError, 'the last error is kept');
+  batch();
+  assert.is(view.fleet.rows.get('a')!.restarts, 1, 'failed, then restarted by the supervisor');
+  assert.is(view.fleet.rows.get('a')!.state, 'connected');
+  assert.ok(view.fleet.rows.get('a')!.lastError, 'the last error is kept');
+  assert.equal(view.fleet.rows.get('a')!.reconnects, [0], 'its reconnects, for the sparkline: one, at the time of the drop');
   assert.ok(view.log.some((e) => e.type === 'EVENT_MAX_RETRIES_EXCEEDED' && e.connectionId === 'a'));
+  await sup.stopChild('b');
+  batch();
+  assert.equal(view.fleet.order, ['a'], 'a removed child leaves the list');
+  assert.equal({ ...view.fleet.byState }, countsOf(sup.whichChildren()));
   assert.ok(filterLog(view.log, { connection: 'b' }).every((e) => e.connectionId === 'b'));
   assert.ok(filterLog(view.log, { type: 'EVENT_STATE_CHANGE' }).length > 3);
   assert.is(view.labels.b, 'simulated');
   // The six state names; `active` is drawn as the group of the three inside it, not as a state.
   assert.equal(view.graph!.states.map((s) => s.key), ['disconnected', 'connecting', 'connected', 'tx_dropped', 'reconnecting', 'failed']);
-  assert.equal(view.graph!.states.filter((s) => s.group === 'active').map((s) => s.key), ['connecting', 'connected', 'tx_dropped']);
+  watch.stop();
   await sup.shutdown();
+});
+
+test('fleet: rows replace rows by id, counts per state, kind, and kind and state follow, removals leave the order; filters by text, state and kind', () => {
+  const row = (id: string, state: string, kind = 'mock') => ({ id, kind, state, restarts: 0, reconnectCount: 0, outbox: 0 });
+  const fleet = applyRows(emptyFleet(), [row('a-1', 'connected'), row('a-2', 'reconnecting'), row('b-1', 'connected', '__proto__'), row('constructor', 'failed', 'toString')]);
+  assert.equal({ ...fleet.byState }, { connected: 2, reconnecting: 1, failed: 1 });
+  assert.equal({ ...fleet.byKind }, { mock: 2, ['__proto__']: 1, toString: 1 }, 'a kind may be any string');
+  applyRows(fleet, [row('a-1', 'reconnecting')], ['a-2', 'nobody']);
+  assert.equal({ ...fleet.byState }, { reconnecting: 1, connected: 1, failed: 1 });
+  assert.equal({ ...fleet.byKindState.mock }, { reconnecting: 1 });
+  assert.equal(fleet.order, ['a-1', 'b-1', 'constructor']);
+  assert.equal(filterFleet(fleet, { text: 'a-' }), ['a-1']);
+  assert.equal(filterFleet(fleet, { state: 'connected' }), ['b-1']);
+  assert.equal(filterFleet(fleet, { kind: 'toString' }), ['constructor']);
+  assert.equal(filterFleet(fleet, { text: 'radio' }, { 'b-*': 'radio' }), ['b-1'], 'or by label');
+  assert.is(filterFleet(fleet, {}), fleet.order, 'no filter: no copy');
+});
+
+test('fleet: a reconnect sparkline counts reconnects per bucket of the last 10 minutes', () => {
+  const now = 1_000_000;
+  assert.equal(reconnectBuckets([now - 700_000, now - 599_000, now - 1000, now - 500, now + 1], now, { buckets: 10 }), [1, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+  assert.equal(reconnectBuckets(undefined, now, { buckets: 2 }), [0, 0]);
 });
 
 test('labels: an exact id, else the longest `prefix*` key the id starts with, else none (children that come and go: apigw-<n>)', () => {
@@ -99,7 +154,7 @@ test('power: readings grouped per connection, the newest 300 each; alarms become
   ]);
   assert.is(v.log.length, 5, 'alarms stay in the log');
   // A page that opens later rebuilds the chart from hello's messages.
-  const later = reduce(initialView(), { type: 'hello', graph: undefined, labels: {}, supervisor: 's', messages: [{ type: 'power', reading: { connectionId: 'rig', watts: 48.5, at: 1 } }, log('EVENT_POWER_CRITICAL', { watts: 0, consecutiveZeros: 3 })] });
+  const later = reduce(initialView(), { type: 'hello', graph: undefined, labels: {}, supervisor: { id: 's', state: 'running' }, messages: [{ type: 'power', reading: { connectionId: 'rig', watts: 48.5, at: 1 } }, log('EVENT_POWER_CRITICAL', { watts: 0, consecutiveZeros: 3 })] });
   assert.equal(later.power, { rig: [{ watts: 48.5, at: 1 }] });
   assert.is(later.powerMarks.rig!.length, 1);
 });

@@ -1,0 +1,162 @@
+/**
+ * `serveReplay(recording, { port })`: the visualizer page over a flight
+ * recording (`npx statewire replay <file>`; issue 17 §4). Each page has its
+ * own place in the recording (a `ReplayCursor`) and moves it with
+ * `{ action: 'seek', t }`, `play`, `pause` and `{ action: 'speed', speed }`:
+ * a seek answers with a `hello` (the fleet, log and power at `t`), playback
+ * with the same `batch`es a live page gets, each with the `timeline`.
+ *
+ * @example
+ * ```ts
+ * const replay = await serveReplay(await loadRecording('incident.ndjson'), { port: 4400 });
+ * console.log(`replay at ${replay.url}`);
+ * ```
+ */
+import { WebSocket } from 'ws';
+import * as check from '../machines/ports/check.js';
+import { connectionMachine } from '../machines/connection.machine.js';
+import { checkAllowedOrigins } from '../transports/websocket/origin.js';
+import { machineGraph } from './graph.js';
+import { startPageServer } from './page-server.js';
+import { DEFAULT_POWER_THRESHOLDS } from './power.js';
+import { ReplayCursor, ReplayIndex, type RecordingFile } from './replay.js';
+import { DEFAULT_EVENTS_MAX_PAYLOAD, LOG_PER_BATCH, parseMessage, startLayout, type Visualizer, type VisualizerOptions } from './server.js';
+
+export type ReplayOptions = Pick<VisualizerOptions, 'port' | 'host' | 'labels' | 'allowedOrigins' | 'maxPayload' | 'batchMs' | 'machine'>;
+
+/** Playback speeds a page may ask for: from real time to a day in 10 s. */
+const MAX_SPEED = 10_000;
+
+export async function serveReplay(recording: RecordingFile, options: ReplayOptions = {}): Promise<Visualizer> {
+  check.shape(recording, 'recording', { records: 'object', header: 'object' }, 'a recording (loadRecording(file))');
+  check.object(options, 'options');
+  const port = check.integer(options.port ?? 4400, 'options.port', { min: 0, max: 65535 });
+  const host = check.nonEmptyString(options.host ?? '127.0.0.1', 'options.host');
+  const allowedOrigins = checkAllowedOrigins(options.allowedOrigins, 'options.allowedOrigins');
+  const maxPayload = check.integer(options.maxPayload ?? DEFAULT_EVENTS_MAX_PAYLOAD, 'options.maxPayload', { min: 1 });
+  const batchMs = check.integer(options.batchMs ?? 100, 'options.batchMs', { min: 1 });
+  if (options.machine !== undefined) check.shape(options.machine, 'options.machine', { root: 'object', config: 'object' }, 'an XState machine (createMachine() or setup().createMachine())');
+  const graph = machineGraph(options.machine ?? connectionMachine);
+  const chart = startLayout(options.machine ?? connectionMachine);
+  const labels = options.labels ?? {};
+  const index = new ReplayIndex(recording);
+  const sessions = new Set<{ stop(): void }>();
+
+  const page = await startPageServer({
+    port,
+    host,
+    allowedOrigins,
+    maxPayload,
+    json: { '/graph.json': () => graph, '/layout.json': () => chart.ready.then(() => chart.layout) },
+    onConnection(ws) {
+      const cursor = new ReplayCursor(index);
+      let playing = false;
+      let speed = 1;
+      let timer: ReturnType<typeof setInterval> | undefined;
+      const send = (msg: unknown) => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+      };
+      const timeline = () => ({ start: recording.start, end: recording.end, t: cursor.t, playing, speed, file: recording.file });
+      const hello = () => {
+        const past = cursor.past();
+        send({
+          type: 'hello',
+          mode: 'replay',
+          graph,
+          layout: chart.layout,
+          labels,
+          supervisor: { id: recording.header.supervisor, state: cursor.supervisor },
+          thresholds: DEFAULT_POWER_THRESHOLDS,
+          now: cursor.t,
+          rows: cursor.model.all(),
+          log: past.log,
+          messages: [...past.power.map((reading) => ({ type: 'power', reading })), ...past.alarms.map((event) => ({ type: 'log', event }))],
+          timeline: timeline(),
+        });
+      };
+      const pause = () => {
+        playing = false;
+        if (timer !== undefined) clearInterval(timer);
+        timer = undefined;
+      };
+      const tick = () => {
+        const before = cursor.supervisor;
+        const news = cursor.advance(cursor.t + batchMs * speed);
+        if (cursor.t >= recording.end) pause();
+        const { rows, removed } = cursor.model.take();
+        const log = news.log.slice(-LOG_PER_BATCH);
+        send({
+          type: 'batch',
+          now: cursor.t,
+          rows,
+          removed,
+          ...(cursor.supervisor !== before ? { supervisor: { state: cursor.supervisor } } : {}),
+          log,
+          logDropped: news.log.length - log.length,
+          alarms: news.alarms,
+          power: news.power,
+          timeline: timeline(),
+        });
+      };
+      const session = { stop: pause };
+      sessions.add(session);
+      ws.on('close', () => {
+        pause();
+        sessions.delete(session);
+      });
+      void chart.ready.then(() => {
+        if (ws.readyState === WebSocket.OPEN) hello();
+      });
+
+      ws.on('message', (data, isBinary) => {
+        const parsed = parseMessage(data, isBinary);
+        const answer = (error: string) => send({ type: 'error', error });
+        if (!parsed.ok) return answer(parsed.error);
+        const { action, id, msg } = parsed;
+        switch (action) {
+          case 'seek': {
+            const t = Object.hasOwn(msg, 't') ? msg.t : undefined;
+            if (typeof t !== 'number' || !Number.isFinite(t)) return answer(`seek needs a time t (ms), got ${check.describe(t)}`);
+            cursor.seek(t);
+            return hello();
+          }
+          case 'play':
+            if (cursor.t >= recording.end) cursor.seek(recording.start); // from the start again
+            if (!playing) {
+              playing = true;
+              timer = setInterval(tick, batchMs);
+            }
+            return send({ type: 'timeline', timeline: timeline() });
+          case 'pause':
+            pause();
+            return send({ type: 'timeline', timeline: timeline() });
+          case 'speed': {
+            const s = Object.hasOwn(msg, 'speed') ? msg.speed : undefined;
+            if (typeof s !== 'number' || !(s > 0 && s <= MAX_SPEED)) return answer(`speed must be a number within (0, ${MAX_SPEED}], got ${check.describe(s)}`);
+            speed = s;
+            return send({ type: 'timeline', timeline: timeline() });
+          }
+          case 'select':
+            if (id === null || id === '') return;
+            if (typeof id !== 'string') return answer(`id must be the id of a child or null, got ${check.describe(id)}`);
+            return send({ type: 'history', id, events: cursor.history(id) });
+          default:
+            return answer(
+              typeof action === 'string' && ['drop-link', 'tx-drop', 'disconnect', 'connect'].includes(action)
+                ? 'this is a replay: it cannot send events to connections'
+                : `action must be one of seek, play, pause, speed, select, got ${check.describe(action)}`,
+            );
+        }
+      });
+    },
+  });
+  return {
+    url: page.url,
+    port: page.port,
+    async close() {
+      for (const s of sessions) s.stop();
+      sessions.clear();
+      await page.close();
+    },
+  };
+}
