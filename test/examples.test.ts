@@ -311,7 +311,7 @@ test('npm start: the fault injector makes every connection state appear (faster 
     restarted: /^\S+ tcp\s+reconnecting\s+→ connecting$/m,
   };
   const all = () => seen().length === states.length && [...Object.values(apigw), ...Object.values(tcp)].every((re) => re.test(child.stdout()));
-  await until(all, 'every state, and the API Gateway faults', 20_000).catch(() => {});
+  await until(all, 'every state, and the API Gateway faults', 60_000).catch(() => {});
   assert.is(await child.kill('SIGINT'), 0);
   assert.equal(seen(), states);
   for (const [what, re] of Object.entries(apigw)) assert.match(child.stdout(), re, `apigw: ${what}`);

@@ -129,7 +129,7 @@ interface ServerReport {
   stoppedEarly: string | undefined;
 }
 
-async function fuzzOne(kind: Kind, seed: number, count: number, deadline: number, maxCrashes: number): Promise<ServerReport> {
+async function fuzzOne(kind: Kind, seed: number, count: number, budgetMs: number, maxCrashes: number): Promise<ServerReport> {
   const dir = mkdtempSync(join(tmpdir(), 'swf-'));
   const rand = random(subSeed(seed, `fuzz-${kind}`));
   const report: ServerReport = { kind, frames: 0, outcomes: {}, byCategory: {}, crashes: [], badAccepted: {}, overLimit: {}, validRefused: 0, silent: 0, timeouts: 0, healthFailures: 0, polluted: false, stoppedEarly: undefined, peakRss: 0, peakHeap: 0 };
@@ -147,6 +147,9 @@ async function fuzzOne(kind: Kind, seed: number, count: number, deadline: number
   const connect = (): Promise<Client> =>
     kind === 'agent' ? agentClient(target.ready.path!) : kind === 'hub' ? hubClient(target.ready.port!, `fuzz-${++viewer}`) : vizClient(target.ready.port!);
   let client = await connect();
+  // The budget starts once the target serves and a client is in: starting a target (a tsx
+  // process; the visualizer's first layout) takes seconds on a loaded machine.
+  const deadline = Date.now() + budgetMs;
   let k = 0;
   // A crash reported on a timer (an RxJS subscriber's error) shows on the frame after the one that
   // caused it: a crash names both.
@@ -213,7 +216,7 @@ export async function run({ seed, quick }: ScenarioOptions): Promise<ScenarioRes
   const count = quick ? 100 : 2000;
   const budget = quick ? 5000 : 20_000;
   const reports: ServerReport[] = [];
-  for (const kind of ['agent', 'hub', 'viz'] as const) reports.push(await fuzzOne(kind, seed, count, Date.now() + budget, quick ? 2 : 10));
+  for (const kind of ['agent', 'hub', 'viz'] as const) reports.push(await fuzzOne(kind, seed, count, budget, quick ? 2 : 10));
   const mem = peak.stop();
   const leaked = await leakedSince(before, 1000);
   crashes.stop();
