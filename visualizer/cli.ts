@@ -123,14 +123,9 @@ async function rigEmulator(args: string[]): Promise<number> {
   console.log(catPath);
   console.error(`TS-590S emulator (ID021) at ${baudRate} baud; try: rigctl -m 2031 -r ${catPath} -s ${baudRate} f`);
 
-  let stopSignal: (why: string) => void = () => {};
-  const stopped = new Promise<string>((resolve) => (stopSignal = resolve));
-  const onSignal = (signal: NodeJS.Signals) => stopSignal(signal);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const why = await Promise.race([stopped, socatExited]);
-  process.removeListener('SIGINT', onSignal);
-  process.removeListener('SIGTERM', onSignal);
+  const stop = new AbortController();
+  const why = await Promise.race([untilSignal(stop.signal), socatExited]);
+  stop.abort();
 
   await rig.close();
   if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
@@ -168,14 +163,7 @@ async function apigwEmulator(args: string[]): Promise<number> {
   console.log(emulator.url);
   console.log(emulator.endpoint);
   console.error(`API Gateway emulator: clients connect to ${emulator.url}; the SDK's endpoint is ${emulator.endpoint} (any credentials and region)`);
-  let onSignal: (signal: NodeJS.Signals) => void = () => {};
-  const why = await new Promise<NodeJS.Signals>((resolve) => {
-    onSignal = resolve;
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
-  process.removeListener('SIGINT', onSignal);
-  process.removeListener('SIGTERM', onSignal);
+  const why = await untilSignal();
   await emulator.close();
   console.error(`apigw-emulator stopped (${why})`);
   return 0;
@@ -284,15 +272,27 @@ async function replay(args: string[]): Promise<number> {
   const span = ((recording.end - recording.start) / 1000).toFixed(1);
   console.log(viz.url);
   console.error(`replaying ${file}: supervisor "${recording.header.supervisor}", ${recording.records.length} records over ${span} s, recorded on ${recording.header.machine?.hostname ?? '?'} at ${recording.header.startedAtIso ?? new Date(recording.header.startedAt).toISOString()}; open ${viz.url}`);
-  let onSignal: (signal: NodeJS.Signals) => void = () => {};
-  const why = await new Promise<NodeJS.Signals>((resolve) => {
-    onSignal = resolve;
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
-  process.removeListener('SIGINT', onSignal);
-  process.removeListener('SIGTERM', onSignal);
+  const why = await untilSignal();
   await viz.close();
   console.error(`replay stopped (${why})`);
   return 0;
+}
+
+/** Resolves with the first SIGINT or SIGTERM (a service manager stopping us is Ctrl-C too); its listeners go with it, or when `signal` aborts. */
+function untilSignal(signal?: AbortSignal): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const done = (why: NodeJS.Signals) => {
+      process.removeListener('SIGINT', done);
+      process.removeListener('SIGTERM', done);
+      signal?.removeEventListener('abort', forget);
+      resolve(why);
+    };
+    const forget = () => {
+      process.removeListener('SIGINT', done);
+      process.removeListener('SIGTERM', done);
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+    signal?.addEventListener('abort', forget, { once: true });
+  });
 }

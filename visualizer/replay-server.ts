@@ -14,13 +14,10 @@
  */
 import { WebSocket } from 'ws';
 import * as check from '../machines/ports/check.js';
-import { connectionMachine } from '../machines/connection.machine.js';
-import { checkAllowedOrigins } from '../transports/websocket/origin.js';
-import { machineGraph } from './graph.js';
 import { startPageServer } from './page-server.js';
 import { DEFAULT_POWER_THRESHOLDS } from './power.js';
 import { ReplayCursor, ReplayIndex, type RecordingFile } from './replay.js';
-import { DEFAULT_EVENTS_MAX_PAYLOAD, LOG_PER_BATCH, parseMessage, startLayout, type Visualizer, type VisualizerOptions } from './server.js';
+import { LOG_PER_BATCH, pageOptions, parseMessage, type Visualizer, type VisualizerOptions } from './server.js';
 
 export type ReplayOptions = Pick<VisualizerOptions, 'port' | 'host' | 'labels' | 'allowedOrigins' | 'maxPayload' | 'batchMs' | 'machine'>;
 
@@ -30,15 +27,7 @@ const MAX_SPEED = 10_000;
 export async function serveReplay(recording: RecordingFile, options: ReplayOptions = {}): Promise<Visualizer> {
   check.shape(recording, 'recording', { records: 'object', header: 'object' }, 'a recording (loadRecording(file))');
   check.object(options, 'options');
-  const port = check.integer(options.port ?? 4400, 'options.port', { min: 0, max: 65535 });
-  const host = check.nonEmptyString(options.host ?? '127.0.0.1', 'options.host');
-  const allowedOrigins = checkAllowedOrigins(options.allowedOrigins, 'options.allowedOrigins');
-  const maxPayload = check.integer(options.maxPayload ?? DEFAULT_EVENTS_MAX_PAYLOAD, 'options.maxPayload', { min: 1 });
-  const batchMs = check.integer(options.batchMs ?? 100, 'options.batchMs', { min: 1 });
-  if (options.machine !== undefined) check.shape(options.machine, 'options.machine', { root: 'object', config: 'object' }, 'an XState machine (createMachine() or setup().createMachine())');
-  const graph = machineGraph(options.machine ?? connectionMachine);
-  const chart = startLayout(options.machine ?? connectionMachine);
-  const labels = options.labels ?? {};
+  const { port, host, allowedOrigins, maxPayload, batchMs, graph, chart, labels } = pageOptions(options);
   const index = new ReplayIndex(recording);
   const sessions = new Set<{ stop(): void }>();
 

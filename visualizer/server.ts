@@ -249,21 +249,29 @@ class Recent<T> {
   }
 }
 
-export async function serveVisualizer(supervisor: Supervisor, options: VisualizerOptions = {}): Promise<Visualizer> {
-  check.shape(supervisor, 'supervisor', { startChild: 'function' }, 'a Supervisor (createSupervisor())');
-  check.object(options, 'options');
+/**
+ * What every page server (live or replay) takes and checks alike: where it
+ * listens, who may connect, frame and batch sizes, and the machine it draws,
+ * whose graph and layout it serves.
+ */
+export function pageOptions(options: Pick<VisualizerOptions, 'port' | 'host' | 'labels' | 'allowedOrigins' | 'maxPayload' | 'batchMs' | 'machine'>) {
   const port = check.integer(options.port ?? 4400, 'options.port', { min: 0, max: 65535 });
   // Never every interface by accident: a host must be named (default loopback).
   const host = check.nonEmptyString(options.host ?? '127.0.0.1', 'options.host');
   const allowedOrigins = checkAllowedOrigins(options.allowedOrigins, 'options.allowedOrigins');
   const maxPayload = check.integer(options.maxPayload ?? DEFAULT_EVENTS_MAX_PAYLOAD, 'options.maxPayload', { min: 1 });
   const batchMs = check.integer(options.batchMs ?? 100, 'options.batchMs', { min: 1 });
+  if (options.machine !== undefined) check.shape(options.machine, 'options.machine', { root: 'object', config: 'object' }, 'an XState machine (createMachine() or setup().createMachine())');
+  const machine = options.machine ?? connectionMachine;
+  return { port, host, allowedOrigins, maxPayload, batchMs, graph: machineGraph(machine), chart: startLayout(machine), labels: options.labels ?? {} };
+}
+
+export async function serveVisualizer(supervisor: Supervisor, options: VisualizerOptions = {}): Promise<Visualizer> {
+  check.shape(supervisor, 'supervisor', { startChild: 'function' }, 'a Supervisor (createSupervisor())');
+  check.object(options, 'options');
+  const { port, host, allowedOrigins, maxPayload, batchMs, graph, chart, labels } = pageOptions(options);
   const thresholds = powerThresholds(options.powerThresholds, 'options.powerThresholds');
   if (options.power$ !== undefined) check.hasMethods(options.power$, 'options.power$', ['subscribe'], '(an Observable of { connectionId, watts, at })');
-  if (options.machine !== undefined) check.shape(options.machine, 'options.machine', { root: 'object', config: 'object' }, 'an XState machine (createMachine() or setup().createMachine())');
-  const graph = machineGraph(options.machine ?? connectionMachine);
-  const chart = startLayout(options.machine ?? connectionMachine);
-  const labels = options.labels ?? {};
 
   const model = new FleetModel();
   const power = new PowerHistory();
