@@ -12,7 +12,8 @@
  *
  * `npm run screenshots -- --out <dir>` writes elsewhere; `--only <name>` takes one shot.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -23,8 +24,9 @@ import { createSupervisor, silentLogger, type Supervisor } from '../actors/super
 import { ConnectionError } from '../machines/ports/errors.js';
 import { supervisorMachine } from '../machines/supervisor.machine.js';
 import { mockTransport, type MockTransport } from '../transports/mock/mock.transport.js';
-import { serveVisualizer, type PowerReading } from '../visualizer/index.js';
+import { loadRecording, serveReplay, serveVisualizer, type PowerReading } from '../visualizer/index.js';
 import { launchChromium } from '../test/helpers/browser.js';
+import { recordRun } from '../test/helpers/recorded-run.js';
 
 /** A supervisor with mock connections and the visualizer over it. */
 export interface Scene {
@@ -36,6 +38,12 @@ export interface Scene {
 export interface SceneOptions {
   /** The machine the page draws (`serveVisualizer`'s `machine`). Default: the connection machine. */
   machine?: AnyStateMachine;
+  /**
+   * That many more mock connections (`node-00000`, ...; websocket, unix and
+   * serial in turn), every tenth held reconnecting and every twentieth
+   * disconnected (issue 17: a fleet at a glance). Default 0.
+   */
+  fleet?: number;
 }
 
 /** Where each child of the scene is held, as the markers will show it. */
@@ -81,12 +89,21 @@ export async function startScene(options: SceneOptions = {}): Promise<Scene> {
   const expired = new ConnectionError('401 Unauthorized: token expired', { kind: 'apigateway', permanent: true });
   start('expired', 'apigateway', { policy: { maxPermanentFailures: 1 } }, (t) => t.failNextConnects(1_000, expired));
   start('idle', 'unix', { autoConnect: false });
+  const fleet = options.fleet ?? 0;
+  const fleetKinds = ['websocket', 'unix', 'serial'];
+  const fleetId = (i: number) => `node-${String(i).padStart(5, '0')}`;
+  for (let i = 0; i < fleet; i++) {
+    start(fleetId(i), fleetKinds[i % 3]!, i % 10 === 0 ? { policy: { initialBackoffMs: HOUR, maxBackoffMs: HOUR, jitter: 0 } } : i % 20 === 5 ? { autoConnect: false } : {}, (t) => {
+      if (i % 10 === 0) t.failNextConnects(1_000);
+    });
+  }
   const stateOf = (id: string) => supervisor.whichChildren().find((c) => c.id === id)?.state;
   try {
     await until(() => stateOf('rig-2') === 'connected', 'rig-2 connected');
     rig.hangNextConnects(1_000);
     supervisor.child('rig-2')!.send({ type: 'TX_DROP' });
     await until(() => Object.entries(SCENE_STATES).every(([id, state]) => stateOf(id) === state), 'every child in its state');
+    if (fleet) await until(() => stateOf(fleetId(0)) === 'reconnecting' && stateOf(fleetId(1)) === 'connected', 'the fleet in its states', 60_000);
   } catch (error) {
     await supervisor.shutdown();
     throw error;
@@ -116,6 +133,8 @@ export interface Shot {
   /** File name under the output directory (`docs/`). */
   file: string;
   scene?: SceneOptions;
+  /** A page other than the scene's (a replay): what to open, and how to close it. Default: `startScene(scene)`. */
+  start?(): Promise<{ url: string; close(): Promise<void> }>;
   viewport: { width: number; height: number };
   /** Waits (and clicks) until the page shows what the shot is about. */
   prepare(page: Page): Promise<void>;
@@ -129,6 +148,9 @@ async function chartReady(page: Page, markers: boolean) {
   await page.waitForSelector('#chart g.state');
   if (markers) for (const [id, state] of Object.entries(SCENE_STATES)) await page.waitForSelector(`#chart g.marker[data-child="${id}"][data-state="${state}"]`, { state: 'attached' });
 }
+
+/** Connections in the fleet shot. */
+const FLEET = 10_000;
 
 export const SHOTS: Shot[] = [
   {
@@ -160,11 +182,76 @@ export const SHOTS: Shot[] = [
     selector: '#chart-panel',
     prepare: (page) => chartReady(page, false),
   },
+  {
+    // Issue 17 §2: a fleet of 10,000 at a glance, the reconnecting ones filtered.
+    name: 'fleet',
+    file: 'fleet.png',
+    scene: { fleet: FLEET },
+    viewport: { width: 1400, height: 1000 },
+    selector: '#fleet-panel',
+    prepare: async (page) => {
+      await page.waitForSelector(`#fleet-states button[data-state=""][data-count="${FLEET + Object.keys(SCENE_STATES).length}"]`, { timeout: 60_000 });
+      await page.click('#fleet-states button[data-state="reconnecting"]');
+      await page.waitForSelector('#children tr[data-child="node-00010"]');
+    },
+  },
+  {
+    // Issue 17 §3: the radio's output power (uPlot), the zero line and the legend.
+    name: 'power',
+    file: 'power.png',
+    viewport: { width: 1400, height: 1000 },
+    selector: '#power-panel',
+    prepare: async (page) => {
+      await page.waitForSelector('#power-legend li[data-connection="radio"]');
+      await page.waitForSelector('#power canvas');
+    },
+  },
+  {
+    // Issue 17 §4: a recorded incident replayed, scrubbed to its middle.
+    name: 'replay',
+    file: 'replay.png',
+    viewport: { width: 1400, height: 1000 },
+    start: startReplay,
+    prepare: async (page) => {
+      await page.waitForSelector('#timeline-panel:not([hidden])');
+      const middle = await page.$eval('#timeline', (r) => {
+        const range = r as unknown as { min: string; max: string };
+        return Math.round(Number(range.min) + (Number(range.max) - Number(range.min)) / 3);
+      });
+      await page.$eval('#timeline', (range, t) => {
+        const r = range as unknown as { value: string; dispatchEvent(e: unknown): void };
+        r.value = String(t);
+        r.dispatchEvent(new (globalThis as unknown as { Event: new (type: string) => unknown }).Event('change'));
+      }, middle);
+      await page.waitForSelector(`#timeline[data-t="${middle}"]`, { state: 'attached' });
+      await page.waitForSelector('#fleet-states button[data-state="reconnecting"]:not([data-count="0"])');
+    },
+  },
 ];
+
+/** A recorded incident (test/helpers/recorded-run.ts), served by `serveReplay`. */
+async function startReplay(): Promise<{ url: string; close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'statewire-shot-replay-'));
+  try {
+    const file = join(dir, 'incident.ndjson');
+    await recordRun(file);
+    const viz = await serveReplay(await loadRecording(file), { port: 0, labels: { 'temp-*': 'temporary' } });
+    return {
+      url: viz.url,
+      async close() {
+        await viz.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
 
 /** Take `shot` with `browser` into `dir`; returns the file written. */
 export async function takeShot(browser: Browser, shot: Shot, dir: string): Promise<string> {
-  const scene = await startScene(shot.scene);
+  const scene = shot.start ? await shot.start() : await startScene(shot.scene);
   const page = await browser.newPage({ viewport: shot.viewport });
   try {
     await page.goto(scene.url);

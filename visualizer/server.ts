@@ -34,6 +34,7 @@ import type { Supervisor } from '../actors/supervisor.js';
 import { watchFleet } from '../actors/fleet-records.js';
 import * as check from '../machines/ports/check.js';
 import { describeError } from '../machines/ports/errors.js';
+import { nowOf } from '../machines/ports/clock.js';
 import { connectionMachine } from '../machines/connection.machine.js';
 import type { ConnectionLogEvent } from '../machines/events.js';
 import { checkAllowedOrigins } from '../transports/websocket/origin.js';
@@ -312,7 +313,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
     const extra = pendingSelected;
     const batch = {
       type: 'batch',
-      now: model.now,
+      now: Math.max(model.now, nowOf(supervisor.clock)),
       rows,
       removed,
       ...(state !== sentState ? { supervisor: { state } } : {}),
@@ -394,7 +395,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
     labels,
     supervisor: { id: supervisor.id, state: supervisorState(supervisor) },
     thresholds,
-    now: model.now,
+    now: Math.max(model.now, nowOf(supervisor.clock)),
     rows: model.all(),
     log: recent.newest(LOG_PER_BATCH),
     messages: power.messages(),
