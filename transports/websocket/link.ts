@@ -234,7 +234,7 @@ export function wrapWebSocket(ws: WebSocket, options: WebSocketLinkOptions): Web
         );
         return;
       }
-      const frame = message.memo(FRAME, () => frameOf(message.data));
+      const frame = message.memo(FRAME, frameOf);
       if (!socket!.writable) {
         // Destroyed, failed or ending, and 'close' has not come yet: the write would fail.
         message.settle(slot, new LinkClosedError('link lost while sending', { canceled: false, cause: socket!.errored ?? undefined }));
