@@ -104,6 +104,8 @@ export interface Link {
    * - Order with `send` is kept: a `send` before it is delivered before
    *   it, a `send` after it after it.
    * - Never throws; never modifies `message.data`.
+   * - Called as a method (`link.sendShared(message, slot)`): an
+   *   implementation may be one function for all its links, reading `this`.
    *
    * @example
    * ```ts
