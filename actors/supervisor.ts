@@ -259,6 +259,7 @@ function directLinkOf(entry: LinkEntry, ref: ConnectionRef, snapshot: ReturnType
   if (snapshot.status !== 'active' || entry.gen !== snapshot.context.gen || !inState(snapshot, 'connected')) return undefined;
   if ((ref as unknown as { logic: unknown }).logic !== connectionMachine) return undefined;
   entry.direct = snapshot;
+  entry.ref = ref;
   return entry.link;
 }
 
@@ -275,8 +276,9 @@ function directSend(
 interface LinkEntry {
   gen: number;
   link: Link;
-  /** The child's snapshot `directLink` last found on the data path with this link. */
+  /** The child's snapshot `directLink` last found on the data path with this link, and its actor. */
   direct: object | undefined;
+  ref: ConnectionRef | undefined;
   /** The last broadcast (its number) this link was given: an id named twice gets it once. */
   round: number;
 }
@@ -319,7 +321,7 @@ function linkRegistry(childRef: (id: string) => AnyActorRef | undefined): { link
     links,
     registry: {
       opened(id, gen, link) {
-        links.set(id, { gen, link, direct: undefined, round: 0 });
+        links.set(id, { gen, link, direct: undefined, ref: undefined, round: 0 });
       },
       closed(id, gen) {
         // Only its own entry: a restarted child's new actor may have registered since.
@@ -732,11 +734,12 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         let known: Set<string> | undefined;
         let taken: Set<string> | undefined;
         for (const id of ids) {
-          const ref = childRef(id);
-          const entry = ref ? links.get(id) : undefined;
-          if (entry !== undefined) {
+          const entry = links.get(id);
+          // The actor of a link's child, kept with the link once found: a restarted or removed child's link is gone from `links` with its actor.
+          const ref = entry?.ref ?? childRef(id);
+          if (entry !== undefined && ref !== undefined) {
             if (entry.round === round) continue; // named twice
-            const link = directLinkOf(entry, ref!, ref!.getSnapshot());
+            const link = directLinkOf(entry, ref, ref.getSnapshot());
             if (link) {
               entry.round = round;
               message.sendTo(id, link);
@@ -748,7 +751,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
           if (taken.has(id)) continue;
           taken.add(id);
           // A child being stopped keeps its actor a while, but is no longer one of the children.
-          if (known.has(id)) eventPath(id, ref);
+          if (known.has(id)) eventPath(id, childRef(id));
           else unknown.push(id);
         }
       } else {

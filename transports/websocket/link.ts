@@ -137,10 +137,11 @@ function sendSharedFrame(this: SharingLink, message: SharedMessage, slot: number
   const { _sender: sender, _socket: socket } = ws as unknown as Required<WsInternals>;
   const sharing = this[SHARING_MODE];
   // The sender is idle: nothing of ours waits to be written (a message
-  // being compressed, a Blob being read, a queue behind them), so writing
-  // the frame straight to the socket keeps the order of sends. Otherwise
-  // `ws.send` queues it.
-  if (sharing === NO_SHARING || sender!._state !== SENDER_IDLE || sender!._queue!.length > 0) {
+  // being compressed, a Blob being read), so writing the frame straight to
+  // the socket keeps the order of sends. Otherwise `ws.send` queues it behind.
+  // (ws queues only while it is not idle, and empties its queue the moment
+  // it is idle again, synchronously: an idle sender has an empty queue.)
+  if (sharing === NO_SHARING || sender!._state !== SENDER_IDLE) {
     this[CORE].write(message.data).then(
       () => message.settle(slot),
       (e: Error) => message.settle(slot, e),
