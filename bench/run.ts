@@ -99,17 +99,16 @@ ${f.frameUser.toFixed(2)} µs, so the hub's JavaScript adds ${(f.hubUser - f.fra
   point's hub with this bench, 3 interleaved rounds, load average 9–12), the
   old hub took 7.5–9.8 µs of user CPU per message, the new one 4.0–4.7 µs,
   and the framed-once raw loop 2.4–2.8 µs.
-- **What the remaining user time is.** One process with 1,000 real clients
-  alternated the loops broadcast by broadcast. The link side
-  (\`BroadcastMessage\` and \`sendShared\`'s checks of the sender and the
-  socket) adds about 0.5–0.8 µs per client over the raw loop. The
-  supervisor's check per child adds about 0.5–1 µs: the child's actor and
-  snapshot, and the link registry's map entry. The snapshot found on the
-  data path is kept with the link, so it is not read again. Each of these is
-  a read of one more object per child, a cache miss on a loaded machine.
-  Walking the link registry itself instead of the child list (no map lookup
-  per child) measured about 0.35 µs less per client. That is left until the
-  supervisor's partitions (issue 15 §1) decide where children are kept.
+- **What the remaining user time is.** Each is one more object read per
+  client on the way to the socket, a cache miss on a loaded machine. On the
+  supervisor's side: the link registry's entry, and the child's actor
+  (kept with the link once found), to see whether its snapshot is the one
+  already found on the data path. On the link's side: the link itself.
+  Profiles put the hub's JavaScript per client at about 1.5 µs before the
+  last three changes: broadcasting by id without a set of the ids, one
+  \`sendShared\` function for every link instead of a closure per link, and
+  the child's actor kept with its link. Measured in interleaved pairs with
+  the framed-once loop, the gap in user time then fell to 0.3–1.1 µs.
 - **The rates move with the machine.** It has 2 cores shared with other
   work. A subject's rate changes by up to 3× from one round to the next,
   and the per-round ratios above show it. The server and the 1,000 clients
