@@ -57,16 +57,16 @@ export class BroadcastMessage implements SharedMessage {
     this.#release();
   }
 
-  memo<T>(key: symbol, make: () => T): T {
+  memo<T>(key: symbol, make: (data: Payload) => T): T {
     // Nearly always one kind of link per broadcast: a field, not a map.
     if (this.#key === key) return this.#value as T;
     if (this.#key === undefined) {
-      this.#value = make();
+      this.#value = make(this.data);
       this.#key = key;
       return this.#value as T;
     }
     const more = (this.#more ??= new Map());
-    if (!more.has(key)) more.set(key, make());
+    if (!more.has(key)) more.set(key, make(this.data));
     return more.get(key) as T;
   }
 

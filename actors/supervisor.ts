@@ -259,11 +259,15 @@ const RESTARTS: readonly RestartType[] = ['permanent', 'transient', 'temporary']
  */
 function directLink(links: ReadonlyMap<string, LinkEntry>, id: string, ref: ConnectionRef, snapshot: ReturnType<ConnectionRef['getSnapshot']>): Link | undefined {
   const entry = links.get(id);
-  if (!entry) return undefined;
+  return entry && directLinkOf(entry, ref, snapshot);
+}
+
+function directLinkOf(entry: LinkEntry, ref: ConnectionRef, snapshot: ReturnType<ConnectionRef['getSnapshot']>): Link | undefined {
   if (entry.direct === snapshot) return entry.link;
   if (snapshot.status !== 'active' || entry.gen !== snapshot.context.gen || !inState(snapshot, 'connected')) return undefined;
   if ((ref as unknown as { logic: unknown }).logic !== connectionMachine) return undefined;
   entry.direct = snapshot;
+  entry.ref = ref;
   return entry.link;
 }
 
@@ -280,8 +284,11 @@ function directSend(
 interface LinkEntry {
   gen: number;
   link: Link;
-  /** The child's snapshot `directLink` last found on the data path with this link. */
+  /** The child's snapshot `directLink` last found on the data path with this link, and its actor. */
   direct: object | undefined;
+  ref: ConnectionRef | undefined;
+  /** The last broadcast (its number) this link was given: an id named twice gets it once. */
+  round: number;
 }
 
 /** The private emit of an XState actor (what the machine's `emit` action calls); undefined if this XState has none. */
@@ -322,7 +329,7 @@ function linkRegistry(childRef: (id: string) => AnyActorRef | undefined): { link
     links,
     registry: {
       opened(id, gen, link) {
-        links.set(id, { gen, link, direct: undefined });
+        links.set(id, { gen, link, direct: undefined, ref: undefined, round: 0 });
       },
       closed(id, gen) {
         // Only its own entry: a restarted child's new actor may have registered since.
@@ -347,6 +354,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   /** Handles given out by `connection(id)`, by child id. */
   const feeds = new Map<string, HandleFeed>();
   const { links, registry } = linkRegistry((id) => childRef(id));
+  /** Broadcasts made so far: each one's number marks the links it was given (`LinkEntry.round`). */
+  let broadcasts = 0;
   let shuttingDown: Promise<void> | undefined;
 
   // Changes in one turn of the event loop are published together: copying the
@@ -722,32 +731,64 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       const failed = failedError();
       if (failed) throw failed;
       const volatile = broadcastOptions.volatile === true;
-      const wanted = ids ? new Set(ids) : undefined;
-      let found = 0;
+      const specs = actor.getSnapshot().context.specs;
       // Children on the data path share one message (one encoding, outcomes
       // counted, no promise per child: actors/broadcast-message.ts); the rest
       // take the event path, as `send` does.
       const message = new BroadcastMessage(data);
+      const round = ++broadcasts;
       const others: Array<{ id: string; sent: Promise<void>; connected: boolean; refused?: Error }> = [];
-      for (const spec of actor.getSnapshot().context.specs) {
-        if (wanted) {
-          if (!wanted.has(spec.id)) continue;
-          found++;
-        }
-        if (filter && !filter(info(spec))) continue;
-        const ref = childRef(spec.id);
-        const link = ref ? directLink(links, spec.id, ref, ref.getSnapshot()) : undefined;
-        if (link) {
-          message.sendTo(spec.id, link);
-          continue;
-        }
+      const unknown: string[] = [];
+      const eventPath = (id: string, ref: ConnectionRef | undefined) => {
         const snapshot = ref?.getSnapshot();
-        const other: (typeof others)[number] = { id: spec.id, sent: undefined!, connected: snapshot?.status === 'active' && inState(snapshot, 'connected') };
-        other.sent = supervisor.send(spec.id, data, { volatile }).catch((error: Error) => {
+        const other: (typeof others)[number] = { id, sent: undefined!, connected: snapshot?.status === 'active' && inState(snapshot, 'connected') };
+        other.sent = supervisor.send(id, data, { volatile }).catch((error: Error) => {
           other.refused = error;
           throw error;
         });
         others.push(other);
+      };
+      if (ids && !filter) {
+        // By id, as TaskLogHub names its viewers: no set of the ids and no
+        // walk over every child (each is one more object read per child).
+        let taken: Set<string> | undefined;
+        for (const id of ids) {
+          const entry = links.get(id);
+          // The actor of a link's child, kept with the link once found: a restarted or removed child's link is gone from `links` with its actor.
+          const ref = entry?.ref ?? childRef(id);
+          if (entry !== undefined && ref !== undefined) {
+            if (entry.round === round) continue; // named twice
+            const link = directLinkOf(entry, ref, ref.getSnapshot());
+            if (link) {
+              entry.round = round;
+              message.sendTo(id, link);
+              continue;
+            }
+          }
+          taken ??= new Set();
+          if (taken.has(id)) continue;
+          taken.add(id);
+          // A child being stopped keeps its actor a while, but is no longer one of the children.
+          if (specs.get(id)) eventPath(id, childRef(id));
+          else unknown.push(id);
+        }
+      } else {
+        const wanted = ids ? new Set(ids) : undefined;
+        let found = 0;
+        for (const spec of specs) {
+          if (wanted) {
+            if (!wanted.has(spec.id)) continue;
+            found++;
+          }
+          if (filter && !filter(info(spec))) continue;
+          const ref = childRef(spec.id);
+          const link = ref ? directLink(links, spec.id, ref, ref.getSnapshot()) : undefined;
+          if (link) message.sendTo(spec.id, link);
+          else eventPath(spec.id, ref);
+        }
+        if (wanted && found < wanted.size) {
+          for (const id of wanted) if (!specs.get(id)) unknown.push(id);
+        }
       }
       message.seal();
       // Every write above happened before this first await, so a `send` made
@@ -766,9 +807,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
           else result.queued.push(o.id);
         }
       }
-      if (wanted && found < wanted.size) {
-        for (const id of wanted) if (!specOf(id)) result.failed.push({ id, error: new UnknownConnectionError(id) });
-      }
+      for (const id of unknown) result.failed.push({ id, error: new UnknownConnectionError(id) });
       await Promise.all([message.settled, Promise.all(pending)]);
       const { ids: sentTo, errors } = message;
       for (let slot = 0; slot < sentTo.length; slot++) {

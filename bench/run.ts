@@ -93,8 +93,40 @@ const spreadOf = (xs: number[], digits = 0) => {
   return ys.length ? `${Math.min(...ys).toFixed(digits)} / **${medianOf(ys).toFixed(digits)}** / ${Math.max(...ys).toFixed(digits)}` : 'no run finished';
 };
 
-/** What the WebSocket section says under its tables: written from the runs recorded in it (see docs/ARCHITECTURE.md, issue 15, "Broadcast data path"). */
-const WS_NOTES = `TODO`;
+/** What the WebSocket section says under its broadcast figures (docs/ARCHITECTURE.md, issue 15, "Broadcast data path"). */
+function wsNotes(f: { hubUser: number; frameUser: number; hubSystem: number; frameSystem: number; cpuRatio: number; met: boolean; rounds: number[] }): string {
+  const below = f.rounds.filter((r) => r < 0.9).length;
+  return `**Broadcast: the target is ${f.met ? 'met' : 'missed'} on the medians** (${below} of ${f.rounds.length} rounds below 0.9×).
+The server CPU per message is the steadier figure: the hub uses ${f.cpuRatio.toFixed(2)}× what the
+framed-once raw loop uses. System time per message is ${f.hubSystem.toFixed(2)} µs against
+${f.frameSystem.toFixed(2)} µs, the same writes. The difference is user time: ${f.hubUser.toFixed(2)} µs against
+${f.frameUser.toFixed(2)} µs, so the hub's JavaScript adds ${(f.hubUser - f.frameUser).toFixed(2)} µs per message.
+
+- **How the hub broadcasts now** (issue 15). The message is framed once per
+  broadcast. The frame is written to each viewer's socket when that
+  socket's \`ws\` sender is idle, the way \`ws\` writes its own frames.
+  Each viewer's outcome is counted in one object per broadcast. Before, each
+  viewer had its own promise and its own write callback, and \`ws\`
+  framed the message again for each. Measured beside this code (the branch
+  point's hub with this bench, 3 interleaved rounds, load average 9–12), the
+  old hub took 7.5–9.8 µs of user CPU per message, the new one 4.0–4.7 µs,
+  and the framed-once raw loop 2.4–2.8 µs.
+- **What the remaining user time is.** Each is one more object read per
+  client on the way to the socket, a cache miss on a loaded machine. On the
+  supervisor's side: the link registry's entry, and the child's actor
+  (kept with the link once found), to see whether its snapshot is the one
+  already found on the data path. On the link's side: the link itself.
+  Profiles put the hub's JavaScript per client at about 1.5 µs before the
+  last three changes: broadcasting by id without a set of the ids, one
+  \`sendShared\` function for every link instead of a closure per link, and
+  the child's actor kept with its link. Measured in interleaved pairs with
+  the framed-once loop, the gap in user time then fell to 0.3–1.1 µs.
+- **The rates move with the machine.** It has 2 cores shared with other
+  work. A subject's rate changes by up to 3× from one round to the next,
+  and the per-round ratios above show it. The server and the 1,000 clients
+  take turns on those cores, so the rate also depends on how fast the
+  clients read.`;
+}
 
 function ws(): string {
   const N = Number(process.env.BENCH_WS_CLIENTS ?? 1000);
@@ -127,6 +159,8 @@ function ws(): string {
   const rate = (f: Figure | undefined) => Number(f?.messagesPerSecond);
   const rates = (s: S) => bc[s].map(rate);
   const cpuOf = (s: S) => bc[s].map((f) => Number(f.cpuUsPerMessage));
+  const userOf = (s: S) => bc[s].map((f) => Number(f.userUsPerMessage));
+  const systemOf = (s: S) => bc[s].map((f) => Number(f.systemUsPerMessage));
   /** Per round: the hub against the stronger raw `ws` of that round. */
   const strongest = (i: number) => Math.max(...raws.map((r) => rate(bc[r][i])).filter((x) => Number.isFinite(x)));
   const perRound = (s: S, against: (i: number) => number) => bc[s].map((f, i) => rate(f) / against(i));
@@ -154,8 +188,10 @@ rounds, interleaved with the first subject rotating (A B C D, B C D A, ...);
 a process makes a warm-up run and then 3 timed runs, and its figure is the
 median of those 3. The table gives min / **median** / max over the rounds.
 The server yields to I/O between broadcasts. The last column is the server
-process's CPU time (user + system) per message delivered, over its timed
-runs: on a machine shared with other work it is steadier than the rates.
+process's CPU time per message delivered, over its timed runs: on a
+machine shared with other work it is steadier than the rates. System time
+is mostly the socket writes (one \`writev\` per client and message, the
+same for every subject); user time is the JavaScript.
 The 1-minute load average at the start was ${load} on ${cpus().length} cores.
 
 Every baseline is the strongest version of itself. Raw \`ws\` sends a
@@ -165,14 +201,16 @@ target compares the hub with the faster of the two in each round. socket.io
 runs as its users configure it for this: the websocket transport only,
 without per-message deflate.
 
-| subject | messages delivered per second (min / median / max) | CPU µs per message (min / median / max) |
-|---|---|---|
-${subjects.map((s) => `| ${label[s]} | ${spreadOf(rates(s))} | ${spreadOf(cpuOf(s), 2)} |`).join('\n')}
+| subject | messages delivered per second (min / median / max) | CPU µs per message (min / median / max) | of which user / system (medians) |
+|---|---|---|---|
+${subjects.map((s) => `| ${label[s]} | ${spreadOf(rates(s))} | ${spreadOf(cpuOf(s), 2)} | ${medianOf(userOf(s)).toFixed(2)} / ${medianOf(systemOf(s)).toFixed(2)} |`).join('\n')}
 
 Per round, hub / the faster raw \`ws\` of that round: ${fmt(hubRounds)}
 (hub / framed-once: ${fmt(perRound('hub', (i) => rate(bc['ws-frame'][i])))}; hub / encoded-once: ${fmt(perRound('hub', (i) => rate(bc['ws-buffer'][i])))}; socket.io / the faster raw: ${fmt(perRound('socketio', strongest))}).
 
 hub / faster raw \`ws\` (medians) = **${hubRatio.toFixed(2)}×** (target ≥ 0.9×: ${met ? '**met**' : '**missed**'}); median of the per-round ratios ${medianOf(hubRounds).toFixed(2)}×. CPU per message, hub / framed-once raw \`ws\`: ${cpuRatio.toFixed(2)}×.
+
+${wsNotes({ hubUser: medianOf(userOf('hub')), frameUser: medianOf(userOf('ws-frame')), hubSystem: medianOf(systemOf('hub')), frameSystem: medianOf(systemOf('ws-frame')), cpuRatio, met, rounds: hubRounds })}
 
 ## WebSocket: heap bytes per connected client (${H} clients, after GC)
 
@@ -182,9 +220,7 @@ ${HEAP_ROUNDS} rounds, interleaved as above; min / **median** / max.
 |---|---|---|
 ${heapSubjects.map((s) => `| ${heapLabel[s]} | ${spreadOf(heapOf(s))} | ${spreadOf(startOf(s))} |`).join('\n')}
 
-hub / socket.io (medians) = **${heapRatio.toFixed(2)}×** (target ≤ 1×; the heap is issue 15 §2's, worked on apart from the broadcast).
-
-${WS_NOTES}
+hub / socket.io (medians) = **${heapRatio.toFixed(2)}×** (target ≤ 1×). The heap per connection is issue 15 §2, worked on apart from the broadcast.
 `;
 }
 

@@ -141,6 +141,8 @@ if (mode === 'heap') {
     runs: rates.map(Math.round),
     syncMsPerBroadcast: +(runs.reduce((t, r) => t + r.busy, 0) / (3 * B)).toFixed(2),
     cpuUsPerMessage: +((cpu.user + cpu.system) / (3 * N * B)).toFixed(3),
+    userUsPerMessage: +(cpu.user / (3 * N * B)).toFixed(3),
+    systemUsPerMessage: +(cpu.system / (3 * N * B)).toFixed(3),
   };
 }
 clients.send({ close: true });

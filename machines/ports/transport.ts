@@ -104,12 +104,14 @@ export interface Link {
    * - Order with `send` is kept: a `send` before it is delivered before
    *   it, a `send` after it after it.
    * - Never throws; never modifies `message.data`.
+   * - Called as a method (`link.sendShared(message, slot)`): an
+   *   implementation may be one function for all its links, reading `this`.
    *
    * @example
    * ```ts
    * // A transport whose encoded form is the same for every link:
    * sendShared(message, slot) {
-   *   const bytes = message.memo(ENCODED, () => encode(message.data));
+   *   const bytes = message.memo(ENCODED, encode); // encode(data) runs once per broadcast
    *   socket.write(bytes, (err) => message.settle(slot, err ? lost(err) : undefined));
    * }
    * ```
@@ -152,13 +154,14 @@ export interface SharedMessage {
   /** What every link sends. Read-only for links: it is shared. */
   readonly data: Payload;
   /**
-   * What `make()` returns, made the first time `key` is asked for in this
-   * message and the same value for every later link: how a transport
+   * What `make(data)` returns, made the first time `key` is asked for in
+   * this message and the same value for every later link: how a transport
    * encodes the message once for all of its links (a WebSocket frame). The
    * key is the transport's own (a symbol it does not export), so two kinds
-   * of link in one broadcast keep their own forms.
+   * of link in one broadcast keep their own forms. `make` gets the data, so
+   * a module-level function will do (no closure made per link).
    */
-  memo<T>(key: symbol, make: () => T): T;
+  memo<T>(key: symbol, make: (data: Payload) => T): T;
   /**
    * The outcome on the link that was given `slot`: no error when it was
    * accepted, else why not. The first call for a slot counts; the message

@@ -51,7 +51,8 @@ test('broadcast message: memo makes each key\'s value once, per message', () => 
   const B = Symbol('b');
   let made = 0;
   const m: SharedMessage = new BroadcastMessage('x');
-  const first = m.memo(A, () => ({ n: ++made }));
+  const first = m.memo(A, (data) => ({ n: ++made, data }));
+  assert.equal(first, { n: 1, data: 'x' }, 'make gets the data');
   assert.is(m.memo(A, () => ({ n: ++made })), first);
   assert.equal(m.memo(B, () => ++made), 2);
   assert.equal(m.memo(B, () => ++made), 2);

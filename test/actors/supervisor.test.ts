@@ -469,6 +469,26 @@ test('supervisor: broadcast reports delivered, queued and failed', async () => {
   await s.sup.shutdown();
 });
 
+test('supervisor: broadcast by ids: a child named twice gets it once, a child being stopped or never started fails as unknown (issue 15)', async () => {
+  const s = startSupervisor();
+  s.sup.startChild({ id: 'a', transport: s.transport('a') });
+  s.sup.startChild({ id: 'b', transport: s.transport('b') });
+  s.sup.startChild({ id: 'c', transport: s.transport('c'), autoConnect: false });
+  await s.flush();
+  const stopping = s.sup.stopChild('b'); // its actor is closing its link: no longer one of the children
+  const r = await s.sup.broadcast('x', { ids: ['a', 'c', 'a', 'ghost', 'c', 'b', 'ghost'] });
+  assert.equal(r.delivered, ['a']);
+  assert.equal(r.queued, ['c']);
+  assert.equal(r.failed.map((f) => [f.id, f.error.constructor.name]), [['ghost', 'UnknownConnectionError'], ['b', 'UnknownConnectionError']]);
+  assert.equal(s.mocks.a!.written, ['x']);
+  assert.equal(s.mocks.b!.written, []);
+  await stopping;
+  s.sup.child('c')!.send({ type: 'CONNECT' });
+  await s.flush();
+  assert.equal(s.mocks.c!.written, ['x'], 'queued once');
+  await s.sup.shutdown();
+});
+
 test('supervisor: events$ merges every child, state$ follows their states', async () => {
   const s = startSupervisor();
   const seen: Array<Record<string, string>> = [];

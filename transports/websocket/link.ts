@@ -182,14 +182,14 @@ class WsLink implements WebSocketLink, LinkCoreOptions {
     // being compressed, a Blob being read, a queue behind them), so writing
     // the frame straight to the socket keeps the order of sends. Otherwise
     // `ws.send` queues it.
-    if (!this.#sharesFrames || sender!._state !== SENDER_IDLE || sender!._queue!.length > 0) {
+    if (!this.#sharesFrames || sender!._state !== SENDER_IDLE) {
       core.write(message.data).then(
         () => message.settle(slot),
         (e: Error) => message.settle(slot, e),
       );
       return;
     }
-    const frame = message.memo(FRAME, () => frameOf(message.data));
+    const frame = message.memo(FRAME, frameOf);
     if (!socket!.writable) {
       // Destroyed, failed or ending, and 'close' has not come yet: the write would fail.
       message.settle(slot, new LinkClosedError('link lost while sending', { canceled: false, cause: socket!.errored ?? undefined }));

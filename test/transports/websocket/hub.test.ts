@@ -266,6 +266,22 @@ test('hub.connect adopts a socket upgraded elsewhere; broadcast reaches every vi
   await new Promise<void>((r) => http.close(() => r()));
 });
 
+test('broadcast goes to the current viewers only: not to a replaced one, nor to one that left (issue 15)', async () => {
+  const h = await startHub();
+  const first = await viewer(h.url('t1'));
+  const other = await viewer(h.url('t2'));
+  await until(() => h.hub.isConnected('t1') && h.hub.isConnected('t2'), 'both connected');
+  const second = await viewer(h.url('t1')); // replaces `first`
+  assert.is(await closeCode(first), 4000);
+  other.ws.close();
+  await until(() => !h.hub.isConnected('t2'), 't2 left');
+  const result = await h.hub.broadcast({ notice: 'now' });
+  assert.equal(result, { delivered: ['t1#3'], queued: [], failed: [] });
+  await until(() => second.messages.length === 1, 'the current viewer got it');
+  assert.equal(second.messages, [{ notice: 'now' }] as never);
+  await h.close();
+});
+
 test('bad input: clear TypeError/RangeError before anything is queued', async () => {
   const h = await startHub();
   const rejects = async (p: Promise<unknown>, type: Function, re: RegExp) => {

@@ -182,6 +182,8 @@ export class TaskLogHub {
   readonly #adoptOutbox: { limit: number };
   readonly #adapter: TaskLogHubBinding | undefined;
   #viewers = 0;
+  /** The child ids of the viewers now set on a task (`task.viewer`), for `broadcast`: one read per viewer, not a walk over the tasks. */
+  readonly #viewerIds = new Set<string>();
   #closed = false;
 
   constructor(options: TaskLogHubOptions = {}) {
@@ -254,6 +256,7 @@ export class TaskLogHub {
       const connection = this.supervisor.adopt(link, { id: childId, kind: 'websocket', outbox: this.#adoptOutbox });
       const viewer: Viewer = { childId, link, connection };
       task.viewer = viewer;
+      this.#viewerIds.add(childId);
       // The viewer's link ended by itself (the tab closed, the network went): forget it.
       void connection.closed.then(() => {
         if (task.viewer === viewer) this.#forget(taskId, task, 'closed');
@@ -344,9 +347,7 @@ export class TaskLogHub {
     this.#open('broadcast');
     const text = typeof message === 'string' ? message : encode(message, 'message');
     // Only this hub's viewers: the supervisor may be shared with other connections.
-    const ids: string[] = [];
-    for (const task of this.#tasks.values()) if (task.viewer) ids.push(task.viewer.childId);
-    return this.supervisor.broadcast(text, { volatile: true, ids });
+    return this.supervisor.broadcast(text, { volatile: true, ids: [...this.#viewerIds] });
   }
 
   /** Close every viewer (1001), stop accepting, and stop the supervisor when it is the hub's own. Queued messages are discarded. */
@@ -420,6 +421,7 @@ export class TaskLogHub {
     const viewer = task.viewer!;
     task.viewer = undefined;
     this.#adapter?.viewerGone(taskId, viewer.childId);
+    this.#viewerIds.delete(viewer.childId);
     this.#emit({ type: 'disconnected', taskId, viewer: viewer.childId, reason });
   }
 
@@ -429,6 +431,7 @@ export class TaskLogHub {
     if (!viewer) return;
     task.viewer = undefined;
     this.#adapter?.viewerGone(taskId, viewer.childId);
+    this.#viewerIds.delete(viewer.childId);
     await viewer.link.closeWith(code, text);
     await viewer.connection.stop().catch(() => {});
     this.#emit({ type: 'disconnected', taskId, viewer: viewer.childId, reason });
