@@ -153,6 +153,9 @@ test('replay: a page starts at the beginning, seeks (hello: the fleet at t), pla
       'not JSON: expected { action, id }',
       'id must be the id of a child or null, got "no-such-child"',
     ]);
+    const before = page.count('hello');
+    page.send({ action: 'seek', t: recording.end });
+    await until(() => page.count('hello') === before + 1, 'back at the end');
     page.send({ action: 'select', id: 'conn-3' });
     await until(() => page.count('history') === 1, 'history');
     assert.ok(page.last('history').events.some((e: any) => e.type === 'EVENT_MAX_RETRIES_EXCEEDED'), 'conn-3 ran out of retries');
