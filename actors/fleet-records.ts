@@ -262,6 +262,11 @@ export function watchFleet(source: FleetSource, { onRecord, onDirty = () => {} }
         membership = true;
         onDirty();
       },
+      // An observer without `error` makes XState throw the actor's error
+      // (uncaught) where the supervisor only logs it; a failed supervisor
+      // never completes events$, so this is where its recording ends.
+      error: () => end('supervisor failed'),
+      complete: () => end('supervisor stopped'),
     }),
   );
   // A supervisor already stopped completes events$ at once: end() ran before the second subscription.
@@ -279,4 +284,28 @@ export function watchFleet(source: FleetSource, { onRecord, onDirty = () => {} }
       return ended;
     },
   };
+}
+
+/**
+ * JSON for a page or a recording, whatever an event's data holds: a BigInt
+ * becomes its digits and an `n`, a cycle `"[Circular]"`, where `JSON.stringify`
+ * would throw (and, from a timer, end the process).
+ */
+export function jsonText(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    const stack: unknown[] = [];
+    return JSON.stringify(value, function (this: unknown, _key: string, v: unknown) {
+      if (typeof v === 'bigint') return `${v}n`;
+      if (stack.length > 0) {
+        // `this` holds v: the stack is cut back to it, so it lists v's ancestors.
+        const at = stack.indexOf(this);
+        if (at >= 0) stack.length = at + 1;
+        else stack.push(this);
+        if (typeof v === 'object' && v !== null && stack.includes(v)) return '[Circular]';
+      } else stack.push(v);
+      return v;
+    });
+  }
 }

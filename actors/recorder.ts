@@ -27,7 +27,7 @@ import { arch, hostname, platform } from 'node:os';
 import * as check from '../machines/ports/check.js';
 import { StatewireError } from '../machines/ports/errors.js';
 import { nowOf, type Clock } from '../machines/ports/clock.js';
-import { watchFleet, type FleetRecord, type FleetSource } from './fleet-records.js';
+import { jsonText, watchFleet, type FleetRecord, type FleetSource } from './fleet-records.js';
 
 declare module '../machines/ports/errors.js' {
   interface ErrorCodes {
@@ -132,7 +132,7 @@ export function record(source: FleetSource, file: string, options: RecordOptions
     pending = [];
   };
   const write = (value: object) => {
-    pending.push(`${toLine(value)}\n`);
+    pending.push(`${jsonText(value)}\n`);
     lines++;
     if (!flushScheduled) {
       flushScheduled = true;
@@ -186,16 +186,4 @@ export function record(source: FleetSource, file: string, options: RecordOptions
     },
     stop: finish,
   };
-}
-
-/** One record as a line; an event whose data JSON cannot hold (a BigInt, a cycle) keeps its type, time and state. */
-function toLine(value: object): string {
-  try {
-    return JSON.stringify(value);
-  } catch (error) {
-    const r = value as FleetRecord;
-    if (r.type !== 'event') throw error;
-    const { data: _data, ...rest } = r.event;
-    return JSON.stringify({ ...r, event: { ...rest, data: { unrecordable: (error as Error).message } } });
-  }
 }

@@ -10,7 +10,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
+import { jsonText } from '../actors/fleet-records.js';
 import { ListenError } from '../machines/ports/errors.js';
 import { originAllowed } from '../transports/websocket/origin.js';
 
@@ -42,6 +43,54 @@ function pageFiles(): Map<string, { body: Buffer; type: string }> {
   return files;
 }
 
+/** Bytes a page may leave unread (`ws.bufferedAmount`) before it gets no more messages until it catches up. */
+export const PAGE_BUFFER_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * What goes to one page. A page that stops reading (a frozen tab, a client
+ * that never reads) would otherwise hold every batch in this process: past
+ * `PAGE_BUFFER_LIMIT` unread bytes it gets nothing more, and once it has read
+ * down below the limit (checked every `everyMs`) it is sent `picture()`,
+ * the whole picture as of now, in place of what it missed.
+ */
+export class PageOutlet {
+  #timer: ReturnType<typeof setInterval> | undefined;
+  constructor(
+    readonly ws: WebSocket,
+    private readonly picture: () => unknown,
+    private readonly everyMs: number,
+  ) {}
+
+  /** Behind: messages are skipped until `picture()` replaces them. */
+  get behind(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  send(message: unknown): void {
+    this.sendText(typeof message === 'string' ? message : jsonText(message));
+  }
+
+  sendText(text: string): void {
+    const ws = this.ws;
+    if (ws.readyState !== WebSocket.OPEN || this.#timer !== undefined) return;
+    if (ws.bufferedAmount > PAGE_BUFFER_LIMIT) {
+      this.#timer = setInterval(() => {
+        if (ws.readyState !== WebSocket.OPEN) return this.close();
+        if (ws.bufferedAmount > PAGE_BUFFER_LIMIT) return;
+        this.close();
+        this.send(this.picture());
+      }, this.everyMs);
+      return;
+    }
+    ws.send(text);
+  }
+
+  close(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
 export interface PageServerOptions {
   port: number;
   host: string;
@@ -64,7 +113,14 @@ export async function startPageServer(options: PageServerOptions): Promise<PageS
   const content = pageFiles();
   const json = options.json ?? {};
   const http: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://x').pathname;
+    } catch {
+      // A request target URL cannot read (`GET http://x:99999/`): the peer's mistake, never a crash.
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      return res.end('bad request target');
+    }
     if (Object.hasOwn(json, path)) {
       void Promise.resolve(json[path]!()).then((value) => {
         res.writeHead(200, { 'content-type': 'application/json' });

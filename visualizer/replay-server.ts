@@ -12,12 +12,12 @@
  * console.log(`replay at ${replay.url}`);
  * ```
  */
-import { WebSocket } from 'ws';
+import { WebSocket, type RawData } from 'ws';
 import * as check from '../machines/ports/check.js';
-import { startPageServer } from './page-server.js';
+import { PageOutlet, startPageServer } from './page-server.js';
 import { DEFAULT_POWER_THRESHOLDS } from './power.js';
 import { ReplayCursor, ReplayIndex, type RecordingFile } from './replay.js';
-import { LOG_PER_BATCH, pageOptions, parseMessage, type Visualizer, type VisualizerOptions } from './server.js';
+import { LOG_PER_BATCH, POWER_PER_BATCH, pageOptions, parseMessage, type Visualizer, type VisualizerOptions } from './server.js';
 
 export type ReplayOptions = Pick<VisualizerOptions, 'port' | 'host' | 'labels' | 'allowedOrigins' | 'maxPayload' | 'batchMs' | 'machine'>;
 
@@ -42,13 +42,10 @@ export async function serveReplay(recording: RecordingFile, options: ReplayOptio
       let playing = false;
       let speed = 1;
       let timer: ReturnType<typeof setInterval> | undefined;
-      const send = (msg: unknown) => {
-        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
-      };
       const timeline = () => ({ start: recording.start, end: recording.end, t: cursor.t, playing, speed, file: recording.file });
-      const hello = () => {
+      const picture = () => {
         const past = cursor.past();
-        send({
+        return {
           type: 'hello',
           mode: 'replay',
           graph,
@@ -61,8 +58,12 @@ export async function serveReplay(recording: RecordingFile, options: ReplayOptio
           log: past.log,
           messages: [...past.power.map((reading) => ({ type: 'power', reading })), ...past.alarms.map((event) => ({ type: 'log', event }))],
           timeline: timeline(),
-        });
+        };
       };
+      // A page that stops reading gets nothing more until it catches up, then the picture at its place.
+      const outlet = new PageOutlet(ws, picture, batchMs);
+      const send = (msg: unknown) => outlet.send(msg);
+      const hello = () => send(picture());
       const pause = () => {
         playing = false;
         if (timer !== undefined) clearInterval(timer);
@@ -82,22 +83,31 @@ export async function serveReplay(recording: RecordingFile, options: ReplayOptio
           ...(cursor.supervisor !== before ? { supervisor: { state: cursor.supervisor } } : {}),
           log,
           logDropped: news.log.length - log.length,
-          alarms: news.alarms,
-          power: news.power,
+          alarms: news.alarms.slice(-LOG_PER_BATCH),
+          power: news.power.slice(-POWER_PER_BATCH),
           timeline: timeline(),
         });
       };
-      const session = { stop: pause };
+      const session = {
+        stop: () => {
+          pause();
+          outlet.close();
+        },
+      };
       sessions.add(session);
       ws.on('close', () => {
         pause();
+        outlet.close();
         sessions.delete(session);
       });
       void chart.ready.then(() => {
         if (ws.readyState === WebSocket.OPEN) hello();
       });
 
-      ws.on('message', (data, isBinary) => {
+      // Nothing is answered before the hello (the layout is ready): a seek then is answered after it, in order.
+      ws.on('message', (data, isBinary) => void chart.ready.then(() => onMessage(data, isBinary)));
+      const onMessage = (data: RawData, isBinary: boolean) => {
+        if (ws.readyState !== WebSocket.OPEN) return;
         const parsed = parseMessage(data, isBinary);
         const answer = (error: string) => send({ type: 'error', error });
         if (!parsed.ok) return answer(parsed.error);
@@ -110,7 +120,11 @@ export async function serveReplay(recording: RecordingFile, options: ReplayOptio
             return hello();
           }
           case 'play':
-            if (cursor.t >= recording.end) cursor.seek(recording.start); // from the start again
+            if (cursor.t >= recording.end) {
+              // From the start again: the page starts from the picture there (batches carry only what changes).
+              cursor.seek(recording.start);
+              hello();
+            }
             if (!playing) {
               playing = true;
               timer = setInterval(tick, batchMs);
@@ -127,7 +141,7 @@ export async function serveReplay(recording: RecordingFile, options: ReplayOptio
           }
           case 'select':
             if (id === null || id === '') return;
-            if (typeof id !== 'string') return answer(`id must be the id of a child or null, got ${check.describe(id)}`);
+            if (typeof id !== 'string' || !cursor.model.rows.has(id)) return answer(`id must be the id of a child or null, got ${check.describe(id)}`);
             return send({ type: 'history', id, events: cursor.history(id) });
           default:
             return answer(
@@ -136,7 +150,7 @@ export async function serveReplay(recording: RecordingFile, options: ReplayOptio
                 : `action must be one of seek, play, pause, speed, select, got ${check.describe(action)}`,
             );
         }
-      });
+      };
     },
   });
   return {

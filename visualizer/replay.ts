@@ -43,7 +43,10 @@ function problem(value: unknown): string | undefined {
       return Array.isArray(value.children) && value.children.every(isChild) ? undefined : '"children" must be a list of { id, kind, state, ... }';
     case 'event': {
       const e = value.event;
-      return isObject(e) && typeof e.type === 'string' && typeof e.connectionId === 'string' && finite(e.timestamp) ? undefined : '"event" must be { type, connectionId, timestamp, ... }';
+      if (!(isObject(e) && typeof e.type === 'string' && typeof e.connectionId === 'string' && finite(e.timestamp))) return '"event" must be { type, connectionId, timestamp, ... }';
+      // A state change moves its child's row: without a state to move to, the fleet could not be folded.
+      if (e.type === 'EVENT_STATE_CHANGE' && !(isObject(e.data) && typeof e.data.to === 'string')) return 'an EVENT_STATE_CHANGE must have data.to (the state)';
+      return undefined;
     }
     case 'diff':
       return Array.isArray(value.set) && value.set.every(isChild) && Array.isArray(value.removed) && value.removed.every((id) => typeof id === 'string')

@@ -31,7 +31,7 @@ import type { Observable } from 'rxjs';
 import { WebSocket } from 'ws';
 import type { AnyStateMachine, InspectionEvent } from 'xstate';
 import type { Supervisor } from '../actors/supervisor.js';
-import { watchFleet } from '../actors/fleet-records.js';
+import { jsonText, watchFleet } from '../actors/fleet-records.js';
 import * as check from '../machines/ports/check.js';
 import { describeError } from '../machines/ports/errors.js';
 import { nowOf } from '../machines/ports/clock.js';
@@ -42,7 +42,7 @@ import { topState } from '../machines/state.js';
 import { FleetModel } from './fleet.js';
 import { machineGraph } from './graph.js';
 import { layoutMachine, type MachineLayout } from './layout.js';
-import { startPageServer } from './page-server.js';
+import { PageOutlet, startPageServer } from './page-server.js';
 import { PowerHistory, asReading, isPowerAlarm, powerReadings, powerThresholds, readingOf, type PowerReading, type PowerThresholds } from './power.js';
 
 export interface VisualizerOptions {
@@ -122,7 +122,7 @@ const RECENT_EVENTS = 2000;
 /** Events of one selected connection sent with its history, and kept per batch beyond LOG_PER_BATCH. */
 const SELECTED_EVENTS = 100;
 /** Power readings in one batch (the newest). */
-const POWER_PER_BATCH = 1000;
+export const POWER_PER_BATCH = 1000;
 
 /**
  * What the page may ask for: `{ action, id }`, the action one of these, the id
@@ -280,7 +280,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
    * Open pages and the child each follows (`select`): its events are never cut
    * from a batch. Nothing reaches a page before its hello (`greeted`), the picture it starts from.
    */
-  const pages = new Map<WebSocket, { selected: string | null; greeted: boolean }>();
+  const pages = new Map<WebSocket, { selected: string | null; greeted: boolean; outlet: PageOutlet }>();
   const recent = new Recent<ConnectionLogEvent>(RECENT_EVENTS);
   let pendingLog = new Recent<ConnectionLogEvent>(LOG_PER_BATCH);
   let pendingCount = 0;
@@ -292,9 +292,6 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
   let lastFlush = 0;
   let closed = false;
 
-  const send = (ws: WebSocket, text: string) => {
-    if (ws.readyState === WebSocket.OPEN) ws.send(text);
-  };
   const selectedBy = (id: string) => {
     for (const p of pages.values()) if (p.selected === id) return true;
     return false;
@@ -330,13 +327,13 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
     pendingPower = new Recent(POWER_PER_BATCH);
     const empty = !rows.length && !removed.length && !batch.supervisor && !log.length && !batch.alarms.length && !batch.power.length;
     if (empty || !pages.size) return;
-    const text = JSON.stringify(batch);
+    const text = jsonText(batch);
     const inBatch = new Set(log);
     for (const [ws, page] of pages) {
       if (!page.greeted) continue;
       // A page following a child gets all of its events, even those cut from a busy batch.
       const own = page.selected === null ? [] : extra.filter((e) => e.connectionId === page.selected && !inBatch.has(e));
-      send(ws, own.length ? JSON.stringify({ ...batch, log: [...own, ...log].sort((a, b) => a.timestamp - b.timestamp), logDropped: logDropped - own.length }) : text);
+      page.outlet.sendText(own.length ? jsonText({ ...batch, log: [...own, ...log].sort((a, b) => a.timestamp - b.timestamp), logDropped: logDropped - own.length }) : text);
     }
   }
   function schedule() {
@@ -382,7 +379,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
       // A failed user stream ends the readings; it must not become an unhandled error (process crash).
       error: (e: unknown) => {
         const text = JSON.stringify({ type: 'error', error: `power$ failed: ${(e as Error)?.message ?? String(e)}` });
-        for (const [ws, page] of pages) if (page.greeted) send(ws, text);
+        for (const page of pages.values()) if (page.greeted) page.outlet.sendText(text);
       },
     }),
   ];
@@ -410,17 +407,21 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
       maxPayload,
       json: { '/graph.json': () => graph, '/layout.json': () => chart.ready.then(() => chart.layout) },
       onConnection(ws) {
-        const page = { selected: null as string | null, greeted: false };
+        // A page that stops reading gets nothing more until it catches up, then the whole picture again.
+        const page = { selected: null as string | null, greeted: false, outlet: new PageOutlet(ws, hello, batchMs) };
         pages.set(ws, page);
-        ws.on('close', () => pages.delete(ws));
+        ws.on('close', () => {
+          pages.delete(ws);
+          page.outlet.close();
+        });
         void chart.ready.then(() => {
           if (closed || ws.readyState !== WebSocket.OPEN) return;
           // The pages already open get what changed first: the new one starts from the same picture.
           flush();
-          send(ws, JSON.stringify(hello()));
+          page.outlet.send(hello());
           page.greeted = true;
         });
-        const answer = (error: string) => send(ws, JSON.stringify({ type: 'error', error }));
+        const answer = (error: string) => page.outlet.send({ type: 'error', error });
         ws.on('message', (data, isBinary) => {
           const command = parseCommand(data, isBinary, (id) => model.rows.has(id));
           if (!command.ok) return answer(command.error);
@@ -428,7 +429,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
             page.selected = command.select;
             if (command.select !== null) {
               const id = command.select;
-              send(ws, JSON.stringify({ type: 'history', id, events: recent.items.filter((e) => e.connectionId === id).slice(-SELECTED_EVENTS) }));
+              page.outlet.send({ type: 'history', id, events: recent.items.filter((e) => e.connectionId === id).slice(-SELECTED_EVENTS) });
             }
             return;
           }
@@ -458,6 +459,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
       timer = undefined;
       for (const s of subs) s.unsubscribe();
       watch.stop();
+      for (const p of pages.values()) p.outlet.close();
       pages.clear();
       await page.close();
     },

@@ -9,9 +9,10 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SimulatedClock } from 'xstate';
+import { Subject } from 'rxjs';
+import { SimulatedClock, createActor, createMachine } from 'xstate';
 import { createSupervisor } from '../../actors/supervisor.js';
-import { RecordingError, type RecordingHeader } from '../../actors/recorder.js';
+import { RecordingError, record, type RecordingHeader } from '../../actors/recorder.js';
 import type { FleetRecord } from '../../actors/fleet-records.js';
 import { mockTransport } from '../../transports/mock/mock.transport.js';
 import { flush } from '../../transports/mock/flush.js';
@@ -79,7 +80,7 @@ test('recorder: it ends by itself when the supervisor shuts down; stop() then re
   assert.is(recording.lines, records.length + 1);
 });
 
-test('recorder: an event whose data JSON cannot hold is recorded without it; a file that cannot be opened throws a RecordingError at once; bad arguments are TypeErrors', async () => {
+test('recorder: an event whose data JSON cannot hold is recorded as near as JSON can (a BigInt as digits and n, a cycle marked); a file that cannot be opened throws a RecordingError at once; bad arguments are TypeErrors', async () => {
   const file = join(dir, 'odd.ndjson');
   const sup = createSupervisor({ id: 'odd', clock: new SimulatedClock() });
   try {
@@ -87,10 +88,15 @@ test('recorder: an event whose data JSON cannot hold is recorded without it; a f
     await flush();
     const recording = sup.record(file, { everyMs: 1000 });
     sup.connection('a').publish('EVENT_POWER_READING', { watts: 10n as unknown as number });
+    const loop: Record<string, unknown> = { name: 'loop', shared: { x: 1 } };
+    loop.self = loop;
+    loop.again = loop.shared; // seen twice but not a cycle: kept
+    sup.connection('a').publish('EVENT_POWER_READING', loop as never);
     await recording.stop();
-    const odd = lines(file).find((r) => r.type === 'event' && r.event.type === 'EVENT_POWER_READING')!;
-    assert.equal(odd.event.data, { unrecordable: 'Do not know how to serialize a BigInt' });
+    const [odd, cyclic] = lines(file).filter((r) => r.type === 'event' && r.event.type === 'EVENT_POWER_READING');
+    assert.equal(odd.event.data, { watts: '10n' });
     assert.is(odd.event.connectionId, 'a');
+    assert.equal(cyclic.event.data, { name: 'loop', shared: { x: 1 }, self: '[Circular]', again: { x: 1 } });
 
     assert.throws(
       () => sup.record(join(dir, 'no', 'such', 'dir.ndjson')),
@@ -100,6 +106,40 @@ test('recorder: an event whose data JSON cannot hold is recorded without it; a f
     assert.throws(() => sup.record(join(dir, 'x.ndjson'), { everyMs: 0 }), (e: Error) => e instanceof RangeError && /^options\.everyMs/.test(e.message));
   } finally {
     await sup.shutdown();
+  }
+});
+
+test('recorder: a supervisor actor that fails ends the recording (reason "supervisor failed") and closes the file; the failure is not thrown again as an uncaught error', async () => {
+  const file = join(dir, 'failed.ndjson');
+  const actor = createActor(
+    createMachine({
+      on: {
+        BOOM: {
+          actions: () => {
+            throw new Error('boom');
+          },
+        },
+      },
+    }),
+  );
+  // The supervisor's own observer: it handles the error (it logs it).
+  actor.subscribe({ error: () => {} });
+  actor.start();
+  const uncaught: unknown[] = [];
+  const onUncaught = (e: unknown) => uncaught.push(e);
+  process.on('uncaughtException', onUncaught);
+  try {
+    const source = { id: 'failing', clock: new SimulatedClock(), events$: new Subject<never>(), actor, whichChildren: () => [], child: () => undefined };
+    const recording = record(source, file);
+    actor.send({ type: 'BOOM' });
+    await recording.stop();
+    await new Promise((r) => setTimeout(r, 10)); // XState reports an unhandled error from a timer
+    assert.equal(uncaught, []);
+    const last = lines(file).at(-1)!;
+    assert.is(last.type, 'end');
+    assert.is(last.reason, 'supervisor failed');
+  } finally {
+    process.off('uncaughtException', onUncaught);
   }
 });
 

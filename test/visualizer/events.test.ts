@@ -7,7 +7,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebSocket } from 'ws';
 import { createSupervisor } from '../../actors/supervisor.js';
+import { connect } from 'node:net';
 import { serveVisualizer, type VisualizerOptions } from '../../visualizer/server.js';
+import { PAGE_BUFFER_LIMIT, PageOutlet } from '../../visualizer/page-server.js';
+import { mockTransport } from '../../transports/mock/mock.transport.js';
 import { spawnLines, tsxArgs } from '../helpers/spawn.js';
 import { until } from '../helpers/net.js';
 
@@ -209,6 +212,68 @@ test('events: allowedOrigins lets listed pages in; a malformed entry is a TypeEr
     );
   } finally {
     await supervisor.shutdown();
+  }
+});
+
+test('events: an event whose data JSON cannot hold (a BigInt, a cycle) reaches the page as near as JSON can; nothing throws from the batch timer', async () => {
+  const supervisor = createSupervisor({ id: 'odd-data' });
+  supervisor.startChild({ id: 'a', transport: mockTransport() });
+  const viz = await serveVisualizer(supervisor, { port: 0, batchMs: 10 });
+  try {
+    const page = await openPage(`ws://127.0.0.1:${viz.port}/events`);
+    await until(() => page.messages.some((m) => m.type === 'hello'), 'hello');
+    const loop: Record<string, unknown> = { name: 'loop' };
+    loop.self = loop;
+    supervisor.connection('a').publish('EVENT_POWER_WARNING', { watts: 0n, loop } as never);
+    const logged = () => page.messages.flatMap((m) => (m.type === 'batch' ? (m.log as Array<Record<string, any>>) : [])).find((e) => e.type === 'EVENT_POWER_WARNING');
+    await until(() => logged() !== undefined, 'the odd event in a batch');
+    assert.equal(logged()!.data, { watts: '0n', loop: { name: 'loop', self: '[Circular]' } });
+    page.ws.close();
+    await page.closed;
+  } finally {
+    await viz.close();
+    await supervisor.shutdown();
+  }
+});
+
+test('events: a request target URL cannot read (GET http://x:99999/) is a 400; the server goes on', async () => {
+  const s = await serveHere();
+  try {
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(s.viz.port, '127.0.0.1', () => socket.end('GET http://x:99999/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let text = '';
+      socket.on('data', (d) => (text += d));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    assert.match(reply, /^HTTP\/1\.1 400 /);
+    assert.is((await fetch(s.viz.url + 'graph.json')).status, 200);
+  } finally {
+    await s.close();
+  }
+});
+
+test('events: a page that stops reading gets nothing past PAGE_BUFFER_LIMIT unread bytes, then, once it has read, the whole picture again', async () => {
+  const sent: string[] = [];
+  // The socket as far as the outlet reads it: its state, what it holds unread, send.
+  const ws = { readyState: WebSocket.OPEN, bufferedAmount: 0, send: (text: string) => sent.push(text) };
+  let pictures = 0;
+  const outlet = new PageOutlet(ws as unknown as WebSocket, () => ({ type: 'hello', n: ++pictures }), 5);
+  try {
+    outlet.send({ type: 'batch', n: 1 });
+    ws.bufferedAmount = PAGE_BUFFER_LIMIT + 1;
+    outlet.send({ type: 'batch', n: 2 }); // over the limit: skipped, and so is everything after it
+    ws.bufferedAmount = 0;
+    outlet.send({ type: 'batch', n: 3 });
+    assert.ok(outlet.behind);
+    assert.equal(sent, ['{"type":"batch","n":1}']);
+    await until(() => sent.length === 2, 'the picture once it has read');
+    assert.equal(sent[1], '{"type":"hello","n":1}');
+    assert.not.ok(outlet.behind);
+    outlet.send({ type: 'batch', n: 4 });
+    assert.is(sent[2], '{"type":"batch","n":4}');
+  } finally {
+    outlet.close();
   }
 });
 

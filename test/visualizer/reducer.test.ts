@@ -157,6 +157,16 @@ test('power: readings grouped per connection, the newest 300 each; alarms become
   const later = reduce(initialView(), { type: 'hello', graph: undefined, labels: {}, supervisor: { id: 's', state: 'running' }, messages: [{ type: 'power', reading: { connectionId: 'rig', watts: 48.5, at: 1 } }, log('EVENT_POWER_CRITICAL', { watts: 0, consecutiveZeros: 3 })] });
   assert.equal(later.power, { rig: [{ watts: 48.5, at: 1 }] });
   assert.is(later.powerMarks.rig!.length, 1);
+
+  // A child that goes takes its readings and marks with it; the chart keeps at most 64 connections (the newest heard of).
+  const gone = reduce(v, { type: 'batch', rows: [], removed: ['rig'] });
+  assert.equal(Object.keys(gone.power), ['rig-2']);
+  assert.is(gone.powerMarks.rig, undefined);
+  let many = initialView();
+  for (let i = 0; i < 70; i++) many = reduce(many, { type: 'power', reading: { connectionId: `rig-${i}`, watts: 1, at: i } });
+  assert.is(Object.keys(many.power).length, 64);
+  assert.is(many.power['rig-5'], undefined);
+  assert.ok(many.power['rig-6'] && many.power['rig-69']);
 });
 
 test.run();

@@ -58,6 +58,10 @@ test('replay: what is not a recording is refused with one line saying why (and w
   assert.equal(await load(`${HEADER}\n${CHILDREN}\nnot json\n{"type":"end","t":2}\n`), { error: '<dir>/x.ndjson: line 3 is not JSON (Unexpected token \'o\', "not json" is not valid JSON): not an NDJSON recording', line: 3 });
   assert.equal(await load(`${HEADER}\n${CHILDREN}\n{"type":"diff","t":2,"set":[{"id":7}],"removed":[]}\n`), { error: '<dir>/x.ndjson: line 3 is not a recording line: "diff" must have "set" (children) and "removed" (ids)', line: 3 });
   assert.equal(await load(`${HEADER}\n{"type":"end","t":2}\n`), { error: '<dir>/x.ndjson: no child list after the header: not a recording', line: 2 });
+  assert.equal(await load(`${HEADER}\n${CHILDREN}\n{"type":"event","t":2,"event":{"type":"EVENT_STATE_CHANGE","connectionId":"a","timestamp":2}}\n`), {
+    error: '<dir>/x.ndjson: line 3 is not a recording line: an EVENT_STATE_CHANGE must have data.to (the state)',
+    line: 3,
+  });
   assert.equal(await load(`${HEADER}\n${CHILDREN}\n{"type":"later","t":2}\n{"type":"event","t":3,"event":{"type":"EVENT_STA`), {
     warnings: ['line 4, the last, is cut short (the recording was not stopped): skipped', '1 line of a type this version does not know: skipped'],
     records: 1,
@@ -125,19 +129,33 @@ test('replay: a page starts at the beginning, seeks (hello: the fleet at t), pla
     assert.is(page.last('batch').timeline.t, recording.end);
     assert.equal(page.messages.filter((m) => m.type === 'batch' && m.supervisor).map((m) => m.supervisor.state), ['stopped'], 'the recording ended: the supervisor stopped');
 
+    // Play again from the end: it starts over from the picture at the start (a hello), not from the end's rows.
+    const hellos = page.count('hello');
+    page.send({ action: 'play' });
+    await until(() => page.count('hello') === hellos + 1, 'the picture at the start');
+    assert.is(page.last('hello').timeline.t, recording.start);
+    assert.equal(statesOf(page.last('hello').rows), statesOf(hello.rows));
+    page.send({ action: 'pause' });
+    await until(() => page.last('timeline')?.timeline.playing === false, 'paused');
+
     page.send({ action: 'drop-link', id: 'conn-0' });
     page.send({ action: 'seek', t: 'soon' });
     page.send({ action: 'speed', speed: 0 });
     page.send({ action: '__proto__' });
     page.send('nonsense');
-    await until(() => page.count('error') === 5, 'five errors');
+    page.send({ action: 'select', id: 'no-such-child' });
+    await until(() => page.count('error') === 6, 'six errors');
     assert.equal(page.messages.filter((m) => m.type === 'error').map((m) => m.error), [
       'this is a replay: it cannot send events to connections',
       'seek needs a time t (ms), got "soon"',
       'speed must be a number within (0, 10000], got 0',
       'action must be one of seek, play, pause, speed, select, got "__proto__"',
       'not JSON: expected { action, id }',
+      'id must be the id of a child or null, got "no-such-child"',
     ]);
+    const before = page.count('hello');
+    page.send({ action: 'seek', t: recording.end });
+    await until(() => page.count('hello') === before + 1, 'back at the end');
     page.send({ action: 'select', id: 'conn-3' });
     await until(() => page.count('history') === 1, 'history');
     assert.ok(page.last('history').events.some((e: any) => e.type === 'EVENT_MAX_RETRIES_EXCEEDED'), 'conn-3 ran out of retries');

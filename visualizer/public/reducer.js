@@ -7,6 +7,8 @@
 const LOG_LIMIT = 500;
 /** Readings, and alarm marks, kept per connection (the server's hello sends as many). */
 const POWER_LIMIT = 300;
+/** Connections drawn on the power chart (the server keeps as many: visualizer/power.ts): the newest heard of stay. */
+const POWER_CONNECTIONS = 64;
 /** Power alarms drawn as marks on the power chart (they stay in the log too). */
 export const POWER_ALARMS = ['EVENT_POWER_WARNING', 'EVENT_POWER_CRITICAL', 'EVENT_POWER_TREND_WARNING'];
 /** The six states, in the order the counts show them. */
@@ -110,6 +112,8 @@ export function reduce(view, msg) {
       if (msg.logDropped) next.logDropped = view.logDropped + msg.logDropped;
       for (const e of msg.alarms || []) next = reduce(next, { type: 'alarm', event: e });
       for (const r of msg.power || []) next = reduce(next, { type: 'power', reading: r });
+      // A child that went takes its lines off the chart.
+      if (msg.removed?.length) next = { ...next, power: without(next.power, msg.removed), powerMarks: without(next.powerMarks, msg.removed) };
       return next;
     }
     case 'timeline':
@@ -142,8 +146,23 @@ const finite = (v) => typeof v === 'number' && Number.isFinite(v);
 
 /** `byId` with `item` added to `id`'s list, which keeps its newest POWER_LIMIT. Own keys only: an id may be `__proto__`. */
 function append(byId, id, item) {
-  const list = [...(Object.hasOwn(byId, id) ? byId[id] : []), item];
-  return { ...byId, [id]: list.length > POWER_LIMIT ? list.slice(list.length - POWER_LIMIT) : list };
+  const had = Object.hasOwn(byId, id);
+  const list = [...(had ? byId[id] : []), item];
+  const next = { ...byId, [id]: list.length > POWER_LIMIT ? list.slice(list.length - POWER_LIMIT) : list };
+  if (!had) {
+    // Past POWER_CONNECTIONS, the one heard of first goes (keys keep insertion order, integer-like ids aside).
+    const ids = Object.keys(next);
+    for (let i = 0; i < ids.length - POWER_CONNECTIONS; i++) delete next[ids[i]];
+  }
+  return next;
+}
+
+/** `byId` without the `ids` (the same object when it has none of them). */
+function without(byId, ids) {
+  if (!ids.some((id) => Object.hasOwn(byId, id))) return byId;
+  const next = { ...byId };
+  for (const id of ids) delete next[id];
+  return next;
 }
 
 /** Log entries that pass the filters (empty filter: everything; `connection` is a substring of the id). */
