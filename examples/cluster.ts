@@ -89,9 +89,13 @@ async function watch(hub: { name: string; base: string }, task: string, lastSeq?
   await new Promise((r, j) => ws.once('open', r).once('error', j));
   return {
     got,
-    /** Until it has `n` lines in all. */
-    has: async (n: number) => {
-      while (got.length < n) await new Promise((r) => setTimeout(r, 10));
+    /** Until it has `n` lines in all (an error after `ms`, saying what it has). */
+    has: async (n: number, ms = 10_000) => {
+      const end = Date.now() + ms;
+      while (got.length < n) {
+        if (Date.now() > end) throw new Error(`the viewer of ${task} on hub ${hub.name} got ${got.length} lines within ${ms} ms, not ${n}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
     },
     close: () => new Promise<void>((r) => (ws.once('close', () => r()), ws.close())),
   };
@@ -109,32 +113,42 @@ if (!url) {
   console.log(`started redis-server at ${url} (set REDIS_URL to use yours)`);
 }
 
-const a = await startHub('A', url);
-const b = await startHub('B', url);
-console.log(`hub A: ${a.base}   hub B: ${b.base}`);
-const producer = a.hub; // the task runs next to hub A
-const log = (task: string, message: string, progress: number) => producer.sendLog(task, 'info', message, { progress });
+const hubs: Array<Awaited<ReturnType<typeof startHub>>> = [];
+try {
+  const a = await startHub('A', url);
+  hubs.push(a);
+  const b = await startHub('B', url);
+  hubs.push(b);
+  console.log(`hub A: ${a.base}   hub B: ${b.base}`);
+  const producer = a.hub; // the task runs next to hub A
+  const log = (task: string, message: string, progress: number) => producer.sendLog(task, 'info', message, { progress });
 
-console.log('\nthe producer (on A) logs 3 lines for build-7 before anyone watches:');
-for (const [i, step] of ['checkout', 'install', 'compile'].entries()) console.log(`  ${step}: ${await log('build-7', step, (i + 1) * 20)}`);
+  console.log('\nthe producer (on A) logs 3 lines for build-7 before anyone watches:');
+  for (const [i, step] of ['checkout', 'install', 'compile'].entries()) console.log(`  ${step}: ${await log('build-7', step, (i + 1) * 20)}`);
 
-console.log('\na viewer opens build-7 on hub B: the queued lines come first, then the live ones');
-const first = await watch(b, 'build-7');
-await first.has(3);
-console.log(`  test: ${await log('build-7', 'test', 80)}`);
-await first.has(4);
+  console.log('\na viewer opens build-7 on hub B: the queued lines come first, then the live ones');
+  const first = await watch(b, 'build-7');
+  await first.has(3);
+  console.log(`  test: ${await log('build-7', 'test', 80)}`);
+  await first.has(4);
 
-console.log('\nthe viewer loses hub B and comes back on hub A with lastSeq=4; meanwhile the task logs on');
-await first.close();
-await log('build-7', 'package', 90);
-const again = await watch(a, 'build-7', first.got.at(-1)!.seq);
-await again.has(1);
-await log('build-7', 'done', 100);
-await again.has(2);
+  console.log('\nthe viewer loses hub B and comes back on hub A with lastSeq=4; meanwhile the task logs on');
+  await first.close();
+  await log('build-7', 'package', 90);
+  const again = await watch(a, 'build-7', first.got.at(-1)!.seq);
+  await again.has(1);
+  await log('build-7', 'done', 100);
+  await again.has(2);
 
-const seqs = [...first.got, ...again.got].map((m) => m.seq);
-console.log(`\nthe viewer got seq ${seqs.join(', ')}: each line once, in order, across two hubs`);
-await again.close();
-await Promise.all([a.close(), b.close()]);
-redis?.stop();
+  const seqs = [...first.got, ...again.got].map((m) => m.seq);
+  console.log(`\nthe viewer got seq ${seqs.join(', ')}: each line once, in order, across two hubs`);
+  await again.close();
+} finally {
+  // Whatever happened above: the hubs closed, and our redis-server stopped.
+  try {
+    await Promise.all(hubs.map((h) => h.close()));
+  } finally {
+    redis?.stop();
+  }
+}
 console.log('closed');

@@ -158,6 +158,9 @@ interface TaskState {
   lock: Promise<unknown>;
 }
 
+/** @internal Tests only: `hub[taskEntries]` is how many tasks the hub holds state for. */
+export const taskEntries = Symbol('TaskLogHub task entries');
+
 /** A task id is a non-empty string: anything else is a TypeError naming `taskId`. */
 function checkTaskId(taskId: unknown): asserts taskId is string {
   check.nonEmptyString(taskId, 'taskId');
@@ -367,6 +370,11 @@ export class TaskLogHub {
     await this.close();
   }
 
+  /** @internal Tests only. */
+  get [taskEntries](): number {
+    return this.#tasks.size;
+  }
+
   #open(what: string) {
     if (this.#closed) throw new HubClosedError(what);
   }
@@ -423,6 +431,7 @@ export class TaskLogHub {
     this.#adapter?.viewerGone(taskId, viewer.childId);
     this.#viewerIds.delete(viewer.childId);
     this.#emit({ type: 'disconnected', taskId, viewer: viewer.childId, reason });
+    this.#prune(taskId, task);
   }
 
   /** Close the viewer's socket with `code` and stop its actor. */
@@ -435,6 +444,22 @@ export class TaskLogHub {
     await viewer.link.closeWith(code, text);
     await viewer.connection.stop().catch(() => {});
     this.#emit({ type: 'disconnected', taskId, viewer: viewer.childId, reason });
+    this.#prune(taskId, task);
+  }
+
+  /**
+   * With an adapter a task's entry here holds only its viewer and its lock
+   * (the queue and seq live in the adapter): once the viewer left and nothing
+   * else waits on the lock, forget the task, or the map would keep every task
+   * ever viewed.
+   */
+  #prune(taskId: string, task: TaskState) {
+    if (!this.#adapter) return;
+    const lock = task.lock;
+    void lock.then(() => {
+      if (task.lock !== lock) this.#prune(taskId, task); // more came meanwhile: look again after it
+      else if (!task.viewer && this.#tasks.get(taskId) === task) this.#tasks.delete(taskId);
+    });
   }
 
   /** The adapter asks: close this process's viewer of `taskId` if it is still `viewerId` (another process took the task, ...). */
