@@ -27,7 +27,7 @@ const MAX_SPEED = 10_000;
 export async function serveReplay(recording: RecordingFile, options: ReplayOptions = {}): Promise<Visualizer> {
   check.shape(recording, 'recording', { records: 'object', header: 'object' }, 'a recording (loadRecording(file))');
   check.object(options, 'options');
-  const { port, host, allowedOrigins, maxPayload, batchMs, graph, chart, labels } = pageOptions(options);
+  const { port, host, allowedOrigins, maxPayload, batchMs, graph, chart, json, labels } = pageOptions(options);
   const index = new ReplayIndex(recording);
   const sessions = new Set<{ stop(): void }>();
 
@@ -36,7 +36,7 @@ export async function serveReplay(recording: RecordingFile, options: ReplayOptio
     host,
     allowedOrigins,
     maxPayload,
-    json: { '/graph.json': () => graph, '/layout.json': () => chart.ready.then(() => chart.layout) },
+    json,
     onConnection(ws) {
       const cursor = new ReplayCursor(index);
       let playing = false;

@@ -264,13 +264,17 @@ export function pageOptions(options: Pick<VisualizerOptions, 'port' | 'host' | '
   const batchMs = check.integer(options.batchMs ?? 100, 'options.batchMs', { min: 1 });
   if (options.machine !== undefined) check.shape(options.machine, 'options.machine', { root: 'object', config: 'object' }, 'an XState machine (createMachine() or setup().createMachine())');
   const machine = options.machine ?? connectionMachine;
-  return { port, host, allowedOrigins, maxPayload, batchMs, graph: machineGraph(machine), chart: startLayout(machine), labels: options.labels ?? {} };
+  const graph = machineGraph(machine);
+  const chart = startLayout(machine);
+  // The page's JSON routes, the same live and replayed.
+  const json = { '/graph.json': () => graph, '/layout.json': () => chart.ready.then(() => chart.layout) };
+  return { port, host, allowedOrigins, maxPayload, batchMs, graph, chart, json, labels: options.labels ?? {} };
 }
 
 export async function serveVisualizer(supervisor: Supervisor, options: VisualizerOptions = {}): Promise<Visualizer> {
   check.shape(supervisor, 'supervisor', { startChild: 'function' }, 'a Supervisor (createSupervisor())');
   check.object(options, 'options');
-  const { port, host, allowedOrigins, maxPayload, batchMs, graph, chart, labels } = pageOptions(options);
+  const { port, host, allowedOrigins, maxPayload, batchMs, graph, chart, json, labels } = pageOptions(options);
   const thresholds = powerThresholds(options.powerThresholds, 'options.powerThresholds');
   if (options.power$ !== undefined) check.hasMethods(options.power$, 'options.power$', ['subscribe'], '(an Observable of { connectionId, watts, at })');
 
@@ -405,7 +409,7 @@ export async function serveVisualizer(supervisor: Supervisor, options: Visualize
       host,
       allowedOrigins,
       maxPayload,
-      json: { '/graph.json': () => graph, '/layout.json': () => chart.ready.then(() => chart.layout) },
+      json,
       onConnection(ws) {
         // A page that stops reading gets nothing more until it catches up, then the whole picture again.
         const page = { selected: null as string | null, greeted: false, outlet: new PageOutlet(ws, hello, batchMs) };

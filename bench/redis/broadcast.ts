@@ -67,7 +67,8 @@ const cpuOf = async (p: Proc) => {
   return (await got).cpuMs as number;
 };
 
-interface Run {
+/** One round of one subject, as printed (bench/redis/section.ts reads it). */
+export interface Run {
   subject: Subject;
   round: number;
   load1: number;

@@ -11,16 +11,8 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { runFigure } from '../ipc.js';
 import { spread } from '../stats.js';
+import type { Run } from './broadcast.js';
 
-interface Run {
-  subject: 'hub' | 'socketio';
-  round: number;
-  load1: number;
-  ms: number;
-  linesPerSecond: number;
-  failed: number;
-  cpuMsPer1kLines: { a: number; b: number; redis: number };
-}
 
 const label = {
   hub: '`TaskLogHub` + `redisHubAdapter` (`hub.sendLog(task, ...)`)',
